@@ -1,0 +1,1 @@
+"""Abierto's services: registration, commitments, notifications."""

@@ -1,0 +1,1 @@
+"""Code every Abierto service uses: config, envelope, bus, outbox, db, auth, errors."""

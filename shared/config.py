@@ -1,0 +1,78 @@
+"""The one config loader: 12-factor settings from the environment, with local defaults."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("registration", "commitments", "notifications")
+PORTS = {"registration": 5001, "commitments": 5002, "notifications": 5003}
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def env(name, default=None, service=None):
+    """Read NAME, preferring SERVICE_NAME when a service is given (REGISTRATION_DATABASE_URL)."""
+    if service:
+        value = os.environ.get(f"{service.upper()}_{name}")
+        if value:
+            return value
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _floats(text):
+    return tuple(float(part) for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know about its surroundings."""
+
+    service: str
+    data_dir: Path
+    database_url: str
+    redis_url: str
+    secret_key: str
+    public_base_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    smtp_timeout: float
+    mail_from: str
+    retry_delays: tuple = field(default=(10.0, 30.0, 60.0, 300.0, 900.0, 1800.0))
+    stale_after: float = 120.0
+    sweep_every: float = 5.0
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def is_sqlite(self):
+        return self.database_url.startswith("sqlite")
+
+
+def load(service, **overrides):
+    """Build the settings of one service from the environment; overrides win (tests)."""
+    data_dir = Path(env("DATA_DIR", "./data")).resolve()
+    values = dict(
+        service=service,
+        data_dir=data_dir,
+        database_url=env("DATABASE_URL", f"sqlite:///{data_dir / service}.db", service),
+        redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        secret_key=env("SECRET_KEY", DEV_SECRET_KEY),
+        public_base_url=env(
+            "PUBLIC_BASE_URL", f"http://127.0.0.1:{PORTS.get(service, 5001)}", service
+        ).rstrip("/"),
+        smtp_host=env("SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(env("SMTP_PORT", "8025")),
+        smtp_username=env("SMTP_USERNAME"),
+        smtp_password=env("SMTP_PASSWORD"),
+        smtp_starttls=env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+        smtp_timeout=float(env("SMTP_TIMEOUT", "10")),
+        mail_from=env("MAIL_FROM", "Abierto <abierto@localhost>"),
+        retry_delays=_floats(env("DELIVERY_RETRY_DELAYS", "10,30,60,300,900,1800")),
+        stale_after=float(env("DELIVERY_STALE_AFTER", "120")),
+        sweep_every=float(env("SWEEP_EVERY", "5")),
+    )
+    values.update(overrides)
+    if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":
+        raise RuntimeError("SECRET_KEY must be set when ABIERTO_ENV=production")
+    return Settings(**values)

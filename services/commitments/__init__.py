@@ -1,0 +1,1 @@
+"""Commitments: action plans, commitments, milestones and their public history."""

@@ -1,0 +1,48 @@
+"""The mail sink: an aiosmtpd handler that stores each message it accepts as a .eml file."""
+import itertools
+import threading
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class MaildirHandler:
+    """Accepts every message and writes it to `folder/<n>.eml`; `messages` keeps them in memory too."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._numbers = itertools.count(len(list(self.folder.glob("*.eml"))) + 1)
+        self._lock = threading.Lock()
+        self.messages = []  # (arrival monotonic time, parsed message)
+
+    async def handle_DATA(self, server, session, envelope):
+        refusal = self.refuse(envelope)
+        if refusal:
+            return refusal
+        with self._lock:
+            number = next(self._numbers)
+        raw = envelope.original_content or envelope.content
+        (self.folder / f"{number:06d}.eml").write_bytes(raw)
+        self.messages.append((time.monotonic(), message_from_bytes(raw, policy=policy.default)))
+        return "250 Message accepted for delivery"
+
+    def refuse(self, envelope):
+        """A reply code to refuse this message with, or None; tests override it."""
+        return None
+
+
+def serve(folder, host="127.0.0.1", port=8025, handler=None):
+    """Start the SMTP server in a background thread and return its controller."""
+    controller = Controller(handler or MaildirHandler(folder), hostname=host, port=port)
+    controller.start()
+    return controller
+
+
+def list_messages(folder):
+    """(file name, date, to, subject) of each stored message, oldest first."""
+    for path in sorted(Path(folder).glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        yield path.name, message["Date"], message["To"], message["Subject"]

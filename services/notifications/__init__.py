@@ -1,0 +1,1 @@
+"""Notifications: bus consumer, Celery tasks, emails, deliveries."""

@@ -1,0 +1,61 @@
+"""Notifications' HTTP API: the deliveries, for operators and organisers with a token."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+
+from services.notifications import deliveries
+from services.notifications.models import Delivery
+from shared.auth import require
+from shared.schemas import PageQuery, StrictSchema, page_body, page_schema
+from shared.web import service
+
+blp = Blueprint("deliveries", __name__, url_prefix="/api/v1",
+                description="Emails sent and to send / Correos enviados y por enviar")
+
+
+class DeliverySchema(StrictSchema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "the email template"})
+    recipient = fields.String()
+    status = fields.Function(lambda d: deliveries.PUBLIC_STATUS[d.state],
+                             metadata={"description": "pending, sent or failed"})
+    state = fields.String(metadata={"description": "queued, inflight, awaiting_retry, sent, failed"})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    event_id = fields.String(metadata={"description": "id of the CloudEvent it answers"})
+    event_type = fields.String()
+    subject = fields.String(metadata={"description": "what the event is about, e.g. events/1/registrations/7"})
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class DeliveryQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(("pending", "sent", "failed")))
+    recipient = fields.String()
+    kind = fields.String()
+    event_id = fields.String()
+
+
+@blp.route("/deliveries")
+class Deliveries(MethodView):
+    @require("deliveries:read")
+    @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(DeliveryQuery, location="query")
+    @blp.response(200, page_schema(DeliverySchema))
+    def get(self, query):
+        """Deliveries, newest first (token scope `deliveries:read`)."""
+        stmt = select(Delivery)
+        if "status" in query:
+            states = [s for s, public in deliveries.PUBLIC_STATUS.items() if public == query["status"]]
+            stmt = stmt.where(Delivery.state.in_(states))
+        if "recipient" in query:
+            stmt = stmt.where(func.lower(Delivery.recipient) == query["recipient"].strip().lower())
+        for name in ("kind", "event_id"):
+            if name in query:
+                stmt = stmt.where(getattr(Delivery, name) == query[name])
+        with service().db.transaction() as session:
+            total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+            items = session.scalars(stmt.order_by(Delivery.id.desc()).limit(query["per_page"])
+                                    .offset((query["page"] - 1) * query["per_page"])).all()
+        return page_body(items, total, query)

@@ -1,0 +1,44 @@
+"""The .ics (RFC 5545) attached to registration emails, so the event lands in a calendar."""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vCalAddress
+
+PRODID = "-//Abierto//Gobierno Abierto//ES"
+
+
+def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> bytes:
+    """One VEVENT for one registration; `cancelled` tells calendars to remove it."""
+    registration, event = data["registration"], data["event"]
+    zone = ZoneInfo(event["timezone"])
+    start = datetime.fromisoformat(event["starts_at"]).astimezone(zone)
+    end = datetime.fromisoformat(event["ends_at"]).astimezone(zone)
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+
+    vevent = Event()
+    # One UID per registration, so a later CANCEL removes exactly the entry we added.
+    vevent.add("uid", f"registration-{registration['id']}@abierto")
+    vevent.add("dtstamp", datetime.now(timezone.utc))
+    vevent.add("dtstart", start)
+    vevent.add("dtend", end)
+    vevent.add("summary", event["title"])
+    vevent.add("location", ", ".join(event[key] for key in ("venue", "address", "city")))
+    vevent.add("description", f"{event['host_organization']}\n{event['url']}")
+    vevent.add("url", event["url"])
+    organizer = vCalAddress(f"mailto:{organizer_email}")
+    organizer.params["cn"] = event["host_organization"]
+    vevent.add("organizer", organizer)
+    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    # Calendars only apply an update whose SEQUENCE is higher than the one they hold.
+    vevent.add("sequence", 1 if cancelled else 0)
+    calendar.add_component(vevent)
+
+    # A VTIMEZONE covering only the event's years keeps the file small but still exact.
+    calendar.add_missing_timezones(
+        first_date=date(start.year, 1, 1), last_date=date(end.year + 1, 1, 1)
+    )
+    return calendar.to_ical()

@@ -1,0 +1,22 @@
+"""The Celery app: settings that make a killed worker lose nothing (see research, §3.1)."""
+from celery import Celery
+
+from shared import config
+
+settings = config.load("notifications")
+
+app = Celery("notifications", broker=settings.redis_url)
+app.conf.update(
+    imports=["services.notifications.tasks"],
+    task_serializer="json", accept_content=["json"], task_ignore_result=True,
+    task_acks_late=True,  # ack after the task ran, so a crash mid-task redelivers it
+    task_reject_on_worker_lost=True,  # ...even when the pool child was killed
+    worker_prefetch_multiplier=1,  # few reserved-but-unstarted tasks at risk on a kill
+    # Longer than any task; retries wait in the database (deliveries.due_at), never in
+    # Celery countdowns, so no ETA can outlive the visibility timeout and run twice.
+    broker_transport_options={"visibility_timeout": 3600},
+    task_time_limit=60, task_soft_time_limit=45,
+    worker_concurrency=int(config.env("CELERY_CONCURRENCY", "2")),
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    broker_connection_retry_on_startup=True,
+)

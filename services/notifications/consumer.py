@@ -1,0 +1,75 @@
+"""The bus consumer: reads the producers' streams, records deliveries, starts tasks, then acks.
+
+An entry is acknowledged only after its deliveries are committed and their tasks are
+with the broker; anything failing before that leaves it pending, to be read again.
+"""
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+
+from marshmallow import ValidationError
+from redis.exceptions import RedisError, ResponseError
+
+from services.notifications import handlers, runtime, tasks
+from shared import envelope as envelopes
+from shared.bus import Bus, stream_name
+from shared.db import utcnow
+
+log = logging.getLogger(__name__)
+GROUP = "notifications"
+STREAMS = [stream_name("registration"), stream_name("commitments")]
+DEAD_LETTERS = "abierto.dead-letters"
+RECLAIM_IDLE_MS = 60_000
+
+
+def consumer_name():
+    """The host name, so each replica is its own consumer in the group (DESIGN §7)."""
+    return os.environ.get("CONSUMER_NAME") or socket.gethostname()
+
+
+def process(bus, entries, enqueue=tasks.enqueue):
+    """Handle entries in order; ack each one once its work is handed on."""
+    settings = runtime.settings()
+    for stream, entry_id, fields in entries:
+        try:
+            envelope = envelopes.loads(fields["event"])
+        except (ValidationError, ValueError, KeyError) as error:
+            log.error("entry %s on %s is not a valid event (%s); dead-lettered", entry_id, stream, error)
+            bus.redis.xadd(DEAD_LETTERS, {"stream": stream, "entry": entry_id, **fields})
+            bus.ack(stream, GROUP, entry_id)
+            continue
+        to_send = handlers.handle(runtime.db(), envelope, utcnow(),
+                                  timedelta(seconds=settings.stale_after), runtime.mail_domain())
+        enqueue(to_send)
+        bus.ack(stream, GROUP, entry_id)
+        log.info("handled %s %s: %d email(s) queued", envelope["type"], envelope["id"], len(to_send))
+
+
+def run(stop=lambda: False):
+    """Consume forever, surviving Redis restarts (the group is recreated if it vanished)."""
+    bus, name = Bus.from_url(runtime.settings().redis_url), consumer_name()
+    ready, last_reclaim = False, 0.0
+    while not stop():
+        try:
+            if not ready:
+                for stream in STREAMS:
+                    bus.ensure_group(stream, GROUP)
+                process(bus, bus.read(GROUP, name, STREAMS, pending=True))  # ours, unacked
+                ready = True
+            if time.monotonic() - last_reclaim > RECLAIM_IDLE_MS / 1000:
+                for stream in STREAMS:
+                    process(bus, bus.reclaim(stream, GROUP, name, RECLAIM_IDLE_MS))
+                last_reclaim = time.monotonic()
+            process(bus, bus.read(GROUP, name, STREAMS))
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            log.warning("consumer group missing (Redis restarted empty?); recreating")
+            ready = False
+        except Exception as error:  # Redis, the DB or the broker is away: entries stay pending
+            level = logging.WARNING if isinstance(error, RedisError) else logging.ERROR
+            log.log(level, "consumer paused: %s: %s", type(error).__name__, error)
+            ready = False
+            time.sleep(1)

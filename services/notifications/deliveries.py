@@ -1,0 +1,83 @@
+"""The life of one email, as pretix keeps it: a row whose state is the only truth.
+
+queued -> inflight -> sent
+                   -> awaiting_retry -> inflight ...   (SMTP 4xx, connection errors)
+                   -> failed                            (SMTP 5xx, or retries used up)
+`due_at` is when the sweeper (re)queues the row if it is not done by then, so a task
+lost with a killed worker, or a retry whose time has come, is picked up again.
+"""
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from services.notifications.models import Delivery
+
+QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED = (
+    "queued", "inflight", "sent", "awaiting_retry", "failed")
+PUBLIC_STATUS = {QUEUED: "pending", INFLIGHT: "pending", AWAITING_RETRY: "pending",
+                 SENT: "sent", FAILED: "failed"}
+SENDABLE = (QUEUED, AWAITING_RETRY)
+
+
+def idempotency_key(event_id, kind, recipient):
+    """Event id + template + recipient, hashed so the key holds no address in clear."""
+    return hashlib.sha256(f"{event_id}|{kind}|{recipient.strip().lower()}".encode()).hexdigest()
+
+
+def record(session, envelope, kind, recipient, context, now, lease, mail_domain):
+    """The delivery for this (event, kind, recipient): created once, found on every redelivery."""
+    key = idempotency_key(envelope["id"], kind, recipient)
+    delivery = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
+    if delivery is None:
+        delivery = Delivery(
+            idempotency_key=key, kind=kind, recipient=recipient, event_id=envelope["id"],
+            event_type=envelope["type"], subject=envelope["subject"], context=context,
+            message_id=f"<{key[:32]}@{mail_domain}>", state=QUEUED, attempts=0,
+            due_at=now + lease, state_changed_at=now, created_at=now)
+        session.add(delivery)
+        session.flush()
+    return delivery
+
+
+def claim(session, delivery_id, now):
+    """Take the row for sending; None if another task has it or it is already done."""
+    taken = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_(SENDABLE))
+        .values(state=INFLIGHT, attempts=Delivery.attempts + 1, state_changed_at=now)
+    ).rowcount
+    return session.get(Delivery, delivery_id) if taken else None
+
+
+def mark_sent(session, delivery_id, now):
+    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
+        state=SENT, sent_at=now, state_changed_at=now, last_error=None))
+
+
+def mark_failed_attempt(session, delivery, error, permanent, now, delays):
+    """Schedule the next try from `delays`, or give up and say why."""
+    give_up = permanent or delivery.attempts > len(delays)
+    delivery.last_error = error[:1000]
+    delivery.state_changed_at = now
+    if give_up:
+        delivery.state = FAILED
+    else:
+        delivery.state = AWAITING_RETRY
+        delivery.due_at = now + timedelta(seconds=delays[delivery.attempts - 1])
+    return delivery.state
+
+
+def sweep(session, now, stale_after):
+    """Ids to (re)queue now: due rows, and rows stuck in flight (their worker died)."""
+    stale = timedelta(seconds=stale_after)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.state == INFLIGHT, Delivery.state_changed_at <= now - stale)
+        .values(state=AWAITING_RETRY, due_at=now, state_changed_at=now,
+                last_error="worker lost while sending; retrying (may repeat one email)"))
+    due = session.scalars(select(Delivery.id).where(
+        Delivery.state.in_(SENDABLE), Delivery.due_at <= now).order_by(Delivery.id).limit(1000)).all()
+    if due:
+        session.execute(update(Delivery).where(Delivery.id.in_(due)).values(due_at=now + stale))
+    return due

@@ -1,0 +1,35 @@
+"""Notifications' tables: one row per email (its state is the truth), and the token table."""
+from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.auth import TokenMixin
+from shared.db import UTCDateTime, make_base, utcnow
+
+Base = make_base()
+
+
+class ApiToken(TokenMixin, Base):
+    pass
+
+
+class Delivery(Base):
+    """One email to one recipient: queued -> inflight -> sent | awaiting_retry | failed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    event_id: Mapped[str] = mapped_column(String(36), index=True)  # the CloudEvent it answers
+    event_type: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200))
+    context: Mapped[dict] = mapped_column(JSON)
+    message_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)  # when to (re)try
+    state_changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    sent_at = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,1 @@
+"""Registration: the events catalogue, registrations, capacity and waiting list, cancellation."""

@@ -1,0 +1,100 @@
+"""Registration's HTTP API: thin views — load a schema, call one use case, dump one answer."""
+import csv
+import io
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.registration import service as use_cases
+from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
+                                           RegistrationReceiptSchema, RegistrationSchema)
+from shared.auth import require
+from shared.schemas import PageQuery, page_body, page_schema
+from shared.web import service
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1",
+                description="Public events and registrations / Eventos públicos y registros")
+BEARER = [{"bearer": []}]
+
+
+def _links():
+    return service().extra["links"]
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.arguments(EventQuery, location="query")
+    @blp.response(200, page_schema(EventSchema))
+    def get(self, query):
+        """List events (public): filter by `when` (upcoming/past), `q`, `country`, `city`."""
+        items, total = use_cases.list_events(service().db, service().clock(), **query)
+        return page_body(items, total, query)
+
+    @require("events:write")
+    @blp.doc(security=BEARER)
+    @blp.arguments(EventSchema)
+    @blp.response(201, EventSchema)
+    def post(self, fields):
+        """Publish an event (token scope `events:write`)."""
+        return use_cases.create_event(service().db, fields, service().clock())
+
+
+@blp.route("/events/<int:event_id>")
+class EventById(MethodView):
+    @blp.response(200, EventSchema)
+    def get(self, event_id):
+        """One event (public)."""
+        return use_cases.get_event(service().db, event_id)
+
+    @require("events:write")
+    @blp.doc(security=BEARER)
+    @blp.arguments(EventChangesSchema(partial=True))
+    @blp.response(200, EventSchema)
+    def patch(self, changes, event_id):
+        """Change an event (token scope `events:write`); more capacity promotes people waiting."""
+        return use_cases.update_event(service().db, event_id, changes, _links(), service().clock())
+
+
+@blp.route("/events/<int:event_id>/registrations")
+class Registrations(MethodView):
+    @blp.arguments(RegistrationSchema)
+    @blp.response(201, RegistrationReceiptSchema)
+    @blp.alt_response(200, schema=RegistrationReceiptSchema,
+                      description="This email was already registered; nothing new is sent.")
+    def post(self, fields, event_id):
+        """Register for an event (public): `confirmed`, or `waitlisted` when it is full."""
+        registration, created = use_cases.register(
+            service().db, event_id, fields, _links(), service().clock())
+        return registration, 201 if created else 200
+
+    @require("registrations:read")
+    @blp.doc(security=BEARER)
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_schema(RegistrationSchema))
+    def get(self, query, event_id):
+        """The attendee list (token scope `registrations:read`); CSV with `Accept: text/csv`."""
+        if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
+            items, _ = use_cases.list_registrations(service().db, event_id, 1, None)
+            return _csv(items, event_id)
+        items, total = use_cases.list_registrations(service().db, event_id, **query)
+        return page_body(items, total, query)
+
+
+CSV_COLUMNS = ("id", "name", "email", "organization", "sector", "language", "status", "created_at")
+
+
+def _csv(registrations, event_id):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for registration in registrations:
+        writer.writerow([_csv_cell(getattr(registration, c)) for c in CSV_COLUMNS])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="event-{event_id}-registrations.csv"'})
+
+
+def _csv_cell(value):
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    # A leading = + - @ makes spreadsheets run the cell as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,80 @@
+"""The rules of registering: the window, capacity, the waiting list, duplicates, cancelling.
+
+Pure functions over the model objects: they know nothing of HTTP, SQL or Redis, and
+return which fact happened so the service layer can record it in the outbox.
+"""
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.errors import DomainError
+
+CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
+
+
+class RegistrationClosed(DomainError):
+    status = 409
+
+
+class InvalidEvent(DomainError):
+    status = 422
+
+
+def normalize_email(email):
+    """The key that makes "Ana@X.org " and "ana@x.org" one person."""
+    return email.strip().lower()
+
+
+def registration_open(event, now):
+    return now < event.registration_closes_at and now < event.ends_at
+
+
+def seats_left(event):
+    """None means unlimited."""
+    return None if event.capacity is None else max(event.capacity - event.confirmed_count, 0)
+
+
+def check_schedule(event):
+    """Raise unless the event's times and zone make sense together."""
+    if event.ends_at <= event.starts_at:
+        raise InvalidEvent("`ends_at` must be after `starts_at`.")
+    if event.registration_closes_at > event.ends_at:
+        raise InvalidEvent("`registration_closes_at` must not be after `ends_at`.")
+    try:
+        ZoneInfo(event.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidEvent(f"`timezone` {event.timezone!r} is not an IANA zone.") from error
+    if event.capacity is not None and event.capacity < event.confirmed_count:
+        raise InvalidEvent(
+            f"`capacity` cannot be below the {event.confirmed_count} confirmed registrations.")
+
+
+def register(event, registration, now):
+    """Give a new (or returning, previously cancelled) registration its status; return the fact."""
+    if not registration_open(event, now):
+        raise RegistrationClosed("Registration for this event is closed.")
+    if seats_left(event) == 0:
+        registration.status = WAITLISTED
+        return "registration.waitlisted"
+    registration.status = CONFIRMED
+    event.confirmed_count += 1
+    return "registration.confirmed"
+
+
+def cancel(event, registration, now):
+    """Cancel; return the fact, or None when it was already cancelled (repeat clicks)."""
+    if registration.status == CANCELLED:
+        return None
+    if registration.status == CONFIRMED:
+        event.confirmed_count -= 1
+    registration.status = CANCELLED
+    registration.cancelled_at = now
+    return "registration.cancelled"
+
+
+def promote(event, waitlist):
+    """Give freed seats to the first people waiting, in order; return who moved up."""
+    free = len(waitlist) if seats_left(event) is None else seats_left(event)
+    promoted = list(waitlist[:free])
+    for registration in promoted:
+        registration.status = CONFIRMED
+        event.confirmed_count += 1
+    return promoted

@@ -1,0 +1,39 @@
+"""Turns a change into the envelope the outbox carries: the event-carried state of `registration.*`."""
+from shared import envelope, signing
+
+SOURCE = "/abierto/registration"
+CANCEL_PURPOSE = "cancel-registration"
+
+
+class Links:
+    """The public URLs this service puts in emails."""
+
+    def __init__(self, base_url, secret_key):
+        self.base_url, self.secret_key = base_url, secret_key
+
+    def event(self, event_id):
+        return f"{self.base_url}/api/v1/events/{event_id}"
+
+    def cancel(self, registration_id):
+        token = signing.sign(self.secret_key, CANCEL_PURPOSE, registration_id)
+        return f"{self.base_url}/registrations/cancel/{token}"
+
+
+def registration_fact(type_, registration, event, links, now):
+    """The envelope for one `registration.*` fact."""
+    data = {
+        "registration": {
+            "id": registration.id, "name": registration.name, "email": registration.email,
+            "language": registration.language, "status": registration.status,
+            "cancel_url": links.cancel(registration.id),
+        },
+        "event": {
+            "id": event.id, "title": event.title,
+            "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
+            "timezone": event.timezone, "venue": event.venue, "address": event.address,
+            "city": event.city, "country": event.country,
+            "host_organization": event.host_organization, "url": links.event(event.id),
+        },
+    }
+    subject = f"events/{event.id}/registrations/{registration.id}"
+    return envelope.make(type_, SOURCE, subject, data, now=now)

@@ -1,0 +1,76 @@
+"""Registration's tables: events, registrations, and the shared token and outbox tables."""
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.registration import domain
+from shared.auth import TokenMixin
+from shared.db import UTCDateTime, make_base, utcnow
+from shared.outbox import OutboxMixin
+
+Base = make_base()
+
+
+class ApiToken(TokenMixin, Base):
+    pass
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class Event(Base):
+    """A public event; times in UTC, shown in `timezone`."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(200), default="")
+    starts_at = mapped_column(UTCDateTime, nullable=False, index=True)
+    ends_at = mapped_column(UTCDateTime, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    host_organization: Mapped[str] = mapped_column(String(300))
+    partners: Mapped[list] = mapped_column(JSON, default=list)
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    registration_closes_at = mapped_column(UTCDateTime, nullable=False)
+    language: Mapped[str] = mapped_column(String(2), default="es")
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    @property
+    def seats_left(self):
+        return domain.seats_left(self)
+
+    @property
+    def registration_open(self):
+        return domain.registration_open(self, utcnow())
+
+
+class Registration(Base):
+    """One person's place (or place in line) at one event."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("event_id", "email_key"),
+        Index("ix_registrations_queue", "event_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    sector: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(12))
+    privacy_consent_at = mapped_column(UTCDateTime, nullable=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    cancelled_at = mapped_column(UTCDateTime, nullable=True)

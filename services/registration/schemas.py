@@ -1,0 +1,88 @@
+"""The public contract of registration's API: field names, types and shape rules."""
+from zoneinfo import available_timezones
+
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
+
+from shared.schemas import PageQuery, StrictSchema
+
+SECTORS = ("citizen", "civil_society", "government", "academia", "private_sector", "media", "other")
+LANGUAGES = ("es", "en")
+_text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
+
+
+class EventSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = _text(5000, load_default="")
+    category = _text(200, load_default="")
+    starts_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
+    ends_at = fields.AwareDateTime(required=True)
+    timezone = fields.String(required=True, metadata={"description": "IANA zone, e.g. America/Chihuahua"})
+    venue = _text(300, load_default="")
+    address = _text(300, load_default="")
+    city = _text(100, load_default="")
+    country = fields.String(load_default="", validate=validate.Regexp(
+        r"^([A-Z]{2})?$", error="Use an ISO 3166-1 alpha-2 code such as MX."))
+    latitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
+    host_organization = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    partners = fields.List(fields.String(validate=validate.Length(max=300)), load_default=list,
+                           validate=validate.Length(max=50))
+    capacity = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1),
+                              metadata={"description": "null means unlimited"})
+    registration_closes_at = fields.AwareDateTime(allow_none=True, load_default=None,
+                                                  metadata={"description": "default: starts_at"})
+    language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
+    seats_left = fields.Integer(dump_only=True, allow_none=True)
+    registration_open = fields.Boolean(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+    @validates("timezone")
+    def _known_zone(self, value, **_):
+        if value not in _ZONES:
+            raise ValidationError("Not an IANA time zone, e.g. America/Chihuahua.")
+
+    @validates_schema
+    def _ordered(self, data, **_):
+        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("Must be after starts_at.", "ends_at")
+
+
+class EventChangesSchema(EventSchema):
+    """PATCH body: any subset of the event's fields."""
+
+
+class EventQuery(PageQuery):
+    when = fields.String(validate=validate.OneOf(("upcoming", "past")))
+    q = fields.String(validate=validate.Length(max=200))
+    country = fields.String(validate=validate.Length(equal=2))
+    city = fields.String(validate=validate.Length(max=100))
+
+
+class RegistrationSchema(StrictSchema):
+    """What a citizen sends; what an organiser reads back."""
+
+    id = fields.Integer(dump_only=True)
+    event_id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    organization = _text(200, load_default="")
+    sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
+    language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
+    privacy_consent = fields.Boolean(required=True, load_only=True, validate=validate.Equal(
+        True, error="Consent to the privacy notice is required to register."))
+    status = fields.String(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
+class RegistrationReceiptSchema(StrictSchema):
+    """The public answer to a registration: no personal data, so it cannot leak another's."""
+
+    id = fields.Integer()
+    event_id = fields.Integer()
+    status = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+_ZONES = available_timezones()

@@ -1,0 +1,78 @@
+"""Bearer tokens with scopes: stored hashed, created by the CLI, checked on writes."""
+import functools
+import hashlib
+import secrets
+
+from flask import current_app, request
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import UTCDateTime, utcnow
+from shared.errors import problem
+
+SCOPES = {
+    "registration": {"events:write", "registrations:read"},
+    "commitments": {"commitments:write"},
+    "notifications": {"deliveries:read"},
+}
+PREFIX = "abt_"
+
+
+class TokenMixin:
+    """Columns of the `api_tokens` table every service has; only the hash is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(500))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def scope_set(self):
+        return set(self.scopes.split())
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session, model, name, scopes):
+    """Store a new token's hash and return the token itself (shown once)."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    session.add(model(name=name, token_hash=hash_token(token), scopes=" ".join(sorted(scopes))))
+    return token
+
+
+def find_token(session, model, token):
+    """The active token row for a presented token, or None."""
+    row = session.scalar(select(model).where(model.token_hash == hash_token(token)))
+    return row if row is not None and row.revoked_at is None else None
+
+
+def require(scope):
+    """Decorate a view: a bearer token with `scope` is needed (401 without, 403 without scope)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            kind, _, token = header.partition(" ")
+            challenge = {"WWW-Authenticate": f'Bearer scope="{scope}"'}
+            if kind.lower() != "bearer" or not token.strip():
+                return problem(401, "A bearer token is required.", headers=challenge)
+            service = current_app.extensions["abierto"]
+            with service.db.transaction() as session:
+                row = find_token(session, service.token_model, token.strip())
+                scopes = row.scope_set if row else None
+            if scopes is None:
+                return problem(401, "The token is unknown or revoked.", headers=challenge)
+            if scope not in scopes:
+                return problem(403, f"The token lacks the scope `{scope}`.")
+            return view(*args, **kwargs)
+
+        wrapper._required_scope = scope
+        return wrapper
+
+    return decorator

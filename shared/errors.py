@@ -1,0 +1,85 @@
+"""The one error format: RFC 9457 problem+json, for every 4xx and 5xx a service answers."""
+import logging
+
+import marshmallow as ma
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemSchema(ma.Schema):
+    """Documents the error body in the OpenAPI document."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "field -> messages, for validation"})
+
+
+class DomainError(Exception):
+    """A rule of the domain said no; `status` is how HTTP should say it."""
+
+    status = 409
+
+    def __init__(self, detail, status=None):
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status or self.status
+
+
+def problem(status, detail, title=None, errors=None, headers=None):
+    """A problem+json response."""
+    body = {"type": "about:blank", "title": title or _title(status), "status": status,
+            "detail": detail}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _title(status):
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    return HTTP_STATUS_CODES.get(status, "Error")
+
+
+def from_http_exception(error):
+    """Turn werkzeug/webargs aborts into problems, keeping validation messages."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "headers", "form", "files"}:
+        # webargs nests field errors under their location; integrators want the fields.
+        errors = {k: v for where in errors.values() if isinstance(where, dict)
+                  for k, v in where.items()}
+    detail = data.get("message") or _DETAILS.get(error.code) or error.description
+    if errors and error.code == 422:
+        detail = "The request has invalid fields; see `errors`."
+    return problem(error.code, detail, errors=errors, headers=data.get("headers"))
+
+
+def install(app):
+    """Answer every error of this app with problem+json."""
+    app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(DomainError, lambda e: problem(e.status, e.detail))
+
+    @app.errorhandler(Exception)
+    def unexpected(error):  # a bug: log it (no request data, it may hold personal data)
+        log.exception("unhandled error: %s", type(error).__name__)
+        return problem(500, "Something went wrong on our side; it has been logged.")
+
+
+_DETAILS = {
+    400: "The request body is not valid JSON.",
+    401: "A valid bearer token is required.",
+    404: "There is nothing at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large.",
+    415: "Send the body as application/json.",
+}

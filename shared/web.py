@@ -1,0 +1,77 @@
+"""What every service's Flask app has: settings, DB, problem+json errors, OpenAPI, health."""
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, jsonify
+from flask_smorest import Api
+
+from shared import errors
+from shared.bus import Bus
+from shared.db import Database, utcnow
+
+
+class ProblemApi(Api):
+    """flask-smorest, answering errors with problem+json instead of its own format."""
+
+    ERROR_SCHEMA = errors.ProblemSchema
+
+    def handle_http_exception(self, error):
+        return errors.from_http_exception(error)
+
+
+@dataclass
+class Service:
+    """The collaborators a service's views reach through `current_app.extensions["abierto"]`."""
+
+    settings: object
+    db: Database
+    token_model: type
+    bus: Bus = None
+    clock: object = utcnow
+    extra: dict = field(default_factory=dict)
+
+
+def create_service_app(settings, title, token_model, blueprints=(), *, db=None, bus=None,
+                       clock=utcnow):
+    """A Flask app for one service with the parts every service shares."""
+    app = Flask(settings.service)
+    app.config.update(
+        API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes, SECRET_KEY=settings.secret_key,
+        JSON_SORT_KEYS=False,
+    )
+    service = Service(settings, db or Database(settings.database_url), token_model,
+                      bus or Bus.from_url(settings.redis_url), clock)
+    app.extensions["abierto"] = service
+    api = ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    errors.install(app)
+
+    @app.get("/healthz")
+    def healthz():
+        """The process is alive."""
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        """The database and Redis answer."""
+        checks = {"database": _check(service.db.ping), "redis": _check(service.bus.ping)}
+        ready = all(value == "ok" for value in checks.values())
+        return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+    return app
+
+
+def _check(probe):
+    try:
+        probe()
+        return "ok"
+    except Exception as error:  # any failure means "not ready"; the type says which
+        return f"error: {type(error).__name__}"
+
+
+def service():
+    """The current app's collaborators."""
+    return current_app.extensions["abierto"]

@@ -1,0 +1,243 @@
+"""What a recipient sees in the registration emails: parts, languages, local times, links, .ics."""
+import copy
+import email
+import email.policy
+from datetime import datetime, timezone
+
+import icalendar
+import pytest
+
+from services.notifications import calendar, emails
+
+MAIL_FROM = "Abierto <abierto@example.org>"
+CANCEL_URL = "http://127.0.0.1:5001/registrations/cancel/eyJpZCI6N30.ZkXyQw.sig-nature_1"
+WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled")
+WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted")
+# A phrase that only the Spanish section and only the English section contain.
+MARKERS = {"es": "Hola, ", "en": "Hello "}
+
+
+def fact(language="es", name="Ana López", registration_id=7):
+    return {
+        "registration": {
+            "id": registration_id,
+            "name": name,
+            "email": "ana@example.org",
+            "language": language,
+            "status": "confirmed",
+            "cancel_url": CANCEL_URL,
+        },
+        "event": {
+            "id": 1,
+            "title": "Presentación del Cumplimiento del Plan de Acción de Gobierno Abierto",
+            "starts_at": "2024-05-31T16:00:00+00:00",
+            "ends_at": "2024-05-31T18:00:00+00:00",
+            "timezone": "America/Chihuahua",
+            "venue": "Salón del Séptimo piso del Edificio Eloy S. Vallina",
+            "address": "Calle Victoria No.4, Centro",
+            "city": "Chihuahua",
+            "country": "MX",
+            "host_organization": "Coordinación de Transparencia, Gobierno Abierto y Archivos "
+            "del Municipio de Chihuahua",
+            "url": "http://127.0.0.1:5001/events/1",
+        },
+    }
+
+
+def received(kind, data=None):
+    """Build, serialise and parse back, as a mail client would."""
+    message = emails.build(
+        kind, data or fact(), mail_from=MAIL_FROM, message_id="<42.abc@abierto.example.org>"
+    )
+    return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+
+
+def bodies(message):
+    return (
+        message.get_body(preferencelist=("plain",)).get_content(),
+        message.get_body(preferencelist=("html",)).get_content(),
+    )
+
+
+def ics_parts(message):
+    attachments = message.iter_attachments()
+    return [part for part in attachments if part.get_content_type() == "text/calendar"]
+
+
+def invite_of(message):
+    (part,) = ics_parts(message)
+    return icalendar.Calendar.from_ical(part.get_payload(decode=True))
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+def test_structure_is_mixed_with_text_then_html_alternative(kind):
+    message = received(kind)
+    assert message.get_content_type() == "multipart/mixed"
+    alternative = message.get_payload()[0]
+    assert alternative.get_content_type() == "multipart/alternative"
+    plain, html = alternative.get_payload()
+    assert (plain.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert plain.get_content_charset() == html.get_content_charset() == "utf-8"
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+def test_headers(kind):
+    message = received(kind)
+    assert message["From"] == MAIL_FROM
+    assert message["Message-ID"] == "<42.abc@abierto.example.org>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Date"].datetime.tzinfo is not None
+    assert message["To"].addresses[0].addr_spec == "ana@example.org"
+    assert "Presentación del Cumplimiento" in message["Subject"]
+
+
+def test_subject_puts_the_recipients_language_first():
+    assert received("registration_confirmed")["Subject"] == (
+        "Registro confirmado: Presentación del Cumplimiento del Plan de Acción de Gobierno "
+        "Abierto / Registration confirmed"
+    )
+    english = received("registration_confirmed", fact(language="en"))["Subject"]
+    assert english.startswith("Registration confirmed: ")
+    assert english.endswith(" / Registro confirmado")
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+@pytest.mark.parametrize("language, other", [("es", "en"), ("en", "es")])
+def test_both_languages_with_the_recipients_first(kind, language, other):
+    text, html = bodies(received(kind, fact(language=language)))
+    assert text.index(MARKERS[language]) < text.index(MARKERS[other])
+    assert html.index(f'<div lang="{language}">') < html.index(f'<div lang="{other}">')
+    assert html.index(MARKERS[language]) < html.index(MARKERS[other])
+    assert f'<html lang="{language}">' in html
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+def test_times_are_shown_in_the_events_zone(kind):
+    for part in bodies(received(kind)):
+        assert "10:00" in part and "12:00" in part
+        assert "16:00" not in part and "18:00" not in part
+        assert "GMT-06:00" in part
+        assert "viernes, 31 de mayo de 2024" in part
+        assert "Friday, May 31, 2024" in part
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+def test_event_details_are_in_both_parts(kind):
+    data = fact()
+    for part in bodies(received(kind, data)):
+        for key in ("venue", "address", "city", "host_organization", "url"):
+            assert data["event"][key] in part
+        assert "México" in part and "Mexico" in part
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+def test_cancel_link_only_while_the_registration_is_alive(kind):
+    text, html = bodies(received(kind))
+    if kind in WITH_CANCEL_LINK:
+        assert f"cancela tu registro aquí: {CANCEL_URL}" in text
+        assert f"cancel your registration here: {CANCEL_URL}" in text
+        assert html.count(f'href="{CANCEL_URL}"') == 2
+    else:
+        assert CANCEL_URL not in text and CANCEL_URL not in html
+
+
+@pytest.mark.parametrize("kind", emails.KINDS)
+def test_ics_attached_only_when_it_changes_the_calendar(kind):
+    parts = ics_parts(received(kind))
+    if kind not in WITH_ICS:
+        assert parts == []
+        return
+    (part,) = parts
+    assert part.get_filename() == emails.ICS_FILENAME
+    assert part.get_content_disposition() == "attachment"
+    expected = "CANCEL" if kind == "registration_cancelled" else "PUBLISH"
+    assert part.get_param("method") == expected
+
+
+@pytest.mark.parametrize(
+    "kind, method, status, sequence",
+    [
+        ("registration_confirmed", "PUBLISH", "CONFIRMED", 0),
+        ("registration_promoted", "PUBLISH", "CONFIRMED", 0),
+        ("registration_cancelled", "CANCEL", "CANCELLED", 1),
+    ],
+)
+def test_ics_content(kind, method, status, sequence):
+    invite = invite_of(received(kind))
+    assert str(invite["PRODID"]) == "-//Abierto//Gobierno Abierto//ES"
+    assert str(invite["VERSION"]) == "2.0"
+    assert str(invite["METHOD"]) == method
+    (event,) = invite.events
+    assert str(event["STATUS"]) == status
+    assert int(event["SEQUENCE"]) == sequence
+    assert event.start.astimezone(timezone.utc) == datetime(2024, 5, 31, 16, tzinfo=timezone.utc)
+    assert event.end.astimezone(timezone.utc) == datetime(2024, 5, 31, 18, tzinfo=timezone.utc)
+    assert event["DTSTART"].params["TZID"] == "America/Chihuahua"
+    assert [str(tz["TZID"]) for tz in invite.walk("VTIMEZONE")] == ["America/Chihuahua"]
+    assert str(event["SUMMARY"]).startswith("Presentación del Cumplimiento")
+    assert str(event["LOCATION"]) == (
+        "Salón del Séptimo piso del Edificio Eloy S. Vallina, "
+        "Calle Victoria No.4, Centro, Chihuahua"
+    )
+    assert "http://127.0.0.1:5001/events/1" in str(event["DESCRIPTION"])
+    assert str(event["URL"]) == "http://127.0.0.1:5001/events/1"
+    assert str(event["ORGANIZER"]) == "mailto:abierto@example.org"
+    assert event["ORGANIZER"].params["CN"].startswith("Coordinación de Transparencia, ")
+    assert "DTSTAMP" in event
+
+
+def test_uid_is_the_same_for_every_email_about_one_registration():
+    uids = {str(invite_of(received(kind)).events[0]["UID"]) for kind in WITH_ICS}
+    assert uids == {"registration-7@abierto"}
+    other = invite_of(received("registration_confirmed", fact(registration_id=8)))
+    assert str(other.events[0]["UID"]) == "registration-8@abierto"
+
+
+def test_html_escapes_what_people_type():
+    data = fact(name='<script>alert("x")</script>')
+    text, html = bodies(received("registration_confirmed", data))
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert '<script>alert("x")</script>' in text
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_non_ascii_name_survives_in_to_header(language):
+    message = emails.build(
+        "registration_confirmed", fact(language=language, name="José Ñúñez"),
+        mail_from=MAIL_FROM, message_id="<1@abierto>",
+    )
+    raw = message.as_bytes()
+    headers = raw.split(b"\n\n", 1)[0]
+    assert headers.isascii()
+    (address,) = email.message_from_bytes(raw, policy=email.policy.default)["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("José Ñúñez", "ana@example.org")
+
+
+def test_line_breaks_cannot_reach_headers():
+    data = fact(name="Ana\r\nBcc: intruso@example.org")
+    data["event"]["title"] = "Evento\nBcc: intruso@example.org"
+    message = received("registration_waitlisted", data)
+    assert message["Bcc"] is None
+    assert message["To"].addresses[0].display_name == "Ana Bcc: intruso@example.org"
+
+
+def test_events_over_several_days_show_both_dates():
+    data = fact()
+    data["event"]["ends_at"] = "2024-06-01T18:00:00+00:00"
+    text, _ = bodies(received("registration_confirmed", data))
+    assert "viernes, 31 de mayo de 2024, 10:00 – sábado, 1 de junio de 2024, 12:00" in text
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError):
+        emails.build("registration_lost", fact(), mail_from=MAIL_FROM, message_id="<1@abierto>")
+
+
+def test_invite_direct_and_input_left_untouched():
+    data = fact()
+    snapshot = copy.deepcopy(data)
+    ics = calendar.invite(data, organizer_email="abierto@example.org", cancelled=True)
+    assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert b"METHOD:CANCEL\r\n" in ics and b"STATUS:CANCELLED\r\n" in ics
+    assert data == snapshot

@@ -105,6 +105,7 @@ def alembic_config(service, url):
     """Alembic settings for one service: shared env.py, the service's own versions."""
     _ensure_folder(url)
     config = Config()
+    config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("version_locations", str(SERVICES_DIR / service / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

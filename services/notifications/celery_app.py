@@ -15,8 +15,11 @@ app.conf.update(
     # Longer than any task; retries wait in the database (deliveries.due_at), never in
     # Celery countdowns, so no ETA can outlive the visibility timeout and run twice.
     broker_transport_options={"visibility_timeout": 3600},
-    task_time_limit=60, task_soft_time_limit=45,
+    # A task must end well before the sweeper would call its row stuck and send again.
+    task_time_limit=min(60, settings.stale_after * 0.8),
+    task_soft_time_limit=min(45, settings.stale_after * 0.6),
     worker_concurrency=int(config.env("CELERY_CONCURRENCY", "2")),
     worker_cancel_long_running_tasks_on_connection_loss=True,
     broker_connection_retry_on_startup=True,
+    broker_connection_max_retries=None,  # Redis away for minutes: keep trying, never exit
 )

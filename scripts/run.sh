@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the whole stack locally (no Docker): SQLite under DATA_DIR, the local Redis (started
+# if needed), a local SMTP sink unless SMTP_HOST/SMTP_PORT point elsewhere, all services
+# and workers under honcho. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+export DATA_DIR="${DATA_DIR:-$PWD/data}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+mkdir -p "$DATA_DIR"
+
+redis_answers() { python -c "import redis,sys; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=1).ping()" 2>/dev/null; }
+if ! redis_answers; then
+  if command -v redis-server >/dev/null; then
+    port=$(python -c "from urllib.parse import urlparse; print(urlparse('$REDIS_URL').port or 6379)")
+    echo "Redis is not answering at $REDIS_URL; starting redis-server on port $port (data in $DATA_DIR/redis)."
+    mkdir -p "$DATA_DIR/redis"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --appendonly yes --daemonize yes \
+      --logfile "$DATA_DIR/redis/redis.log" --pidfile "$DATA_DIR/redis/redis.pid"
+    for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
+  else
+    echo "Redis is not answering at $REDIS_URL and redis-server is not installed." >&2
+    echo "Install it (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL." >&2
+    exit 1
+  fi
+fi
+
+processes="registration commitments notifications relay-registration relay-commitments consumer worker sweeper"
+if [ -z "${SMTP_HOST:-}" ] || { [ "${SMTP_HOST}" = "127.0.0.1" ] && [ "${SMTP_PORT:-8025}" = "8025" ]; }; then
+  processes="$processes mailsink"
+  mail_note="Mail:           kept in $DATA_DIR/mail — read with: .venv/bin/abierto mail list / mail show FILE"
+else
+  mail_note="Mail:           sent to $SMTP_HOST:${SMTP_PORT:-25}"
+fi
+
+abierto db upgrade && abierto seed
+
+cat <<EOT
+
+Abierto is starting. / Abierto está iniciando.
+  Registration:   http://127.0.0.1:5001/api/v1/events   (OpenAPI: /api/v1/openapi.json)
+  Commitments:    http://127.0.0.1:5002/healthz
+  Notifications:  http://127.0.0.1:5003/api/v1/deliveries   (token scope deliveries:read)
+  $mail_note
+  Tokens:         .venv/bin/abierto token create --service registration --scopes events:write,registrations:read
+Stop with Ctrl-C. / Detén con Ctrl-C.
+
+EOT
+# shellcheck disable=SC2086
+exec honcho start $processes

@@ -1,0 +1,75 @@
+"""Fixtures of the end-to-end tests: one running stack per database backend (see harness)."""
+import pytest
+import redis
+import requests
+
+from tests.e2e.harness import RedisServer, SMTPServer, Stack
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp(tmp_path_factory):
+    server = SMTPServer(tmp_path_factory.mktemp("mail"))
+    server.start()
+    yield server
+    if server.controller:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(databases, backend, redis_server, smtp, tmp_path_factory):
+    """The running stack for one database backend."""
+    redis.Redis.from_url(redis_server.url).flushall()
+    urls = {name: databases.url(name) for name in Stack.WEB}
+    running = Stack(tmp_path_factory.mktemp(f"stack-{backend}"), redis_server.url, smtp.port, urls)
+    running.start_all()
+    yield running
+    running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def organiser(stack):
+    """Authorization headers for the transparency office (events:write, registrations:read)."""
+    token = stack.cli("token", "create", "--service", "registration",
+                      "--scopes", "events:write,registrations:read", "--name", "e2e").strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def operator(stack):
+    """Authorization headers for reading deliveries."""
+    token = stack.cli("token", "create", "--service", "notifications",
+                      "--scopes", "deliveries:read").strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def new_event(stack, organiser):
+    """Publish an open event through the API; returns its id."""
+
+    def publish(**overrides):
+        body = {"title": "Panel de Gobierno Abierto", "starts_at": "2031-05-30T10:00:00-06:00",
+                "ends_at": "2031-05-30T12:00:00-06:00", "timezone": "America/Chihuahua",
+                "venue": "Salón del Séptimo piso del Edificio Eloy S. Vallina",
+                "address": "Calle Victoria No.4, Centro", "city": "Chihuahua", "country": "MX",
+                "host_organization": "Coordinación de Transparencia, Gobierno Abierto y Archivos",
+                **overrides}
+        response = requests.post(stack.url("registration", "/api/v1/events"), json=body,
+                                 headers=organiser, timeout=10)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    return publish

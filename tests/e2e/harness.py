@@ -116,7 +116,7 @@ class Stack:
             **os.environ, "DATA_DIR": str(folder), "REDIS_URL": redis_url,
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TIMEOUT": "3",
             "MAIL_FROM": "Gobierno Abierto Chihuahua <abierto@chihuahua.example>",
-            "DELIVERY_RETRY_DELAYS": "1,1,2", "DELIVERY_STALE_AFTER": "6", "SWEEP_EVERY": "0.5",
+            "DELIVERY_RETRY_DELAYS": "1,2,4", "DELIVERY_STALE_AFTER": "6", "SWEEP_EVERY": "0.5",
             "CONSUMER_NAME": "e2e", "SECRET_KEY": "e2e-secret", "PYTHONUNBUFFERED": "1",
             "REGISTRATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['registration']}",
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},

@@ -1,0 +1,197 @@
+"""The real Flask apps on a real, fresh database per test (SQLite and PostgreSQL), plus helpers.
+
+Helpers are fixtures that return functions, so test modules need not import this file.
+"""
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import text
+
+from services.notifications.app import create_app as create_notifications_app
+from services.notifications.models import ApiToken as NotificationsToken
+from services.registration.app import create_app as create_registration_app
+from services.registration.models import ApiToken as RegistrationToken
+from shared import config, envelope
+from shared.auth import create_token
+
+SECRET_KEY = "integration-test-secret"
+PUBLIC_BASE_URL = "http://abierto.test"
+OPEN_STARTS = "2031-05-31T10:00:00-06:00"  # America/Chihuahua is UTC-6 all year since 2022
+OPEN_ENDS = "2031-05-31T12:00:00-06:00"
+TABLES = ("events", "registrations", "outbox")
+
+
+def _settings(service, db):
+    return config.load(service, database_url=db.url, secret_key=SECRET_KEY,
+                       public_base_url=PUBLIC_BASE_URL)
+
+
+@pytest.fixture
+def registration_app(database):
+    """(client, db, settings) for the registration service on a fresh database."""
+    db = database("registration")
+    settings = _settings("registration", db)
+    app = create_registration_app(settings, db=db)
+    return app.test_client(), db, settings
+
+
+@pytest.fixture
+def deliveries_app(database):
+    """(client, db, settings) for the notification service on a fresh database."""
+    db = database("notifications")
+    settings = _settings("notifications", db)
+    app = create_notifications_app(settings, db=db)
+    return app.test_client(), db, settings
+
+
+@pytest.fixture
+def new_token():
+    """new_token(db, scopes, model=registration's ApiToken) -> the bearer token text."""
+
+    def make(db, scopes, model=RegistrationToken, name="test"):
+        with db.transaction() as session:
+            return create_token(session, model, name, set(scopes))
+
+    return make
+
+
+@pytest.fixture
+def bearer():
+    return lambda token: {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def organiser_headers(registration_app, new_token, bearer):
+    """Authorization headers of an organiser: events:write and registrations:read."""
+    _, db, _ = registration_app
+    return bearer(new_token(db, {"events:write", "registrations:read"}))
+
+
+@pytest.fixture
+def deliveries_headers(deliveries_app, new_token, bearer):
+    _, db, _ = deliveries_app
+    return bearer(new_token(db, {"deliveries:read"}, model=NotificationsToken))
+
+
+@pytest.fixture
+def future_event():
+    """future_event(**overrides) -> a valid POST /api/v1/events body for an open 2031 event."""
+
+    def build(**overrides):
+        body = {
+            "title": "Presentación del Plan de Acción de Gobierno Abierto",
+            "description": "Panel con ciudadanía y áreas responsables.",
+            "category": "Access to Information — Seminar/Panel",
+            "starts_at": OPEN_STARTS,
+            "ends_at": OPEN_ENDS,
+            "timezone": "America/Chihuahua",
+            "venue": "Salón del Séptimo piso",
+            "address": "Calle Victoria No.4, Centro",
+            "city": "Chihuahua",
+            "country": "MX",
+            "latitude": 28.6353,
+            "longitude": -106.0889,
+            "host_organization": "Municipio de Chihuahua",
+            "partners": ["Open Government Partnership"],
+            "capacity": 2,
+            "language": "es",
+        }
+        body.update(overrides)
+        return {k: v for k, v in body.items() if v is not ...}  # `...` drops a field
+
+    return build
+
+
+@pytest.fixture
+def person():
+    """person(n, **overrides) -> a valid public registration body."""
+
+    def build(n=1, **overrides):
+        body = {"name": f"Persona {n}", "email": f"persona{n}@example.org",
+                "organization": "Colectivo", "sector": "citizen", "language": "es",
+                "privacy_consent": True}
+        body.update(overrides)
+        return {k: v for k, v in body.items() if v is not ...}
+
+    return build
+
+
+@pytest.fixture
+def row_counts():
+    """row_counts(db) -> {"events": n, "registrations": n, "outbox": n}."""
+
+    def count(db, tables=TABLES):
+        with db.engine.connect() as connection:
+            return {t: connection.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                    for t in tables}
+
+    return count
+
+
+@pytest.fixture
+def outbox_facts():
+    """outbox_facts(db) -> the envelopes in the outbox, oldest first, each validated."""
+
+    def read(db):
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT event_type, payload FROM outbox ORDER BY id")).all()
+        out = []
+        for event_type, payload in rows:
+            parsed = envelope.loads(payload)  # raises unless a valid CloudEvents envelope
+            assert parsed["type"] == event_type
+            out.append(parsed)
+        return out
+
+    return read
+
+
+@pytest.fixture
+def nothing_written(registration_app, row_counts):
+    """`with nothing_written():` fails unless events, registrations and outbox keep their counts."""
+    db = registration_app[1]
+
+    @contextmanager
+    def check():
+        before = row_counts(db)
+        yield before
+        assert row_counts(db) == before, "a rejected request wrote rows"
+
+    return check
+
+
+@pytest.fixture
+def registration_status():
+    """registration_status(db, id) -> the stored status."""
+
+    def read(db, registration_id):
+        with db.engine.connect() as connection:
+            return connection.execute(text("SELECT status FROM registrations WHERE id = :i"),
+                                      {"i": registration_id}).scalar_one()
+
+    return read
+
+
+@pytest.fixture
+def make_event(registration_app, organiser_headers, future_event):
+    """make_event(**overrides) -> the created event's JSON (asserts 201)."""
+    client = registration_app[0]
+
+    def make(**overrides):
+        response = client.post("/api/v1/events", json=future_event(**overrides),
+                               headers=organiser_headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return make
+
+
+@pytest.fixture
+def register(registration_app, person):
+    """register(event_id, n, **overrides) -> the response of the public POST."""
+    client = registration_app[0]
+
+    def post(event_id, n=1, **overrides):
+        return client.post(f"/api/v1/events/{event_id}/registrations", json=person(n, **overrides))
+
+    return post

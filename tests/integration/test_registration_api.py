@@ -1,0 +1,784 @@
+"""What organisers and citizens see from the registration API, against SQLite and PostgreSQL."""
+import csv
+import io
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import text
+
+from services.registration.app import create_app
+from services.registration.facts import Links
+from services.registration.models import ApiToken
+from services.registration.seed import seed
+
+PROBLEM = "application/problem+json"
+CONTRACT_FIELDS = {
+    "title", "description", "category", "starts_at", "ends_at", "timezone", "venue", "address",
+    "city", "country", "latitude", "longitude", "host_organization", "partners", "capacity",
+    "registration_closes_at", "language", "id", "seats_left", "registration_open",
+    "created_at", "updated_at",
+}
+
+
+def assert_problem(response, status, field=None):
+    """A problem+json answer with a detail, and for validation an `errors` naming `field`."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["detail"]
+    if field is not None:
+        assert field in body["errors"], body
+    return body
+
+
+def instant(text_):
+    return datetime.fromisoformat(text_).astimezone(timezone.utc)
+
+
+def cancel_path(settings, registration_id):
+    return urlsplit(Links(settings.public_base_url, settings.secret_key).cancel(registration_id)).path
+
+
+def types(facts):
+    return [fact["type"] for fact in facts]
+
+
+# --- publishing and reading events ----------------------------------------------------------
+
+def test_publishing_an_event_answers_201_with_every_contract_field(
+        registration_app, organiser_headers, future_event):
+    """The organiser gets back the whole event, its id, seats left and an open registration."""
+    client = registration_app[0]
+    body = future_event()
+    response = client.post("/api/v1/events", json=body, headers=organiser_headers)
+    assert response.status_code == 201
+    event = response.get_json()
+    assert set(event) == CONTRACT_FIELDS
+    for name in ("title", "description", "category", "timezone", "venue", "address", "city",
+                 "country", "latitude", "longitude", "host_organization", "partners",
+                 "capacity", "language"):
+        assert event[name] == body[name], name
+    assert instant(event["starts_at"]) == instant(body["starts_at"])
+    assert instant(event["ends_at"]) == instant(body["ends_at"])
+    assert instant(event["registration_closes_at"]) == instant(body["starts_at"])  # the default
+    assert isinstance(event["id"], int)
+    assert event["seats_left"] == 2 and event["registration_open"] is True
+    assert instant(event["created_at"]) and instant(event["updated_at"])
+
+
+def test_an_event_with_only_the_required_fields_gets_the_defaults(
+        registration_app, organiser_headers):
+    """Title, times, zone and host are enough; capacity defaults to unlimited."""
+    client = registration_app[0]
+    response = client.post("/api/v1/events", headers=organiser_headers, json={
+        "title": "Taller", "starts_at": "2031-01-10T10:00:00-06:00",
+        "ends_at": "2031-01-10T11:00:00-06:00", "timezone": "America/Chihuahua",
+        "host_organization": "Municipio"})
+    assert response.status_code == 201
+    event = response.get_json()
+    assert event["capacity"] is None and event["seats_left"] is None
+    assert event["language"] == "es" and event["partners"] == [] and event["country"] == ""
+
+
+def test_an_event_can_be_read_back_by_id(registration_app, make_event):
+    """GET /events/{id} is public and shows what was published."""
+    client = registration_app[0]
+    made = make_event()
+    response = client.get(f"/api/v1/events/{made['id']}")
+    assert response.status_code == 200
+    event = response.get_json()
+    assert set(event) == CONTRACT_FIELDS
+    assert event["id"] == made["id"] and event["title"] == made["title"]
+    assert instant(event["starts_at"]) == instant(made["starts_at"])
+
+
+def test_patch_changes_a_field(registration_app, organiser_headers, make_event):
+    """A PATCH changes only what it names; a later GET shows it."""
+    client = registration_app[0]
+    made = make_event()
+    response = client.patch(f"/api/v1/events/{made['id']}", json={"venue": "Sala Cabildo"},
+                            headers=organiser_headers)
+    assert response.status_code == 200
+    assert response.get_json()["venue"] == "Sala Cabildo"
+    again = client.get(f"/api/v1/events/{made['id']}").get_json()
+    assert again["venue"] == "Sala Cabildo" and again["title"] == made["title"]
+
+
+@pytest.fixture
+def catalogue(make_event):
+    """Three events: two upcoming (Chihuahua MX, Madrid ES) and one past (Juárez MX)."""
+    make_event(title="Panel de gobierno abierto", city="Chihuahua", country="MX",
+               starts_at="2031-03-01T10:00:00-06:00", ends_at="2031-03-01T12:00:00-06:00")
+    make_event(title="Taller de datos abiertos", city="Madrid", country="ES",
+               timezone="Europe/Madrid", description="Datos",
+               starts_at="2031-02-01T10:00:00+01:00", ends_at="2031-02-01T12:00:00+01:00")
+    make_event(title="Rendición de cuentas 2024", city="Ciudad Juárez", country="MX",
+               starts_at="2024-05-31T10:00:00-06:00", ends_at="2024-05-31T12:00:00-06:00")
+
+
+@pytest.mark.parametrize("query, titles", [
+    ("", ["Panel de gobierno abierto", "Taller de datos abiertos", "Rendición de cuentas 2024"]),
+    ("when=upcoming", ["Taller de datos abiertos", "Panel de gobierno abierto"]),
+    ("when=past", ["Rendición de cuentas 2024"]),
+    ("q=taller", ["Taller de datos abiertos"]),
+    ("q=ABIERTO", ["Panel de gobierno abierto", "Taller de datos abiertos"]),
+    ("country=MX", ["Panel de gobierno abierto", "Rendición de cuentas 2024"]),
+    ("country=es", ["Taller de datos abiertos"]),
+    ("city=chihuahua", ["Panel de gobierno abierto"]),
+    ("when=upcoming&country=MX", ["Panel de gobierno abierto"]),
+    ("q=nothing-matches", []),
+], ids=["all", "upcoming", "past", "q", "q-case", "country", "country-lower", "city",
+        "combined", "none"])
+def test_the_list_filters(registration_app, catalogue, query, titles):
+    """Anyone can list events by time, text, country and city."""
+    response = registration_app[0].get(f"/api/v1/events?{query}")
+    assert response.status_code == 200
+    page = response.get_json()
+    assert [e["title"] for e in page["items"]] == titles
+    assert page["total"] == len(titles)
+
+
+def test_the_list_is_paginated(registration_app, catalogue):
+    """Pages carry items, page, per_page and the total."""
+    client = registration_app[0]
+    first = client.get("/api/v1/events?per_page=2").get_json()
+    assert set(first) == {"items", "page", "per_page", "total"}
+    assert (first["page"], first["per_page"], first["total"], len(first["items"])) == (1, 2, 3, 2)
+    second = client.get("/api/v1/events?per_page=2&page=2").get_json()
+    assert (second["page"], second["total"], len(second["items"])) == (2, 3, 1)
+    ids = {e["id"] for e in first["items"]} | {e["id"] for e in second["items"]}
+    assert len(ids) == 3
+    beyond = client.get("/api/v1/events?per_page=2&page=9").get_json()
+    assert beyond["items"] == [] and beyond["total"] == 3
+
+
+def test_the_default_page_size_is_20(registration_app):
+    """Without parameters the first page of 20 is returned."""
+    page = registration_app[0].get("/api/v1/events").get_json()
+    assert page == {"items": [], "page": 1, "per_page": 20, "total": 0}
+
+
+# --- registering ----------------------------------------------------------------------------
+
+def test_registering_for_an_open_event_is_confirmed(registration_app, make_event, register,
+                                                    outbox_facts):
+    """A citizen gets 201 confirmed; the receipt holds no name or email."""
+    client, db, _ = registration_app
+    event = make_event()
+    response = register(event["id"], 1)
+    assert response.status_code == 201
+    receipt = response.get_json()
+    assert set(receipt) == {"id", "event_id", "status", "created_at"}
+    assert receipt["status"] == "confirmed" and receipt["event_id"] == event["id"]
+    text_ = response.get_data(as_text=True)
+    assert "persona1@example.org" not in text_ and "Persona 1" not in text_
+    (fact,) = outbox_facts(db)
+    assert fact["type"] == "registration.confirmed"
+    assert fact["subject"] == f"events/{event['id']}/registrations/{receipt['id']}"
+    assert fact["data"]["registration"]["email"] == "persona1@example.org"
+    assert fact["data"]["registration"]["cancel_url"].startswith(
+        "http://abierto.test/registrations/cancel/")
+    assert client.get(f"/api/v1/events/{event['id']}").get_json()["seats_left"] == 1
+
+
+def test_registering_again_with_the_same_email_returns_the_same_registration(
+        registration_app, make_event, register, outbox_facts):
+    """The same person (other letter case) gets 200 and the same id; only one email is queued."""
+    db = registration_app[1]
+    event = make_event()
+    first = register(event["id"], 1, email="ana.lopez@example.org")
+    again = register(event["id"], 1, email="ANA.Lopez@Example.ORG", name="Ana otra vez")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["status"] == "confirmed"
+    assert types(outbox_facts(db)) == ["registration.confirmed"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: schemas.RegistrationSchema.email (fields.Email) rejects ' ana@x.org ' with 422 "
+    "although domain.normalize_email promises surrounding whitespace is the same person"))
+def test_registering_again_with_spaces_around_the_email_returns_the_same_registration(
+        registration_app, make_event, register):
+    """An address pasted with spaces around it is recognised as the same person."""
+    event = make_event()
+    first = register(event["id"], 1, email="ana@example.org")
+    again = register(event["id"], 1, email="  ana@example.org ")
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+
+
+def test_registering_for_a_full_event_puts_you_on_the_waiting_list(
+        registration_app, make_event, register, outbox_facts):
+    """Once the seats are gone the answer is 201 waitlisted, and that is the email queued."""
+    client, db, _ = registration_app
+    event = make_event(capacity=1)
+    assert register(event["id"], 1).get_json()["status"] == "confirmed"
+    response = register(event["id"], 2)
+    assert response.status_code == 201 and response.get_json()["status"] == "waitlisted"
+    assert types(outbox_facts(db)) == ["registration.confirmed", "registration.waitlisted"]
+    assert outbox_facts(db)[1]["data"]["registration"]["status"] == "waitlisted"
+    assert client.get(f"/api/v1/events/{event['id']}").get_json()["seats_left"] == 0
+
+
+def test_privacy_consent_yes_is_accepted_as_true(registration_app, make_event, register):
+    """marshmallow's Boolean reads "yes" as true, so the registration goes through."""
+    event = make_event()
+    response = register(event["id"], 1, privacy_consent="yes")
+    assert response.status_code == 201
+
+
+def test_more_capacity_promotes_the_first_person_waiting(
+        registration_app, organiser_headers, make_event, register, outbox_facts,
+        registration_status):
+    """Raising the capacity by one confirms whoever has waited longest, and emails them."""
+    client, db, _ = registration_app
+    event = make_event(capacity=1)
+    register(event["id"], 1)
+    second = register(event["id"], 2).get_json()["id"]
+    third = register(event["id"], 3).get_json()["id"]
+    response = client.patch(f"/api/v1/events/{event['id']}", json={"capacity": 2},
+                            headers=organiser_headers)
+    assert response.status_code == 200 and response.get_json()["seats_left"] == 0
+    assert registration_status(db, second) == "confirmed"
+    assert registration_status(db, third) == "waitlisted"
+    last = outbox_facts(db)[-1]
+    assert last["type"] == "registration.promoted"
+    assert last["data"]["registration"]["id"] == second
+    assert last["data"]["registration"]["status"] == "confirmed"
+
+
+def test_capacity_below_the_confirmed_count_is_refused(
+        registration_app, organiser_headers, make_event, register, nothing_written):
+    """An organiser cannot shrink an event below the people already confirmed."""
+    client = registration_app[0]
+    event = make_event(capacity=3)
+    register(event["id"], 1)
+    register(event["id"], 2)
+    with nothing_written():
+        response = client.patch(f"/api/v1/events/{event['id']}", json={"capacity": 1},
+                                headers=organiser_headers)
+    body = assert_problem(response, 422)
+    assert "capacity" in body["detail"]
+    assert client.get(f"/api/v1/events/{event['id']}").get_json()["capacity"] == 3
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: service.register reuses a cancelled registration's row (and id) and _waitlist orders "
+    "by id, so someone who cancelled and re-registered jumps ahead of people already waiting"))
+def test_someone_who_cancels_and_registers_again_joins_the_back_of_the_line(
+        registration_app, make_event, register, registration_status):
+    """Leaving the waiting list and coming back does not skip the people who stayed."""
+    client, db, settings = registration_app
+    event = make_event(capacity=1)
+    holder = register(event["id"], 1).get_json()["id"]
+    leaver = register(event["id"], 2).get_json()["id"]
+    client.post(cancel_path(settings, leaver))           # leaves the waiting list
+    stayer = register(event["id"], 3).get_json()["id"]   # now first in line
+    assert register(event["id"], 2).get_json()["status"] == "waitlisted"  # comes back
+    client.post(cancel_path(settings, holder))           # a seat frees
+    assert registration_status(db, stayer) == "confirmed"
+    assert registration_status(db, leaver) == "waitlisted"
+
+
+# --- cancelling through the signed link -----------------------------------------------------
+
+@pytest.fixture
+def full_event(registration_app, make_event, register):
+    """A one-seat event: (event_id, confirmed_id, waitlisted_id)."""
+    event = make_event(capacity=1)
+    confirmed = register(event["id"], 1, name="Ana López").get_json()["id"]
+    waiting = register(event["id"], 2).get_json()["id"]
+    return event["id"], confirmed, waiting
+
+
+def test_opening_the_cancel_link_only_shows_a_page(
+        registration_app, full_event, outbox_facts, registration_status):
+    """GET (what mail scanners do) shows the registration and a button, and cancels nothing."""
+    client, db, settings = registration_app
+    _, confirmed, _ = full_event
+    before = outbox_facts(db)
+    response = client.get(cancel_path(settings, confirmed))
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Ana López" in page and "<form method=\"post\">" in page and "confirmado" in page
+    assert registration_status(db, confirmed) == "confirmed"
+    assert outbox_facts(db) == before
+
+
+def test_pressing_cancel_frees_the_seat_for_the_first_person_waiting(
+        registration_app, full_event, outbox_facts, registration_status):
+    """POST cancels, says so, and the person waiting gets the seat (two emails queued)."""
+    client, db, settings = registration_app
+    event_id, confirmed, waiting = full_event
+    before = len(outbox_facts(db))
+    response = client.post(cancel_path(settings, confirmed))
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "cancelado" in response.get_data(as_text=True)
+    assert registration_status(db, confirmed) == "cancelled"
+    assert registration_status(db, waiting) == "confirmed"
+    new = outbox_facts(db)[before:]
+    assert types(new) == ["registration.cancelled", "registration.promoted"]
+    assert new[0]["data"]["registration"]["id"] == confirmed
+    assert new[1]["data"]["registration"]["id"] == waiting
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["seats_left"] == 0
+
+
+def test_pressing_cancel_twice_changes_nothing_more(
+        registration_app, full_event, outbox_facts, registration_status, row_counts):
+    """A second click shows the same page and queues no further email."""
+    client, db, settings = registration_app
+    event_id, confirmed, waiting = full_event
+    client.post(cancel_path(settings, confirmed))
+    facts, counts = outbox_facts(db), row_counts(db)
+    response = client.post(cancel_path(settings, confirmed))
+    assert response.status_code == 200 and "cancelado" in response.get_data(as_text=True)
+    assert outbox_facts(db) == facts and row_counts(db) == counts
+    assert registration_status(db, waiting) == "confirmed"
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["seats_left"] == 0
+    page = client.get(cancel_path(settings, confirmed)).get_data(as_text=True)
+    assert "ya está cancelado" in page
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_tampered_cancel_link_shows_an_error_and_changes_nothing(
+        registration_app, full_event, outbox_facts, registration_status, method):
+    """A link with one character changed gets the 'invalid link' page (400)."""
+    client, db, settings = registration_app
+    _, confirmed, _ = full_event
+    path = cancel_path(settings, confirmed)
+    head, _, token = path.rpartition("/")
+    payload, stamp, signature = token.split(".")
+    signature = ("A" if signature[0] != "A" else "B") + signature[1:]
+    before = outbox_facts(db)
+    response = getattr(client, method)(f"{head}/{payload}.{stamp}.{signature}")
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "Enlace no válido" in response.get_data(as_text=True)
+    assert registration_status(db, confirmed) == "confirmed"
+    assert outbox_facts(db) == before
+
+
+# --- bad input: problem+json and nothing written --------------------------------------------
+
+def test_malformed_json_is_a_400(registration_app, organiser_headers, nothing_written):
+    """A body that is not JSON is answered 400 problem+json."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", data='{"title": "x",',
+                               headers={**organiser_headers, "Content-Type": "application/json"})
+    assert_problem(response, 400)
+
+
+def test_malformed_json_on_the_public_registration_is_a_400(
+        registration_app, make_event, nothing_written):
+    """The public form endpoint answers broken JSON the same way."""
+    client = registration_app[0]
+    event = make_event()
+    with nothing_written():
+        response = client.post(f"/api/v1/events/{event['id']}/registrations", data="{nope",
+                               headers={"Content-Type": "application/json"})
+    assert_problem(response, 400)
+
+
+def test_an_unknown_field_is_a_422_naming_it(
+        registration_app, organiser_headers, future_event, nothing_written):
+    """A misspelt field is not silently ignored."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", json=future_event(capacidad=10),
+                               headers=organiser_headers)
+    assert_problem(response, 422, "capacidad")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("capacity", "ten"),
+    ("capacity", 0),
+    ("latitude", "north"),
+    ("latitude", 91),
+    ("longitude", -181),
+    ("partners", "OGP"),
+    ("title", ""),
+    ("title", "x" * 201),
+    ("language", "fr"),
+    ("starts_at", "31/05/2024"),
+    ("starts_at", "2030-01-01T10:00:00"),
+    ("ends_at", "2031-05-31T09:00:00-06:00"),
+    ("ends_at", "2031-05-31T10:00:00-06:00"),
+    ("timezone", "America/Chihuahua_City"),
+    ("country", "Mexico"),
+    ("country", "mx"),
+    ("host_organization", ...),
+    ("title", ...),
+], ids=lambda v: repr(v)[:20])
+def test_invalid_event_fields_are_a_422_naming_the_field(
+        registration_app, organiser_headers, future_event, nothing_written, field, value):
+    """Each wrong value is answered 422 with `errors` pointing at the field; nothing is saved."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", json=future_event(**{field: value}),
+                               headers=organiser_headers)
+    assert_problem(response, 422, field)
+
+
+def test_registration_closing_after_the_end_is_a_422(
+        registration_app, organiser_headers, future_event, nothing_written):
+    """Registration cannot close after the event has ended."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", headers=organiser_headers, json=future_event(
+            registration_closes_at="2031-05-31T13:00:00-06:00"))
+    assert "registration_closes_at" in assert_problem(response, 422)["detail"]
+
+
+def test_a_patch_with_an_end_before_the_start_is_a_422(
+        registration_app, organiser_headers, make_event, nothing_written):
+    """Moving only the end before the start is caught too."""
+    client = registration_app[0]
+    event = make_event()
+    with nothing_written():
+        response = client.patch(f"/api/v1/events/{event['id']}", headers=organiser_headers,
+                                json={"ends_at": "2031-05-30T10:00:00-06:00"})
+    assert_problem(response, 422)
+    got = client.get(f"/api/v1/events/{event['id']}").get_json()
+    assert instant(got["ends_at"]) == instant(event["ends_at"])
+
+
+def test_a_one_megabyte_body_is_a_413(registration_app, organiser_headers, future_event,
+                                      nothing_written):
+    """An oversized body is refused before it is read."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", headers=organiser_headers,
+                               json=future_event(description="x" * (1024 * 1024)))
+    assert_problem(response, 413)
+
+
+def test_a_one_megabyte_registration_is_a_413(registration_app, make_event, person,
+                                              nothing_written):
+    """The public endpoint has the same limit."""
+    client = registration_app[0]
+    event = make_event()
+    with nothing_written():
+        response = client.post(f"/api/v1/events/{event['id']}/registrations",
+                               json=person(1, organization="x" * (1024 * 1024)))
+    assert_problem(response, 413)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/v1/events/999999"),
+    ("post", "/api/v1/events/999999/registrations"),
+    ("patch", "/api/v1/events/999999"),
+    ("get", "/api/v1/events/999999/registrations"),
+])
+def test_an_unknown_event_is_a_404(registration_app, organiser_headers, person, nothing_written,
+                                   method, path):
+    """Reading, registering for or changing an event that does not exist says 404."""
+    client = registration_app[0]
+    body = person(1) if "registrations" in path else {"title": "Nuevo"}
+    with nothing_written():
+        response = getattr(client, method)(path, json=None if method == "get" else body,
+                                           headers=organiser_headers)
+    assert_problem(response, 404)
+
+
+def test_an_event_id_that_is_not_a_number_is_a_404(registration_app):
+    """/events/abc is not an address at all."""
+    assert_problem(registration_app[0].get("/api/v1/events/abc"), 404)
+
+
+def test_no_token_is_a_401_with_a_challenge(registration_app, future_event, nothing_written):
+    """Publishing without a token says 401 and which scope is needed."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", json=future_event())
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == 'Bearer scope="events:write"'
+
+
+@pytest.mark.parametrize("authorization", ["Bearer abt_not-a-real-token", "Basic dXNlcjpwdw==",
+                                           "Bearer ", "abt_only-the-token"])
+def test_a_wrong_token_is_a_401(registration_app, future_event, nothing_written, authorization):
+    """An unknown token, or another scheme, is not accepted."""
+    client = registration_app[0]
+    with nothing_written():
+        response = client.post("/api/v1/events", json=future_event(),
+                               headers={"Authorization": authorization})
+    assert_problem(response, 401)
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_a_token_without_the_scope_is_a_403(registration_app, future_event, new_token, bearer,
+                                            nothing_written):
+    """A token that may only read registrations cannot publish events."""
+    client, db, _ = registration_app
+    headers = bearer(new_token(db, {"registrations:read"}))
+    with nothing_written():
+        response = client.post("/api/v1/events", json=future_event(), headers=headers)
+    assert "events:write" in assert_problem(response, 403)["detail"]
+
+
+def test_a_revoked_token_is_a_401(registration_app, future_event, new_token, bearer,
+                                  nothing_written):
+    """Once revoked, a token that used to work is refused."""
+    client, db, _ = registration_app
+    token = new_token(db, {"events:write"})
+    assert client.post("/api/v1/events", json=future_event(), headers=bearer(token)).status_code == 201
+    with db.transaction() as session:
+        session.execute(text("UPDATE api_tokens SET revoked_at = created_at"))
+    with nothing_written():
+        response = client.post("/api/v1/events", json=future_event(), headers=bearer(token))
+    assert_problem(response, 401)
+
+
+def test_a_token_for_another_service_is_a_401(registration_app, database, future_event,
+                                              new_token, bearer, nothing_written):
+    """A notifications token means nothing to the registration service."""
+    from services.notifications.models import ApiToken as NotificationsToken
+
+    other = database("notifications")
+    token = new_token(other, {"deliveries:read"}, model=NotificationsToken)
+    with nothing_written():
+        response = registration_app[0].post("/api/v1/events", json=future_event(),
+                                            headers=bearer(token))
+    assert_problem(response, 401)
+
+
+def test_registering_for_a_past_event_is_a_409(registration_app, person, nothing_written):
+    """The seeded 2024 panel is over: registration is closed."""
+    client, db, _ = registration_app
+    event_id = seed(db)
+    with nothing_written():
+        response = client.post(f"/api/v1/events/{event_id}/registrations", json=person(1))
+    assert "closed" in assert_problem(response, 409)["detail"]
+
+
+def test_registering_after_registration_closes_is_a_409(registration_app, make_event, register,
+                                                        nothing_written):
+    """An event that is still to come but whose registration closed refuses registrations."""
+    event = make_event(registration_closes_at="2025-01-01T00:00:00Z")
+    assert event["registration_open"] is False
+    with nothing_written():
+        assert_problem(register(event["id"], 1), 409)
+
+
+@pytest.mark.parametrize("overrides, field", [
+    (dict(privacy_consent=...), "privacy_consent"),
+    (dict(privacy_consent=False), "privacy_consent"),
+    (dict(privacy_consent="no"), "privacy_consent"),
+    (dict(privacy_consent="maybe"), "privacy_consent"),
+    (dict(email="not-an-email"), "email"),
+    (dict(email="ana@"), "email"),
+    (dict(email=...), "email"),
+    (dict(sector="aliens"), "sector"),
+    (dict(sector=...), "sector"),
+    (dict(name=""), "name"),
+    (dict(language="fr"), "language"),
+    (dict(status="confirmed"), "status"),
+    (dict(id=5), "id"),
+    (dict(shoe_size=42), "shoe_size"),
+], ids=lambda v: repr(v)[:30])
+def test_invalid_registrations_are_a_422_naming_the_field(
+        registration_app, make_event, register, nothing_written, overrides, field):
+    """Without consent, or with a bad email, sector or field, nobody is registered."""
+    event = make_event()
+    with nothing_written():
+        response = register(event["id"], 1, **overrides)
+    assert_problem(response, 422, field)
+
+
+def test_a_json_array_instead_of_an_object_is_a_422(registration_app, make_event,
+                                                    nothing_written):
+    """A body of the wrong shape is a validation problem."""
+    client = registration_app[0]
+    event = make_event()
+    with nothing_written():
+        response = client.post(f"/api/v1/events/{event['id']}/registrations", json=[1, 2])
+    assert_problem(response, 422)
+
+
+@pytest.mark.parametrize("query, field", [
+    ("per_page=1000", "per_page"),
+    ("per_page=0", "per_page"),
+    ("page=0", "page"),
+    ("page=two", "page"),
+    ("when=tomorrow", "when"),
+    ("country=MEX", "country"),
+])
+def test_bad_list_parameters_are_a_422(registration_app, query, field):
+    """Out-of-range query parameters are refused, not clamped."""
+    assert_problem(registration_app[0].get(f"/api/v1/events?{query}"), 422, field)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: webargs' DEFAULT_UNKNOWN_BY_LOCATION passes unknown=EXCLUDE for `query`, overriding "
+    "StrictSchema's Meta.unknown=RAISE, so unknown query parameters are silently ignored"))
+def test_an_unknown_list_parameter_is_a_422(registration_app):
+    """A misspelt filter (?colour=red, ?ciudad=...) is refused, not silently ignored."""
+    assert_problem(registration_app[0].get("/api/v1/events?colour=red"), 422, "colour")
+
+
+@pytest.mark.parametrize("method, path", [
+    ("delete", "/api/v1/events"),
+    ("put", "/api/v1/events/1"),
+    ("delete", "/api/v1/events/1/registrations"),
+])
+def test_a_wrong_method_is_a_405(registration_app, method, path):
+    """A method the resource does not have is answered with a 405 problem."""
+    assert_problem(getattr(registration_app[0], method)(path), 405)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: shared/errors.py from_http_exception builds a new response and drops werkzeug's "
+    "`Allow` header, which RFC 9110 requires on a 405"))
+def test_a_405_says_which_methods_are_allowed(registration_app):
+    """A 405 lists the allowed methods in `Allow`."""
+    response = registration_app[0].delete("/api/v1/events")
+    assert response.status_code == 405
+    assert "POST" in response.headers.get("Allow", "")
+
+
+@pytest.mark.parametrize("path", ["/nope", "/api/v2/events", "/api/v1/event"])
+def test_an_unknown_url_is_a_404(registration_app, path):
+    """Unknown addresses are answered with a 404 problem, not an HTML page."""
+    assert_problem(registration_app[0].get(path), 404)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: integers beyond the database column are not bounded: a huge event id in the path, "
+    "page number or capacity reaches SQL and raises OverflowError (SQLite) / "
+    "NumericValueOutOfRange (PostgreSQL) -> 500"))
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/api/v1/events/99999999999999999999", None),
+    ("get", "/api/v1/events?page=99999999999999999999", None),
+    ("post", "/api/v1/events", {"capacity": 10 ** 20}),
+], ids=["event-id", "page", "capacity"])
+def test_huge_numbers_are_a_4xx_not_a_500(registration_app, organiser_headers, future_event,
+                                          nothing_written, method, path, body):
+    """A number too large to be stored is refused as bad input."""
+    client = registration_app[0]
+    with nothing_written():
+        response = getattr(client, method)(
+            path, json=None if body is None else future_event(**body), headers=organiser_headers)
+    assert 400 <= response.status_code < 500
+
+
+def test_a_nul_character_in_a_text_field_is_not_a_500(
+        registration_app, organiser_headers, future_event, backend, request):
+    """A title with a NUL byte is either stored or refused as bad input, never a crash."""
+    if backend == "postgresql":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "bug: PostgreSQL text cannot hold NUL (0x00); schemas accept it and the INSERT "
+            "fails with psycopg DataError -> 500")))
+    response = registration_app[0].post("/api/v1/events", headers=organiser_headers,
+                                        json=future_event(title="Panel\u0000abierto"))
+    assert response.status_code in (201, 422)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: schemas.EventSchema.capacity is a non-strict fields.Integer, so 2.5 is silently "
+    "truncated to 2 instead of being refused"))
+def test_a_fractional_capacity_is_refused(registration_app, organiser_headers, future_event):
+    """A capacity of 2.5 seats is refused rather than silently made 2."""
+    response = registration_app[0].post("/api/v1/events", headers=organiser_headers,
+                                        json=future_event(capacity=2.5))
+    assert_problem(response, 422, "capacity")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: service.list_events puts `q` into ILIKE without escaping % and _, so q=_ matches "
+    "every event"))
+def test_searching_for_an_underscore_is_literal(registration_app, make_event):
+    """q=_ finds only events with an underscore in them."""
+    make_event(title="Panel")
+    page = registration_app[0].get("/api/v1/events?q=_").get_json()
+    assert page["total"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: models.Event.registration_open calls utcnow() instead of the service clock, so the "
+    "API says registration is open while POST with the same clock answers 409"))
+def test_registration_open_follows_the_service_clock(registration_app, make_event, person):
+    """With the service clock past the close, the event reads closed, as registering does."""
+    _, db, settings = registration_app
+    event = make_event()
+    later = datetime(2031, 6, 1, tzinfo=timezone.utc)
+    client = create_app(settings, db=db, clock=lambda: later).test_client()
+    assert client.post(f"/api/v1/events/{event['id']}/registrations",
+                       json=person(1)).status_code == 409
+    assert client.get(f"/api/v1/events/{event['id']}").get_json()["registration_open"] is False
+
+
+# --- the attendee list ----------------------------------------------------------------------
+
+def test_the_attendee_list_shows_names_and_emails(registration_app, organiser_headers,
+                                                  make_event, register):
+    """An organiser with registrations:read gets a page of attendees with their details."""
+    client = registration_app[0]
+    event = make_event(capacity=1)
+    register(event["id"], 1)
+    register(event["id"], 2)
+    response = client.get(f"/api/v1/events/{event['id']}/registrations?per_page=1&page=2",
+                          headers=organiser_headers)
+    assert response.status_code == 200
+    page = response.get_json()
+    assert (page["page"], page["per_page"], page["total"]) == (2, 1, 2)
+    (item,) = page["items"]
+    assert item["name"] == "Persona 2" and item["email"] == "persona2@example.org"
+    assert item["status"] == "waitlisted" and item["event_id"] == event["id"]
+    assert "privacy_consent" not in item
+
+
+def test_the_attendee_list_as_csv(registration_app, organiser_headers, make_event, register):
+    """`Accept: text/csv` downloads a spreadsheet: a header and one row per registration."""
+    client = registration_app[0]
+    event = make_event(capacity=1)
+    for n in (1, 2, 3):
+        register(event["id"], n)
+    response = client.get(f"/api/v1/events/{event['id']}/registrations",
+                          headers={**organiser_headers, "Accept": "text/csv"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert f"event-{event['id']}-registrations.csv" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["id", "name", "email", "organization", "sector", "language", "status",
+                       "created_at"]
+    assert [r[2] for r in rows[1:]] == [f"persona{n}@example.org" for n in (1, 2, 3)]
+    assert [r[6] for r in rows[1:]] == ["confirmed", "waitlisted", "waitlisted"]
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"])
+def test_a_formula_in_a_name_is_neutralised_in_the_csv(registration_app, organiser_headers,
+                                                       make_event, register, name):
+    """A name that a spreadsheet would run as a formula is exported as text."""
+    client = registration_app[0]
+    event = make_event()
+    register(event["id"], 1, name=name, organization="=cmd|' /C calc'!A0")
+    response = client.get(f"/api/v1/events/{event['id']}/registrations",
+                          headers={**organiser_headers, "Accept": "text/csv"})
+    (row,) = list(csv.reader(io.StringIO(response.get_data(as_text=True))))[1:]
+    assert row[1] == "'" + name
+    assert row[3] == "'=cmd|' /C calc'!A0"
+
+
+def test_the_attendee_list_needs_a_token(registration_app, make_event, new_token, bearer):
+    """Without a token 401; with only events:write 403."""
+    client, db, _ = registration_app
+    event = make_event()
+    path = f"/api/v1/events/{event['id']}/registrations"
+    assert_problem(client.get(path), 401)
+    assert_problem(client.get(path, headers=bearer(new_token(db, {"events:write"}))), 403)
+    csv_ = client.get(path, headers={"Accept": "text/csv"})
+    assert_problem(csv_, 401)
+
+
+# --- the contract document ------------------------------------------------------------------
+
+def test_the_openapi_document_lists_the_paths(registration_app):
+    """Integrators can read the contract at /api/v1/openapi.json."""
+    response = registration_app[0].get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.1")
+    assert {"/api/v1/events", "/api/v1/events/{event_id}",
+            "/api/v1/events/{event_id}/registrations"} <= set(spec["paths"])
+    assert "bearer" in spec["components"]["securitySchemes"]
+    assert set(spec["paths"]["/api/v1/events"]) >= {"get", "post"}

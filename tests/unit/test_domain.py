@@ -1,0 +1,162 @@
+"""The registration rules on plain objects: seats, the waiting list, cancelling, the window."""
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.registration import domain
+from services.registration.models import Event, Registration
+
+CHIHUAHUA = ZoneInfo("America/Chihuahua")
+STARTS = datetime(2031, 5, 31, 10, 0, tzinfo=CHIHUAHUA)
+ENDS = datetime(2031, 5, 31, 12, 0, tzinfo=CHIHUAHUA)
+BEFORE = datetime(2031, 5, 1, 9, 0, tzinfo=CHIHUAHUA)
+
+
+def event(capacity=2, confirmed_count=0, **overrides):
+    fields = dict(title="Panel", starts_at=STARTS, ends_at=ENDS, registration_closes_at=STARTS,
+                  timezone="America/Chihuahua", host_organization="Municipio de Chihuahua",
+                  capacity=capacity, confirmed_count=confirmed_count)
+    return Event(**{**fields, **overrides})
+
+
+def person(n, status=None):
+    return Registration(id=n, name=f"Persona {n}", email=f"p{n}@example.org",
+                        email_key=f"p{n}@example.org", sector="citizen", language="es",
+                        status=status)
+
+
+def register_all(ev, count, now=BEFORE):
+    people = [person(n) for n in range(1, count + 1)]
+    facts = [domain.register(ev, p, now) for p in people]
+    return people, facts
+
+
+def test_registrations_are_confirmed_until_the_event_is_full_then_waitlisted():
+    """The first `capacity` people get a seat; the next ones are told they are waiting."""
+    ev = event(capacity=2)
+    people, facts = register_all(ev, 4)
+    assert facts == ["registration.confirmed", "registration.confirmed",
+                     "registration.waitlisted", "registration.waitlisted"]
+    assert [p.status for p in people] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+    assert ev.confirmed_count == 2 and domain.seats_left(ev) == 0
+
+
+def test_unlimited_capacity_confirms_everyone():
+    """An event without a capacity never has a waiting list."""
+    ev = event(capacity=None)
+    people, facts = register_all(ev, 50)
+    assert set(facts) == {"registration.confirmed"}
+    assert ev.confirmed_count == 50 and domain.seats_left(ev) is None
+
+
+def test_seats_left_never_goes_negative():
+    """An event over its capacity shows zero seats, not a negative number."""
+    assert domain.seats_left(event(capacity=2, confirmed_count=5)) == 0
+
+
+def test_promote_gives_the_seats_to_the_first_waiting_in_order():
+    """With two seats freed, the two people waiting longest move up; the third keeps waiting."""
+    ev = event(capacity=4, confirmed_count=2)
+    waitlist = [person(n, "waitlisted") for n in (3, 4, 5)]
+    promoted = domain.promote(ev, waitlist)
+    assert [p.id for p in promoted] == [3, 4]
+    assert [p.status for p in waitlist] == ["confirmed", "confirmed", "waitlisted"]
+    assert ev.confirmed_count == 4
+
+
+def test_promote_with_no_free_seat_moves_nobody():
+    """A full event promotes nobody."""
+    ev = event(capacity=2, confirmed_count=2)
+    waitlist = [person(3, "waitlisted")]
+    assert domain.promote(ev, waitlist) == []
+    assert waitlist[0].status == "waitlisted"
+
+
+def test_promote_on_unlimited_capacity_moves_everyone_up():
+    """Removing the capacity confirms the whole waiting list."""
+    ev = event(capacity=None, confirmed_count=2)
+    waitlist = [person(n, "waitlisted") for n in (3, 4)]
+    assert [p.id for p in domain.promote(ev, waitlist)] == [3, 4]
+    assert ev.confirmed_count == 4
+
+
+def test_cancelling_a_confirmed_registration_frees_a_seat():
+    """Cancelling a seat returns the fact and gives the seat back, which promotion then fills."""
+    ev = event(capacity=1)
+    (first, second), _ = register_all(ev, 2)
+    assert domain.cancel(ev, first, BEFORE) == "registration.cancelled"
+    assert first.status == "cancelled" and first.cancelled_at == BEFORE
+    assert ev.confirmed_count == 0 and domain.seats_left(ev) == 1
+    assert domain.promote(ev, [second]) == [second]
+    assert second.status == "confirmed" and ev.confirmed_count == 1
+
+
+def test_cancelling_twice_returns_nothing_the_second_time():
+    """A repeated click on the cancel button changes nothing and records no new fact."""
+    ev = event(capacity=1)
+    (first,), _ = register_all(ev, 1)
+    domain.cancel(ev, first, BEFORE)
+    assert domain.cancel(ev, first, BEFORE + timedelta(minutes=1)) is None
+    assert ev.confirmed_count == 0 and first.cancelled_at == BEFORE
+
+
+def test_cancelling_a_waitlisted_registration_keeps_the_confirmed_count():
+    """Leaving the waiting list frees no seat."""
+    ev = event(capacity=1)
+    (_, waiting), _ = register_all(ev, 2)
+    assert domain.cancel(ev, waiting, BEFORE) == "registration.cancelled"
+    assert waiting.status == "cancelled"
+    assert ev.confirmed_count == 1 and domain.seats_left(ev) == 0
+
+
+def test_registration_is_open_until_registration_closes():
+    """Before the close one can register; at the close and after, it is closed."""
+    ev = event()
+    assert domain.registration_open(ev, STARTS - timedelta(seconds=1))
+    assert not domain.registration_open(ev, STARTS)
+    with pytest.raises(domain.RegistrationClosed):
+        domain.register(ev, person(1), STARTS)
+    assert ev.confirmed_count == 0
+
+
+def test_registration_is_closed_after_the_event_ends_even_if_the_close_is_later():
+    """An event that has ended takes no registrations, whatever its close time says."""
+    ev = event(registration_closes_at=ENDS + timedelta(days=1))
+    assert domain.registration_open(ev, ENDS - timedelta(seconds=1))
+    assert not domain.registration_open(ev, ENDS)
+    assert not domain.registration_open(ev, ENDS + timedelta(hours=1))
+
+
+def test_closed_registration_is_a_409():
+    """The HTTP layer answers a closed registration with 409 Conflict."""
+    assert domain.RegistrationClosed("x").status == 409
+    assert domain.InvalidEvent("x").status == 422
+
+
+def test_a_sensible_schedule_passes():
+    """Start before end, close before end, a real zone and enough capacity: no complaint."""
+    domain.check_schedule(event(capacity=3, confirmed_count=3, registration_closes_at=ENDS))
+
+
+@pytest.mark.parametrize("overrides, words", [
+    (dict(ends_at=STARTS - timedelta(hours=1)), "ends_at"),
+    (dict(ends_at=STARTS), "ends_at"),
+    (dict(registration_closes_at=ENDS + timedelta(minutes=1)), "registration_closes_at"),
+    (dict(timezone="Mars/Olympus_Mons"), "timezone"),
+    (dict(timezone="../../etc/passwd"), "timezone"),
+    (dict(capacity=1, confirmed_count=2), "capacity"),
+], ids=["ends-before-starts", "ends-at-starts", "closes-after-ends", "unknown-zone",
+        "path-zone", "capacity-below-confirmed"])
+def test_check_schedule_rejects_impossible_events(overrides, words):
+    """Each inconsistent event is refused with a 422 message naming the field."""
+    with pytest.raises(domain.InvalidEvent) as error:
+        domain.check_schedule(event(**overrides))
+    assert words in error.value.detail
+    assert error.value.status == 422
+
+
+@pytest.mark.parametrize("raw", ["ana@x.org", "Ana@X.org", "  ANA@x.ORG ", "\tana@x.org\n"])
+def test_normalize_email_makes_one_key_per_person(raw):
+    """Case and surrounding whitespace do not make a second registration."""
+    assert domain.normalize_email(raw) == "ana@x.org"

@@ -61,7 +61,8 @@ def from_http_exception(error):
     detail = data.get("message") or _DETAILS.get(error.code) or error.description
     if errors and error.code == 422:
         detail = "The request has invalid fields; see `errors`."
-    return problem(error.code, detail, errors=errors, headers=data.get("headers"))
+    headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+    return problem(error.code, detail, errors=errors, headers={**headers, **(data.get("headers") or {})})
 
 
 def install(app):

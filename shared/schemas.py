@@ -1,5 +1,20 @@
 """Schema pieces every API shares: strict input, UTC datetimes, the page envelope."""
-from marshmallow import RAISE, Schema, fields, validate
+from datetime import timezone
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+MAX_INT = 2**31 - 1  # the database's integer columns
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset (or Z) in; always UTC out, as it is stored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else super()._serialize(
+            value.astimezone(timezone.utc), attr, obj, **kwargs)
 
 
 class StrictSchema(Schema):
@@ -8,9 +23,18 @@ class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    @pre_load
+    def _no_nul_bytes(self, data, **_):
+        # PostgreSQL cannot store U+0000 in text; refuse it for every backend alike.
+        if isinstance(data, dict):
+            bad = [k for k, v in data.items() if isinstance(v, str) and "\x00" in v]
+            if bad:
+                raise ValidationError({k: ["Must not contain NUL characters."] for k in bad})
+        return data
+
 
 class PageQuery(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_INT))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -2,7 +2,8 @@
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, jsonify
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
 
 from shared import errors
 from shared.bus import Bus
@@ -16,6 +17,19 @@ class ProblemApi(Api):
 
     def handle_http_exception(self, error):
         return errors.from_http_exception(error)
+
+
+class StrictParser(FlaskParser):
+    """Query strings too follow the schema's `unknown = RAISE` (webargs excludes by default)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": None, "querystring": None}
+
+
+class ApiBlueprint(Blueprint):
+    """The blueprint every service's API uses."""
+
+    ARGUMENTS_PARSER = StrictParser()
 
 
 @dataclass

@@ -1,16 +1,15 @@
 """Notifications' HTTP API: the deliveries, for operators and organisers with a token."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import func, select
 
 from services.notifications import deliveries
 from services.notifications.models import Delivery
 from shared.auth import require
-from shared.schemas import PageQuery, StrictSchema, page_body, page_schema
-from shared.web import service
+from shared.schemas import PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
+from shared.web import ApiBlueprint, service
 
-blp = Blueprint("deliveries", __name__, url_prefix="/api/v1",
+blp = ApiBlueprint("deliveries", __name__, url_prefix="/api/v1",
                 description="Emails sent and to send / Correos enviados y por enviar")
 
 
@@ -26,8 +25,8 @@ class DeliverySchema(StrictSchema):
     event_id = fields.String(metadata={"description": "id of the CloudEvent it answers"})
     event_type = fields.String()
     subject = fields.String(metadata={"description": "what the event is about, e.g. events/1/registrations/7"})
-    created_at = fields.AwareDateTime()
-    sent_at = fields.AwareDateTime(allow_none=True)
+    created_at = UTCDateTime()
+    sent_at = UTCDateTime(allow_none=True)
 
 
 class DeliveryQuery(PageQuery):

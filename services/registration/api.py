@@ -4,16 +4,15 @@ import io
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.registration import service as use_cases
 from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
                                            RegistrationReceiptSchema, RegistrationSchema)
 from shared.auth import require
 from shared.schemas import PageQuery, page_body, page_schema
-from shared.web import service
+from shared.web import ApiBlueprint, service
 
-blp = Blueprint("events", __name__, url_prefix="/api/v1",
+blp = ApiBlueprint("events", __name__, url_prefix="/api/v1",
                 description="Public events and registrations / Eventos públicos y registros")
 BEARER = [{"bearer": []}]
 
@@ -40,7 +39,7 @@ class Events(MethodView):
         return use_cases.create_event(service().db, fields, service().clock())
 
 
-@blp.route("/events/<int:event_id>")
+@blp.route("/events/<int(max=2147483647):event_id>")
 class EventById(MethodView):
     @blp.response(200, EventSchema)
     def get(self, event_id):
@@ -56,7 +55,7 @@ class EventById(MethodView):
         return use_cases.update_event(service().db, event_id, changes, _links(), service().clock())
 
 
-@blp.route("/events/<int:event_id>/registrations")
+@blp.route("/events/<int(max=2147483647):event_id>/registrations")
 class Registrations(MethodView):
     @blp.arguments(RegistrationSchema)
     @blp.response(201, RegistrationReceiptSchema)
@@ -97,4 +96,4 @@ def _csv(registrations, event_id):
 def _csv_cell(value):
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     # A leading = + - @ makes spreadsheets run the cell as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

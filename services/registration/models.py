@@ -2,7 +2,6 @@
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.registration import domain
 from shared.auth import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
 from shared.outbox import OutboxMixin
@@ -44,14 +43,6 @@ class Event(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
-    @property
-    def seats_left(self):
-        return domain.seats_left(self)
-
-    @property
-    def registration_open(self):
-        return domain.registration_open(self, utcnow())
-
 
 class Registration(Base):
     """One person's place (or place in line) at one event."""
@@ -59,7 +50,7 @@ class Registration(Base):
     __tablename__ = "registrations"
     __table_args__ = (
         UniqueConstraint("event_id", "email_key"),
-        Index("ix_registrations_queue", "event_id", "status", "id"),
+        Index("ix_registrations_queue", "event_id", "status", "queued_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
@@ -71,6 +62,7 @@ class Registration(Base):
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(12))
     privacy_consent_at = mapped_column(UTCDateTime, nullable=False)
+    queued_at = mapped_column(UTCDateTime, nullable=False)  # place in line: last (re)registration
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)

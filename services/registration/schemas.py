@@ -1,9 +1,11 @@
 """The public contract of registration's API: field names, types and shape rules."""
 from zoneinfo import available_timezones
 
-from marshmallow import ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from shared.schemas import PageQuery, StrictSchema
+from services.registration import domain
+from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime
+from shared.web import service
 
 SECTORS = ("citizen", "civil_society", "government", "academia", "private_sector", "media", "other")
 LANGUAGES = ("es", "en")
@@ -15,8 +17,8 @@ class EventSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = _text(5000, load_default="")
     category = _text(200, load_default="")
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = UTCDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
+    ends_at = UTCDateTime(required=True)
     timezone = fields.String(required=True, metadata={"description": "IANA zone, e.g. America/Chihuahua"})
     venue = _text(300, load_default="")
     address = _text(300, load_default="")
@@ -28,15 +30,19 @@ class EventSchema(StrictSchema):
     host_organization = fields.String(required=True, validate=validate.Length(min=1, max=300))
     partners = fields.List(fields.String(validate=validate.Length(max=300)), load_default=list,
                            validate=validate.Length(max=50))
-    capacity = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1),
+    capacity = fields.Integer(allow_none=True, load_default=None, strict=True,
+                              validate=validate.Range(min=1, max=MAX_INT),
                               metadata={"description": "null means unlimited"})
-    registration_closes_at = fields.AwareDateTime(allow_none=True, load_default=None,
+    registration_closes_at = UTCDateTime(allow_none=True, load_default=None,
                                                   metadata={"description": "default: starts_at"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
-    seats_left = fields.Integer(dump_only=True, allow_none=True)
-    registration_open = fields.Boolean(dump_only=True)
-    created_at = fields.AwareDateTime(dump_only=True)
-    updated_at = fields.AwareDateTime(dump_only=True)
+    seats_left = fields.Function(domain.seats_left, dump_only=True,
+                                 metadata={"type": "integer", "description": "null: unlimited"})
+    registration_open = fields.Function(
+        lambda event: domain.registration_open(event, service().clock()), dump_only=True,
+        metadata={"type": "boolean"})
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
 
     @validates("timezone")
     def _known_zone(self, value, **_):
@@ -73,7 +79,13 @@ class RegistrationSchema(StrictSchema):
     privacy_consent = fields.Boolean(required=True, load_only=True, validate=validate.Equal(
         True, error="Consent to the privacy notice is required to register."))
     status = fields.String(dump_only=True)
-    created_at = fields.AwareDateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+
+    @pre_load
+    def _trim_email(self, data, **_):
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip()}
+        return data
 
 
 class RegistrationReceiptSchema(StrictSchema):
@@ -82,7 +94,7 @@ class RegistrationReceiptSchema(StrictSchema):
     id = fields.Integer()
     event_id = fields.Integer()
     status = fields.String()
-    created_at = fields.AwareDateTime()
+    created_at = UTCDateTime()
 
 
 _ZONES = available_timezones()

@@ -67,9 +67,9 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
     else:
         query = query.order_by(Event.starts_at.desc(), Event.id)
     if q:
-        pattern = f"%{q}%"
-        query = query.where(or_(Event.title.ilike(pattern), Event.description.ilike(pattern),
-                                Event.venue.ilike(pattern), Event.city.ilike(pattern)))
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            Event.title, Event.description, Event.venue, Event.city))))
     if country:
         query = query.where(Event.country == country.upper())
     if city:
@@ -93,7 +93,8 @@ def register(db, event_id, fields, links, now):
             registration = Registration(event_id=event_id, email_key=email_key)
         for name in ("name", "email", "organization", "sector", "language"):
             setattr(registration, name, fields[name])
-        registration.privacy_consent_at, registration.cancelled_at = now, None
+        registration.privacy_consent_at, registration.queued_at = now, now
+        registration.cancelled_at = None
         fact_type = domain.register(event, registration, now)
         session.add(registration)
         session.flush()  # the id goes into the fact
@@ -143,4 +144,4 @@ def cancel(db, registration_id, links, now):
 def _waitlist(session, event_id):
     return session.scalars(select(Registration).where(
         Registration.event_id == event_id, Registration.status == domain.WAITLISTED,
-    ).order_by(Registration.id)).all()
+    ).order_by(Registration.queued_at, Registration.id)).all()

@@ -1,5 +1,8 @@
-"""The real Flask apps on a real, fresh database per test (SQLite and PostgreSQL), plus helpers.
+"""The real Flask apps on a real database (SQLite and PostgreSQL), plus helpers.
 
+Each backend gets one migrated database per service for the whole session (made by
+tests/conftest.py's `databases`), emptied before every test: creating and dropping a
+PostgreSQL database per test costs ~0.2 s each, which would make this suite slow.
 Helpers are fixtures that return functions, so test modules need not import this file.
 """
 from contextlib import contextmanager
@@ -7,12 +10,15 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
+from services.notifications import models as notifications_models
 from services.notifications.app import create_app as create_notifications_app
 from services.notifications.models import ApiToken as NotificationsToken
+from services.registration import models as registration_models
 from services.registration.app import create_app as create_registration_app
 from services.registration.models import ApiToken as RegistrationToken
 from shared import config, envelope
 from shared.auth import create_token
+from shared.db import Database
 
 SECRET_KEY = "integration-test-secret"
 PUBLIC_BASE_URL = "http://abierto.test"
@@ -26,19 +32,47 @@ def _settings(service, db):
                        public_base_url=PUBLIC_BASE_URL)
 
 
+METADATA = {"registration": registration_models.Base.metadata,
+            "notifications": notifications_models.Base.metadata}
+
+
+@pytest.fixture(scope="session")
+def service_databases(databases):
+    """service -> one migrated shared.db.Database for this backend, kept for the session."""
+    opened = {}
+    yield lambda service: opened.get(service) or opened.setdefault(
+        service, Database(databases.url(service)))
+    for db in opened.values():
+        db.dispose()
+
+
 @pytest.fixture
-def registration_app(database):
-    """(client, db, settings) for the registration service on a fresh database."""
-    db = database("registration")
+def empty_database(service_databases):
+    """empty_database(service) -> the backend's database for `service`, with every row deleted."""
+
+    def get(service):
+        db = service_databases(service)
+        with db.transaction() as session:
+            for table in reversed(METADATA[service].sorted_tables):
+                session.execute(table.delete())
+        return db
+
+    return get
+
+
+@pytest.fixture
+def registration_app(empty_database):
+    """(client, db, settings) for the registration service on an empty database."""
+    db = empty_database("registration")
     settings = _settings("registration", db)
     app = create_registration_app(settings, db=db)
     return app.test_client(), db, settings
 
 
 @pytest.fixture
-def deliveries_app(database):
-    """(client, db, settings) for the notification service on a fresh database."""
-    db = database("notifications")
+def deliveries_app(empty_database):
+    """(client, db, settings) for the notification service on an empty database."""
+    db = empty_database("notifications")
     settings = _settings("notifications", db)
     app = create_notifications_app(settings, db=db)
     return app.test_client(), db, settings

@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('privacy_consent_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('queued_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('cancelled_at', shared.db.UTCDateTime(timezone=True), nullable=True),
@@ -87,7 +88,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('event_id', 'email_key', name=op.f('uq_registrations_event_id'))
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
-        batch_op.create_index('ix_registrations_queue', ['event_id', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_registrations_queue', ['event_id', 'status', 'queued_at'], unique=False)
 
     # ### end Alembic commands ###
 

@@ -43,6 +43,7 @@ class Settings:
     stale_after: float = 120.0
     sweep_every: float = 5.0
     max_body_bytes: int = 64 * 1024
+    public_rate_limit: str = "30/minute;300/hour"
 
     @property
     def is_sqlite(self):
@@ -71,6 +72,7 @@ def load(service, **overrides):
         retry_delays=_floats(env("DELIVERY_RETRY_DELAYS", "10,30,60,300,900,1800")),
         stale_after=float(env("DELIVERY_STALE_AFTER", "120")),
         sweep_every=float(env("SWEEP_EVERY", "5")),
+        public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
     )
     values.update(overrides)
     if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":

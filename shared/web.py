@@ -8,6 +8,7 @@ from webargs.flaskparser import FlaskParser
 from shared import errors
 from shared.bus import Bus
 from shared.db import Database, utcnow
+from shared.ratelimit import PublicRateLimit
 
 
 class ProblemApi(Api):
@@ -41,6 +42,7 @@ class Service:
     token_model: type
     bus: Bus = None
     clock: object = utcnow
+    rate_limit: PublicRateLimit = None
     extra: dict = field(default_factory=dict)
 
 
@@ -55,7 +57,9 @@ def create_service_app(settings, title, token_model, blueprints=(), *, db=None, 
         JSON_SORT_KEYS=False,
     )
     service = Service(settings, db or Database(settings.database_url), token_model,
-                      bus or Bus.from_url(settings.redis_url), clock)
+                      bus or Bus.from_url(settings.redis_url), clock,
+                      PublicRateLimit(settings.redis_url, settings.public_rate_limit,
+                                      settings.service))
     app.extensions["abierto"] = service
     api = ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})

@@ -52,7 +52,7 @@ def claim(session, delivery_id, now):
 
 def mark_sent(session, delivery_id, now):
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-        state=SENT, sent_at=now, state_changed_at=now, last_error=None))
+        state=SENT, sent_at=now, state_changed_at=now))  # last_error stays: it is history
 
 
 def mark_failed_attempt(session, delivery, error, permanent, now, delays):

@@ -9,6 +9,7 @@ from services.registration import service as use_cases
 from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
                                            RegistrationReceiptSchema, RegistrationSchema)
 from shared.auth import require
+from shared.ratelimit import limited
 from shared.schemas import PageQuery, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
@@ -57,6 +58,7 @@ class EventById(MethodView):
 
 @blp.route("/events/<int(max=2147483647):event_id>/registrations")
 class Registrations(MethodView):
+    @limited
     @blp.arguments(RegistrationSchema)
     @blp.response(201, RegistrationReceiptSchema)
     @blp.alt_response(200, schema=RegistrationReceiptSchema,

@@ -4,6 +4,7 @@ from flask import Blueprint, render_template
 from services.registration import service as use_cases
 from services.registration.facts import CANCEL_PURPOSE
 from shared import signing
+from shared.ratelimit import limited
 from shared.web import service
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -15,6 +16,7 @@ def _registration_id(token):
 
 
 @bp.route("/registrations/cancel/<token>", methods=["GET", "POST"])
+@limited
 def cancel(token):
     """Show the registration with a cancel button; the button's POST cancels it."""
     from flask import request

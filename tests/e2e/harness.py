@@ -81,6 +81,11 @@ class Inbox(MaildirHandler):
                 return reply
         return None
 
+    def count(self, addresses):
+        """How many of `addresses` have received at least one message."""
+        seen = {a.addr_spec for _, m in list(self.messages) for a in m["To"].addresses}
+        return len(seen.intersection(addresses))
+
     def to(self, address):
         return [m for _, m in list(self.messages) if address in str(m["To"])]
 

@@ -1,0 +1,54 @@
+"""Rate limits for public actions (register, cancel): per client address, shared by every
+worker through Redis, and kept in process memory while Redis is away so they never fail."""
+import functools
+import logging
+import math
+import time
+
+from flask import request
+from limits import parse_many, storage, strategies
+from redis.exceptions import RedisError
+
+from shared.errors import problem
+
+log = logging.getLogger(__name__)
+
+
+class PublicRateLimit:
+    def __init__(self, redis_url, rates, scope):
+        self.rates, self.scope = parse_many(rates), scope
+        # Short timeouts: a slow Redis must not make registering slow; memory takes over.
+        self.shared = strategies.MovingWindowRateLimiter(storage.storage_from_string(
+            redis_url, socket_timeout=0.5, socket_connect_timeout=0.5))
+        self.local = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+
+    def retry_after(self, client):
+        """Seconds to wait if `client` is over a limit, else None (and the hit is counted)."""
+        for rate in self.rates:
+            limiter = self.shared
+            try:
+                allowed = limiter.hit(rate, self.scope, client)
+            except (RedisError, ConnectionError, OSError):
+                limiter = self.local
+                allowed = limiter.hit(rate, self.scope, client)
+            if not allowed:
+                reset = limiter.get_window_stats(rate, self.scope, client).reset_time
+                return max(1, math.ceil(reset - time.time()))
+        return None
+
+
+def limited(view):
+    """Decorate a public view: over the limit answers 429 with Retry-After."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from shared.web import service
+
+        wait = service().rate_limit.retry_after(request.remote_addr or "unknown")
+        if wait is not None:
+            log.info("rate limit reached on %s", request.endpoint)
+            return problem(429, f"Too many requests from this address; try again in {wait} s.",
+                           headers={"Retry-After": str(wait)})
+        return view(*args, **kwargs)
+
+    return wrapper

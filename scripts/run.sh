@@ -18,6 +18,8 @@ if ! redis_answers; then
     redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --appendonly yes --daemonize yes \
       --logfile "$DATA_DIR/redis/redis.log" --pidfile "$DATA_DIR/redis/redis.pid"
     for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
+    # Ctrl-C stops what we started, Redis included.
+    trap 'redis-cli -p "$port" shutdown >/dev/null 2>&1 || true' EXIT
   else
     echo "Redis is not answering at $REDIS_URL and redis-server is not installed." >&2
     echo "Install it (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL." >&2
@@ -47,4 +49,4 @@ Stop with Ctrl-C. / Detén con Ctrl-C.
 
 EOT
 # shellcheck disable=SC2086
-exec honcho start $processes
+honcho start $processes

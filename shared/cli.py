@@ -198,6 +198,44 @@ def events():
     click.echo(markdown_table())
 
 
+@main.group()
+def arco():
+    """ARCO requests: a person's access to, and erasure of, their data (by email)."""
+
+
+@arco.command("export")
+@click.option("--email", required=True)
+def arco_export(email):
+    """Print, as JSON, every piece of personal data each service holds for an email."""
+    import json
+
+    from services.notifications import privacy as notifications
+    from services.registration import privacy as registration
+
+    held = {"email": email, "registration": registration.export(_db("registration"), email),
+            "notifications": notifications.export(_db("notifications"), email)}
+    click.echo(json.dumps(held, indent=2, ensure_ascii=False))
+
+
+@arco.command("erase")
+@click.option("--email", required=True)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def arco_erase(email, yes):
+    """Erase an email's registrations (freeing their seats) and the emails kept for it."""
+    from services.notifications import privacy as notifications
+    from services.registration import privacy as registration
+    from services.registration.facts import Links
+    from shared.db import utcnow
+
+    if not yes:
+        click.confirm(f"Erase every piece of data held for {email}?", abort=True)
+    settings = config.load("registration")
+    erased = registration.erase(_db("registration"), email,
+                                Links(settings.public_base_url, settings.secret_key), utcnow())
+    sent = notifications.erase(_db("notifications"), email)
+    click.echo(f"registration: {erased} erased; notifications: {sent} erased", err=True)
+
+
 def _stop_on_sigterm():
     # honcho and docker stop with SIGTERM; leave through the normal exit path.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -76,3 +76,14 @@ def test_waitlist_cancel_and_promotion(stack, smtp, new_event, organiser):
     listing = requests.get(stack.url("registration", f"/api/v1/events/{event_id}/registrations"),
                            headers=organiser, timeout=10).json()
     assert {r["email"]: r["status"] for r in listing["items"]} == {first: "cancelled", second: "confirmed"}
+
+
+def test_logs_hold_no_personal_data(stack, smtp, new_event):
+    """After a registration has gone all the way to an email, no process log names the person."""
+    event_id = new_event()
+    (address,) = unique_addresses(1, "privacy")
+    assert register(stack, event_id, address, name="Rosalía Privada").status_code == 201
+    smtp.inbox.wait_for([address])
+    for name in stack.commands:
+        log = stack.log(name)
+        assert address not in log and "Rosalía Privada" not in log, f"{name} logged personal data"

@@ -16,7 +16,7 @@ class MaildirHandler:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._numbers = itertools.count(len(list(self.folder.glob("*.eml"))) + 1)
         self._lock = threading.Lock()
-        self.messages = []  # (arrival monotonic time, parsed message)
+        self.messages = []  # (arrival monotonic time, raw bytes): parsing waits for the reader
 
     async def handle_DATA(self, server, session, envelope):
         refusal = self.refuse(envelope)
@@ -26,7 +26,7 @@ class MaildirHandler:
             number = next(self._numbers)
         raw = envelope.original_content or envelope.content
         (self.folder / f"{number:06d}.eml").write_bytes(raw)
-        self.messages.append((time.monotonic(), message_from_bytes(raw, policy=policy.default)))
+        self.messages.append((time.monotonic(), raw))
         return "250 Message accepted for delivery"
 
     def refuse(self, envelope):

@@ -22,7 +22,7 @@ def export(db, email):
     return [{
         "id": row.id, "kind": row.kind, "status": deliveries.PUBLIC_STATUS[row.state],
         "state": row.state, "created_at": _iso(row.created_at), "sent_at": _iso(row.sent_at),
-        "subject": row.subject,
+        "subject": row.subject, "content": row.context,  # what the email was made from
     } for row in rows]
 
 

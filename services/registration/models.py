@@ -51,6 +51,8 @@ class Registration(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "email_key"),
         Index("ix_registrations_queue", "event_id", "status", "queued_at"),
+        # Ids are never reused after an erasure, so an old cancel link cannot reach a newcomer.
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))

@@ -53,10 +53,11 @@ def _erase_one(db, registration_id, event_id, email_key, links, now):
         if registration is None or registration.email_key != email_key:
             return 0  # erased (or cancelled and re-used) meanwhile
         _drop_unpublished_facts(session, event_id, registration_id)
-        if registration.status == domain.CONFIRMED and now < event.ends_at:
+        if registration.status == domain.CONFIRMED:
             domain.cancel(event, registration, now)  # frees the seat; its fact is not recorded
-            for promoted in domain.promote(event, service._waitlist(session, event.id)):
-                service._record(session, "registration.promoted", promoted, event, links, now)
+            if now < event.ends_at:
+                for promoted in domain.promote(event, service._waitlist(session, event.id)):
+                    service._record(session, "registration.promoted", promoted, event, links, now)
         session.delete(registration)
     return 1
 

@@ -74,6 +74,13 @@ class Inbox(MaildirHandler):
     def __init__(self, folder):
         super().__init__(folder)
         self.refused = {}  # address prefix -> SMTP reply
+        self._parsed = []  # (recipients, message), parsed here rather than in the server
+
+    def parsed(self):
+        for _, raw in self.messages[len(self._parsed):]:
+            message = parse(raw)
+            self._parsed.append(({a.addr_spec for a in message["To"].addresses}, message))
+        return self._parsed
 
     def refuse(self, envelope):
         for prefix, reply in self.refused.items():
@@ -83,11 +90,11 @@ class Inbox(MaildirHandler):
 
     def count(self, addresses):
         """How many of `addresses` have received at least one message."""
-        seen = {a.addr_spec for _, m in list(self.messages) for a in m["To"].addresses}
+        seen = set().union(*(to for to, _ in self.parsed()))
         return len(seen.intersection(addresses))
 
     def to(self, address):
-        return [m for _, m in list(self.messages) if address in str(m["To"])]
+        return [m for to, m in self.parsed() if address in to]
 
     def wait_for(self, addresses, timeout=60):
         """Wait until each address has at least one message; return {address: [messages]}."""
@@ -204,3 +211,7 @@ def register(stack, event_id, email, language="es", name="Asistente"):
     return requests.post(stack.url("registration", f"/api/v1/events/{event_id}/registrations"),
                          json={"name": name, "email": email, "sector": "citizen",
                                "language": language, "privacy_consent": True}, timeout=10)
+
+
+def parse(raw):
+    return message_from_bytes(raw, policy=policy.default)

@@ -85,7 +85,8 @@ def upgrade() -> None:
     sa.Column('cancelled_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_registrations_event_id_events')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registrations')),
-    sa.UniqueConstraint('event_id', 'email_key', name=op.f('uq_registrations_event_id'))
+    sa.UniqueConstraint('event_id', 'email_key', name=op.f('uq_registrations_event_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.create_index('ix_registrations_queue', ['event_id', 'status', 'queued_at'], unique=False)

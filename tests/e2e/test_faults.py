@@ -86,7 +86,7 @@ def test_smtp_down_retries_with_backoff_then_delivers(stack, smtp, operator, new
         for address in addresses:
             assert register(stack, event_id, address).status_code == 201
         retrying = wait_until(lambda: all(
-            any(d["attempts"] >= 2 and d["status"] == "pending" and d["last_error"]
+            any(d["attempts"] >= 2 and d["state"] == "awaiting_retry" and d["last_error"]
                 for d in _deliveries(stack, operator, recipient=a)) for a in addresses),
             30, interval=0.2, what="deliveries to be retrying")
         assert retrying

@@ -23,8 +23,13 @@ def normalize_email(email):
     return email.strip().lower()
 
 
+def registration_closes_at(event):
+    """Unless the organiser set a time, registration closes when the event starts (and follows it)."""
+    return event.registration_closes_at or event.starts_at
+
+
 def registration_open(event, now):
-    return now < event.registration_closes_at and now < event.ends_at
+    return now < registration_closes_at(event) and now < event.ends_at
 
 
 def seats_left(event):
@@ -36,7 +41,7 @@ def check_schedule(event):
     """Raise unless the event's times and zone make sense together."""
     if event.ends_at <= event.starts_at:
         raise InvalidEvent("`ends_at` must be after `starts_at`.")
-    if event.registration_closes_at > event.ends_at:
+    if registration_closes_at(event) > event.ends_at:
         raise InvalidEvent("`registration_closes_at` must not be after `ends_at`.")
     try:
         ZoneInfo(event.timezone)

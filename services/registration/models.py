@@ -37,7 +37,7 @@ class Event(Base):
     host_organization: Mapped[str] = mapped_column(String(300))
     partners: Mapped[list] = mapped_column(JSON, default=list)
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    registration_closes_at = mapped_column(UTCDateTime, nullable=False)
+    registration_closes_at = mapped_column(UTCDateTime, nullable=True)  # None: at starts_at
     language: Mapped[str] = mapped_column(String(2), default="es")
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

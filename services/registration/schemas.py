@@ -33,8 +33,10 @@ class EventSchema(StrictSchema):
     capacity = fields.Integer(allow_none=True, load_default=None, strict=True,
                               validate=validate.Range(min=1, max=MAX_INT),
                               metadata={"description": "null means unlimited"})
-    registration_closes_at = UTCDateTime(allow_none=True, load_default=None,
-                                                  metadata={"description": "default: starts_at"})
+    registration_closes_at = fields.Method(
+        "_closes_at", deserialize="_parse_closes_at", allow_none=True, load_default=None,
+        metadata={"type": "string", "format": "date-time",
+                  "description": "null: when the event starts (and follows it if it moves)"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
     seats_left = fields.Function(domain.seats_left, dump_only=True,
                                  metadata={"type": "integer", "description": "null: unlimited"})
@@ -43,6 +45,14 @@ class EventSchema(StrictSchema):
         metadata={"type": "boolean"})
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
+
+    def _closes_at(self, event):
+        if event is None:  # apispec documenting the default
+            return None
+        return UTCDateTime()._serialize(domain.registration_closes_at(event), None, event)
+
+    def _parse_closes_at(self, value):
+        return UTCDateTime().deserialize(value)
 
     @validates("timezone")
     def _known_zone(self, value, **_):

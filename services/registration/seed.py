@@ -41,7 +41,7 @@ def seed(db):
                                                          Event.starts_at == PANEL["starts_at"]))
         if existing:
             return existing
-        event = Event(**PANEL, registration_closes_at=PANEL["starts_at"], confirmed_count=0)
+        event = Event(**PANEL, confirmed_count=0)
         session.add(event)
         session.flush()
         return event.id

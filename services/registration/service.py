@@ -28,8 +28,6 @@ def _record(session, fact_type, registration, event, links, now):
 def create_event(db, fields, now):
     with db.transaction() as session:
         event = Event(**fields)
-        if event.registration_closes_at is None:
-            event.registration_closes_at = event.starts_at
         event.confirmed_count = 0
         domain.check_schedule(event)
         session.add(event)
@@ -42,8 +40,6 @@ def update_event(db, event_id, changes, links, now):
         event = _event_for_update(session, event_id)
         for name, value in changes.items():
             setattr(event, name, value)
-        if "registration_closes_at" in changes and event.registration_closes_at is None:
-            event.registration_closes_at = event.starts_at
         domain.check_schedule(event)
         for registration in domain.promote(event, _waitlist(session, event.id)):
             _record(session, "registration.promoted", registration, event, links, now)

@@ -753,3 +753,13 @@ def test_the_openapi_document_lists_the_paths(registration_app):
             "/api/v1/events/{event_id}/registrations"} <= set(spec["paths"])
     assert "bearer" in spec["components"]["securitySchemes"]
     assert set(spec["paths"]["/api/v1/events"]) >= {"get", "post"}
+
+
+def test_the_default_close_follows_the_event_when_it_moves(registration_app, make_event, organiser_headers):
+    """Without its own closing time, registration closes at the (new) start after a reschedule."""
+    client = registration_app[0]
+    event = make_event()
+    assert event["registration_closes_at"] == event["starts_at"]
+    moved = client.patch(f"/api/v1/events/{event['id']}", headers=organiser_headers, json={
+        "starts_at": "2031-06-07T10:00:00-06:00", "ends_at": "2031-06-07T12:00:00-06:00"}).get_json()
+    assert moved["registration_closes_at"] == moved["starts_at"] == "2031-06-07T16:00:00+00:00"

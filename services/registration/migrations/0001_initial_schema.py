@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.Column('host_organization', sa.String(length=300), nullable=False),
     sa.Column('partners', sa.JSON(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('registration_closes_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('registration_closes_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('confirmed_count', sa.Integer(), nullable=False),
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),

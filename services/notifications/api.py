@@ -1,10 +1,8 @@
 """Notifications' HTTP API: the deliveries, for operators and organisers with a token."""
 from flask.views import MethodView
 from marshmallow import fields, validate
-from sqlalchemy import func, select
 
 from services.notifications import deliveries
-from services.notifications.models import Delivery
 from shared.auth import require
 from shared.schemas import PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
 from shared.web import ApiBlueprint, service
@@ -44,17 +42,6 @@ class Deliveries(MethodView):
     @blp.response(200, page_schema(DeliverySchema))
     def get(self, query):
         """Deliveries, newest first (token scope `deliveries:read`)."""
-        stmt = select(Delivery)
-        if "status" in query:
-            states = [s for s, public in deliveries.PUBLIC_STATUS.items() if public == query["status"]]
-            stmt = stmt.where(Delivery.state.in_(states))
-        if "recipient" in query:
-            stmt = stmt.where(func.lower(Delivery.recipient) == query["recipient"].strip().lower())
-        for name in ("kind", "event_id"):
-            if name in query:
-                stmt = stmt.where(getattr(Delivery, name) == query[name])
         with service().db.transaction() as session:
-            total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-            items = session.scalars(stmt.order_by(Delivery.id.desc()).limit(query["per_page"])
-                                    .offset((query["page"] - 1) * query["per_page"])).all()
+            items, total = deliveries.search(session, **query)
         return page_body(items, total, query)

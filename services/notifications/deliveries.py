@@ -9,7 +9,7 @@ lost with a killed worker, or a retry whose time has come, is picked up again.
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from services.notifications.models import Delivery
 
@@ -85,3 +85,20 @@ def sweep(session, now, stale_after):
     if due:
         session.execute(update(Delivery).where(Delivery.id.in_(due)).values(due_at=now + stale))
     return due
+
+
+def search(session, page, per_page, status=None, recipient=None, kind=None, event_id=None):
+    """A page of deliveries, newest first, and how many match."""
+    query = select(Delivery)
+    if status:
+        query = query.where(Delivery.state.in_([s for s, p in PUBLIC_STATUS.items() if p == status]))
+    if recipient:
+        query = query.where(func.lower(Delivery.recipient) == recipient.strip().lower())
+    if kind:
+        query = query.where(Delivery.kind == kind)
+    if event_id:
+        query = query.where(Delivery.event_id == event_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(query.order_by(Delivery.id.desc())
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+    return items, total

@@ -1,5 +1,5 @@
 """The page a cancellation link opens: GET shows (mail scanners follow links), POST cancels."""
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from services.registration import service as use_cases
 from services.registration.facts import CANCEL_PURPOSE
@@ -19,8 +19,6 @@ def _registration_id(token):
 @limited
 def cancel(token):
     """Show the registration with a cancel button; the button's POST cancels it."""
-    from flask import request
-
     try:
         registration_id = _registration_id(token)
         if request.method == "POST":

@@ -7,11 +7,13 @@ queued -> inflight -> sent
 lost with a killed worker, or a retry whose time has come, is picked up again.
 """
 import hashlib
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import func, select, text, update
 
 from services.notifications.models import Delivery
+from shared.db import utcnow
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED = (
     "queued", "inflight", "sent", "awaiting_retry", "failed")
@@ -50,11 +52,28 @@ def claim(session, delivery_id, now):
     return session.get(Delivery, delivery_id) if taken else None
 
 
-def mark_sent(session, delivery_id, now):
-    if session.bind.dialect.name == "postgresql":
-        # Return as soon as the row is written, not when the WAL reaches disk: the gap
-        # between the server's 250 and this commit is when a kill repeats an email.
+@contextmanager
+def recording_sent(db, delivery_id):
+    """Wrap the SMTP send: the row becomes `sent` with as little work as possible after the 250.
+
+    Between the server's 250 and this record, a killed worker repeats the email, so that
+    gap is kept short. On PostgreSQL the update is made before sending, in a transaction
+    left open, and the 250 is followed only by a COMMIT that does not wait for the disk; a
+    failed send rolls it back. SQLite has one write lock for the whole file and must not
+    hold it across network I/O, so there the update is its own short transaction after.
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield
+        with db.transaction() as session:
+            _mark_sent(session, delivery_id, utcnow())
+        return
+    with db.transaction() as session:
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        _mark_sent(session, delivery_id, utcnow())
+        yield
+
+
+def _mark_sent(session, delivery_id, now):
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
         state=SENT, sent_at=now, state_changed_at=now))  # last_error stays: it is history
 

@@ -20,7 +20,8 @@ def send_delivery(delivery_id):
     message = emails.build(delivery.kind, delivery.context, mail_from=settings.mail_from,
                            message_id=delivery.message_id)
     try:
-        runtime.mailer().send(message)
+        with deliveries.recording_sent(db, delivery_id):
+            runtime.mailer().send(message)
     except (TransientMailError, PermanentMailError) as error:
         with db.transaction() as session:
             delivery = session.merge(delivery)
@@ -30,8 +31,6 @@ def send_delivery(delivery_id):
         log.warning("delivery %s attempt %s: %s -> %s", delivery_id, delivery.attempts,
                     type(error).__name__, state)
         return state
-    with db.transaction() as session:
-        deliveries.mark_sent(session, delivery_id, utcnow())
     log.info("delivery %s sent (%s)", delivery_id, delivery.kind)
     return "sent"
 

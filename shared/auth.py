@@ -3,7 +3,7 @@ import functools
 import hashlib
 import secrets
 
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,7 +13,7 @@ from shared.errors import problem
 SCOPES = {
     "registration": {"events:write", "registrations:read"},
     "commitments": {"commitments:write"},
-    "notifications": {"deliveries:read"},
+    "notifications": {"deliveries:read", "subscriptions:read"},
 }
 PREFIX = "abt_"
 
@@ -65,7 +65,7 @@ def require(scope):
             service = current_app.extensions["abierto"]
             with service.db.transaction() as session:
                 row = find_token(session, service.token_model, token.strip())
-                scopes = row.scope_set if row else None
+                scopes, g.actor = (row.scope_set, row.name) if row else (None, None)
             if scopes is None:
                 return problem(401, "The token is unknown or revoked.", headers=challenge)
             if scope not in scopes:

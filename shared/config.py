@@ -39,6 +39,7 @@ class Settings:
     smtp_starttls: bool
     smtp_timeout: float
     mail_from: str
+    commitments_api_url: str = "http://127.0.0.1:5002"
     retry_delays: tuple = field(default=(10.0, 30.0, 60.0, 300.0, 900.0, 1800.0))
     stale_after: float = 120.0
     sweep_every: float = 5.0
@@ -69,6 +70,7 @@ def load(service, **overrides):
         smtp_starttls=env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
         smtp_timeout=float(env("SMTP_TIMEOUT", "10")),
         mail_from=env("MAIL_FROM", "Abierto <abierto@localhost>"),
+        commitments_api_url=env("COMMITMENTS_API_URL", "http://127.0.0.1:5002").rstrip("/"),
         retry_delays=_floats(env("DELIVERY_RETRY_DELAYS", "10,30,60,300,900,1800")),
         stale_after=float(env("DELIVERY_STALE_AFTER", "120")),
         sweep_every=float(env("SWEEP_EVERY", "5")),

@@ -25,6 +25,8 @@ class EventSnapshot(Schema):
     country = fields.String(required=True)
     host_organization = fields.String(required=True)
     url = fields.String(required=True, metadata={"description": "public page of the event"})
+    related_commitments = fields.List(fields.Integer(), load_default=list,
+                                      metadata={"description": "ids of commitments it reports on"})
 
 
 class AttendeeSnapshot(Schema):
@@ -43,6 +45,86 @@ class RegistrationFact(Schema):
 
     registration = fields.Nested(AttendeeSnapshot, required=True)
     event = fields.Nested(EventSnapshot, required=True)
+
+
+class Bilingual(Schema):
+    """A text in both languages; Spanish is canonical."""
+
+    es = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class CommitmentSnapshot(Schema):
+    """The commitment a fact is about, as it stands after the fact."""
+
+    id = fields.Integer(required=True)
+    ogp_id = fields.String(required=True, allow_none=True, metadata={"description": "e.g. MXCHH0003"})
+    number = fields.Integer(required=True)
+    title = fields.Nested(Bilingual, required=True)
+    status = fields.String(required=True, allow_none=True)
+    progress_pct = fields.Integer(required=True, allow_none=True)
+    url = fields.String(required=True, metadata={"description": "the commitment in the public API"})
+    history_url = fields.String(required=True)
+
+
+class MilestoneSnapshot(Schema):
+    id = fields.Integer(required=True)
+    title = fields.Nested(Bilingual, required=True)
+
+
+class MilestoneState(Schema):
+    """The fields of a milestone a change can touch (dates as ISO 8601 dates)."""
+
+    status = fields.String(required=True)
+    progress_pct = fields.Integer(required=True, allow_none=True)
+    planned_end = fields.String(required=True, allow_none=True)
+    date_met = fields.String(required=True, allow_none=True)
+
+
+class Evidence(Schema):
+    title = fields.String(required=True)
+    url = fields.String(required=True)
+
+
+class MilestoneChanged(Schema):
+    """Data of `milestone.changed`: before and after, and why."""
+
+    commitment = fields.Nested(CommitmentSnapshot, required=True)
+    milestone = fields.Nested(MilestoneSnapshot, required=True)
+    before = fields.Nested(MilestoneState, required=True)
+    after = fields.Nested(MilestoneState, required=True)
+    justification = fields.String(required=True, allow_none=True)
+    evidence = fields.List(fields.Nested(Evidence), required=True)
+    minor = fields.Boolean(required=True, metadata={"description": "true: nobody is alerted"})
+    actor = fields.String(required=True, metadata={"description": "the token's name"})
+
+
+class CommitmentUpdated(Schema):
+    """Data of `commitment.updated`: field -> {"old", "new"}."""
+
+    commitment = fields.Nested(CommitmentSnapshot, required=True)
+    changes = fields.Dict(keys=fields.String(), required=True)
+    actor = fields.String(required=True)
+
+
+class AssessmentRecorded(Schema):
+    commitment = fields.Nested(CommitmentSnapshot, required=True)
+    assessment = fields.Dict(required=True, metadata={"description": "as the API shows it"})
+    actor = fields.String(required=True)
+
+
+class SubscriptionSnapshot(Schema):
+    """A follower, without the address: integrators learn that, not who."""
+
+    id = fields.Integer(required=True)
+    topic = fields.String(required=True, metadata={"description": "commitment:<id>"})
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+
+
+class SubscriptionFact(Schema):
+    """Data of every `subscription.*` event."""
+
+    subscription = fields.Nested(SubscriptionSnapshot, required=True)
 
 
 @dataclass(frozen=True)
@@ -66,6 +148,18 @@ CATALOGUE = _catalogue(
               "a seat was freed and the first person waiting got it", RegistrationFact),
     EventType("registration.cancelled", "registration",
               "an attendee cancelled through the signed link", RegistrationFact),
+    EventType("milestone.changed", "commitments",
+              "a milestone's status, progress or dates changed", MilestoneChanged),
+    EventType("commitment.updated", "commitments",
+              "a commitment's own fields changed", CommitmentUpdated),
+    EventType("assessment.recorded", "commitments",
+              "an assessment of a commitment was recorded", AssessmentRecorded),
+    EventType("subscription.requested", "notifications",
+              "someone asked to follow a topic; an opt-in email went out", SubscriptionFact),
+    EventType("subscription.confirmed", "notifications",
+              "a follower confirmed through the opt-in link", SubscriptionFact),
+    EventType("subscription.cancelled", "notifications",
+              "a follower unsubscribed", SubscriptionFact),
 )
 
 

@@ -33,6 +33,7 @@ def registration_fact(type_, registration, event, links, now):
             "timezone": event.timezone, "venue": event.venue, "address": event.address,
             "city": event.city, "country": event.country,
             "host_organization": event.host_organization, "url": links.event(event.id),
+            "related_commitments": list(event.related_commitments or []),
         },
     }
     subject = f"events/{event.id}/registrations/{registration.id}"

@@ -36,6 +36,7 @@ class Event(Base):
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     host_organization: Mapped[str] = mapped_column(String(300))
     partners: Mapped[list] = mapped_column(JSON, default=list)
+    related_commitments: Mapped[list] = mapped_column(JSON, default=list)  # commitment ids
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     registration_closes_at = mapped_column(UTCDateTime, nullable=True)  # None: at starts_at
     language: Mapped[str] = mapped_column(String(2), default="es")

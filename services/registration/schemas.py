@@ -30,6 +30,10 @@ class EventSchema(StrictSchema):
     host_organization = fields.String(required=True, validate=validate.Length(min=1, max=300))
     partners = fields.List(fields.String(validate=validate.Length(max=300)), load_default=list,
                            validate=validate.Length(max=50))
+    related_commitments = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT)), load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "ids of the action-plan commitments this event reports on"})
     capacity = fields.Integer(allow_none=True, load_default=None, strict=True,
                               validate=validate.Range(min=1, max=MAX_INT),
                               metadata={"description": "null means unlimited"})

@@ -16,6 +16,7 @@ PROBLEM = "application/problem+json"
 CONTRACT_FIELDS = {
     "title", "description", "category", "starts_at", "ends_at", "timezone", "venue", "address",
     "city", "country", "latitude", "longitude", "host_organization", "partners", "capacity",
+    "related_commitments",
     "registration_closes_at", "language", "id", "seats_left", "registration_open",
     "created_at", "updated_at",
 }

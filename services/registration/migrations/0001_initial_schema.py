@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('host_organization', sa.String(length=300), nullable=False),
     sa.Column('partners', sa.JSON(), nullable=False),
+    sa.Column('related_commitments', sa.JSON(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('registration_closes_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('language', sa.String(length=2), nullable=False),

@@ -108,15 +108,18 @@ def token_revoke(service, token_id):
 
 @main.command()
 def seed():
-    """Add the real seed data (the Chihuahua panel) if it is not there."""
+    """Add the real seed data (the Chihuahua panel and first action plan) if it is not there."""
+    from services.commitments.seed import seed as seed_commitments
     from services.registration.seed import seed as seed_registration
 
     event_id = seed_registration(_db("registration"))
     click.echo(f"registration: seed event {event_id}", err=True)
+    plan_id = seed_commitments(_db("commitments"))
+    click.echo(f"commitments: seed action plan {plan_id}", err=True)
 
 
 @main.command()
-@click.argument("service", type=click.Choice(("registration", "commitments")))
+@click.argument("service", type=click.Choice(config.SERVICES))
 def relay(service):
     """Publish a service's outbox to the bus, forever."""
     from shared.bus import Bus, stream_name
@@ -239,3 +242,51 @@ def arco_erase(email, yes):
 def _stop_on_sigterm():
     # honcho and docker stop with SIGTERM; leave through the normal exit path.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+@main.group()
+def history():
+    """The commitments' public, hash-chained history."""
+
+
+@history.command("verify")
+def history_verify():
+    """Recompute the whole chain; print the result as JSON; exit 1 unless it holds."""
+    import json
+
+    from services.commitments.tracking import verify_history
+
+    result = verify_history(_db("commitments"))
+    click.echo(json.dumps(result))
+    if not result["ok"]:
+        sys.exit(1)
+
+
+@main.group()
+def plan():
+    """Action plans in OGP's terms (the documents GET /action-plans/{id}/export gives)."""
+
+
+@plan.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def plan_import(file):
+    """Create an action plan from an export document (FILE, or - for stdin); history actor `cli`."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from services.commitments.transfer import ExportPlanSchema, import_document
+    from shared.db import utcnow
+    from shared.errors import DomainError
+
+    try:
+        document = ExportPlanSchema().load(json.load(file))
+        created = import_document(_db("commitments"), document, "cli", utcnow())
+    except json.JSONDecodeError as error:
+        raise click.ClickException(f"{file.name} is not JSON: {error}") from error
+    except ValidationError as error:
+        raise click.ClickException(json.dumps(error.messages, ensure_ascii=False)) from error
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"commitments: imported action plan {created.id} "
+               f"with {len(created.commitments)} commitment(s)", err=True)

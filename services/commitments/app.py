@@ -1,10 +1,29 @@
-"""The commitments service's app factory: health and the (still empty) API."""
+"""The commitments service's app factory."""
+from flask import request
+
+from services.commitments import api, api_tracking
+from services.commitments.domain import InvalidField
 from services.commitments.models import ApiToken
 from shared import config
+from shared.errors import problem
 from shared.web import create_service_app
+
+IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a whole national plan, texts in two languages
 
 
 def create_app(settings=None, **collaborators):
-    """Build the app; tests pass settings and collaborators instead of patching."""
+    """Build the app; tests pass settings and collaborators (db, bus, clock) instead of patching."""
     settings = settings or config.load("commitments")
-    return create_service_app(settings, "Abierto — Commitments", ApiToken, [], **collaborators)
+    app = create_service_app(settings, "Abierto — Commitments", ApiToken,
+                             [api.blp, api_tracking.blp], **collaborators)
+    app.json.sort_keys = False  # documents keep their order: an export reads `format` first
+    # More specific than shared.errors' DomainError handler: the answer names the field.
+    app.register_error_handler(InvalidField, lambda error: problem(
+        422, error.detail, errors={error.field: [error.message]}))
+
+    @app.before_request
+    def _larger_imports():
+        if request.endpoint == "commitments.ActionPlanImport":
+            request.max_content_length = IMPORT_MAX_BYTES
+
+    return app

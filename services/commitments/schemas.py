@@ -1,0 +1,195 @@
+"""The public contract of the commitments API: field names, types and shape rules."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.commitments import domain
+from services.commitments import schema_fields as f
+from services.commitments.facts import commitment_url
+from services.commitments.history import jsonable
+from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime
+from shared.web import service
+
+_INT = {"type": "integer"}
+_dates = lambda: fields.Date(allow_none=True, load_default=None)  # noqa: E731
+
+
+def _url(commitment, suffix=""):
+    return commitment_url(service().settings.public_base_url, commitment.id) + suffix
+
+
+def changes_of(schema_class):
+    """A PATCH body schema: every top-level field optional, nested objects still whole.
+
+    (`partial=True` would reach into nested schemas and accept an institution without
+    its role or evidence without its URL.)
+    """
+    return schema_class(partial=tuple(schema_class().load_fields))
+
+
+def ordered(data, start, end, start_name=None, end_name=None):
+    """Raise a field error unless loaded `data[end]` is on or after `data[start]`."""
+    if data.get(start) is not None and data.get(end) is not None and data[end] < data[start]:
+        raise ValidationError(f"Must not be before {start_name or start}.", end_name or end)
+
+
+class ActionPlanSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    member = f.string(200, 1, required=True, metadata={"example": "Chihuahua (Municipality), Mexico"})
+    ordinal = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000),
+                             metadata={"description": "1 = the member's first plan"})
+    title = f.title(required=True)
+    submitted_on = _dates()
+    period_start = _dates()
+    period_end = _dates()
+    progress_pct = fields.Function(lambda plan: domain.plan_progress(plan.commitments),
+                                   dump_only=True, metadata={
+                                       **_INT, "description": "average of its commitments'"})
+    commitments_count = fields.Function(lambda plan: len(plan.commitments), dump_only=True,
+                                        metadata=_INT)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+
+    @validates_schema
+    def _period(self, data, **_):
+        ordered(data, "period_start", "period_end")
+
+
+class ActionPlanChangesSchema(ActionPlanSchema, f.Why):
+    """PATCH body (see `changes_of`): any of the plan's fields, and why."""
+
+
+class CommitmentSummarySchema(Schema):
+    id = fields.Integer()
+    ogp_id = fields.String(allow_none=True)
+    number = fields.Integer()
+    title = f.title()
+    status = fields.String(allow_none=True)
+    progress_pct = fields.Function(lambda c: domain.commitment_progress(c.milestones),
+                                   metadata=_INT)
+    url = fields.Function(_url, metadata={"type": "string"})
+
+
+class ActionPlanDetailSchema(ActionPlanSchema):
+    commitments = fields.List(fields.Nested(CommitmentSummarySchema), dump_only=True)
+
+
+class MilestoneSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    commitment_id = fields.Integer(dump_only=True)
+    title = f.title(required=True)
+    planned_start = _dates()
+    planned_end = _dates()
+    date_met = _dates()
+    status = f.code("milestone_status", load_default="scheduled")
+    progress_pct = fields.Integer(allow_none=True, load_default=None, strict=True,
+                                  validate=validate.Range(0, 100))
+    responsible = f.string(300, allow_none=True, load_default=None,
+                           metadata={"description": "the responsible institution"})
+    delayed = fields.Function(
+        lambda m: domain.is_delayed(m, domain.local_today(service().clock())), dump_only=True,
+        metadata={"type": "boolean", "description": "past planned_end and neither met nor cancelled"})
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+
+    @validates_schema
+    def _planned(self, data, **_):
+        ordered(data, "planned_start", "planned_end")
+
+
+class MilestoneChangesSchema(f.Why):
+    """PATCH body: a new status or date needs a `justification`; `minor` alerts nobody."""
+
+    status = f.code("milestone_status")
+    progress_pct = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 100))
+    planned_end = fields.Date(allow_none=True)
+    date_met = fields.Date(allow_none=True)
+    minor = fields.Boolean(load_default=False, load_only=True)
+
+
+class AssessmentSchema(StrictSchema, f.NormalisedCodes):
+    VOCABULARY_OF = {name: name for name in (
+        "completion", "did_it_open_government", "verifiable", "potential_for_results")}
+
+    id = fields.Integer(dump_only=True)
+    commitment_id = fields.Integer(dump_only=True)
+    assessor = f.string(300, 1, required=True,
+                        metadata={"example": "Grupo Impulsor de Gobierno Abierto"})
+    kind = f.code("assessment_kinds", required=True)
+    assessed_on = fields.Date(required=True)
+    completion = f.code("completion", allow_none=True, load_default=None)
+    did_it_open_government = f.code("did_it_open_government", allow_none=True, load_default=None)
+    verifiable = f.code("verifiable", allow_none=True, load_default=None)
+    potential_for_results = f.code("potential_for_results", allow_none=True, load_default=None)
+    notes = f.long_text()
+    url = f.url(allow_none=True, load_default=None)
+    recorded_at = UTCDateTime(dump_only=True)
+
+
+class CommitmentSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    action_plan_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_INT))
+    ogp_id = f.ogp_id()
+    number = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
+    title = f.title(required=True)
+    problem = f.long_text()
+    status_quo = f.long_text()
+    action = f.long_text(metadata={"description": "OGP's \"What is the commitment?\""})
+    start_date = _dates()
+    end_date = _dates()
+    ogp_values = f.code_list("ogp_values")
+    challenge_areas = f.code_list("challenge_areas")
+    institutions = fields.List(fields.Nested(f.Institution), load_default=list,
+                               validate=validate.Length(max=50))
+    status = f.code("commitment_status", allow_none=True, load_default=None)
+    progress_pct = fields.Function(lambda c: domain.commitment_progress(c.milestones),
+                                   dump_only=True, metadata=_INT)
+    url = fields.Function(_url, dump_only=True, metadata={"type": "string"})
+    history_url = fields.Function(lambda c: _url(c, "/history"), dump_only=True,
+                                  metadata={"type": "string"})
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+
+    @validates_schema
+    def _dates(self, data, **_):
+        ordered(data, "start_date", "end_date")
+
+
+class CommitmentChangesSchema(CommitmentSchema, f.Why):
+    """PATCH body (see `changes_of`): any of the commitment's fields but its plan, and why."""
+
+    class Meta(StrictSchema.Meta):
+        exclude = ("action_plan_id",)
+
+
+class CommitmentDetailSchema(CommitmentSchema):
+    milestones = fields.List(fields.Nested(MilestoneSchema), dump_only=True)
+    assessments = fields.List(fields.Nested(AssessmentSchema), dump_only=True)
+
+
+class CommitmentQuery(PageQuery):
+    action_plan = fields.Integer(validate=validate.Range(1, MAX_INT))
+    challenge_area = f.code("challenge_areas")
+    ogp_value = f.code("ogp_values")
+    status = f.code("commitment_status")
+
+
+class HistoryEntrySchema(Schema):
+    id = fields.Integer()
+    occurred_at = fields.Function(lambda e: jsonable(e.occurred_at), metadata={
+        "type": "string", "description": "UTC, with microseconds: the text that was hashed"})
+    commitment_id = fields.Integer(allow_none=True)
+    subject = fields.Function(lambda e: {"type": e.subject_type, "id": e.subject_id},
+                              metadata={"type": "object"})
+    field = fields.String(metadata={"description": "a field's name, or `created`"})
+    old_value = fields.Raw(allow_none=True)
+    new_value = fields.Raw(allow_none=True)
+    justification = fields.String(allow_none=True)
+    evidence = fields.List(fields.Nested(f.Evidence))
+    actor = fields.String()
+    previous_hash = fields.String()
+    hash = fields.String()
+
+
+class VerifySchema(Schema):
+    ok = fields.Boolean()
+    entries = fields.Integer(metadata={"description": "when ok"})
+    first_bad = fields.Integer(metadata={"description": "when not ok: the first entry that fails"})

@@ -1,0 +1,120 @@
+"""The public history is complete, read-only over HTTP, and shows any tampering, on both backends."""
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from services.commitments.history import GENESIS, entry_hash
+from services.commitments.models import HistoryEntry
+from services.commitments.tracking import add_milestone, update_milestone
+from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
+    NOW, cdb, client, commitments_app, history_rows, make, writer)
+
+
+@pytest.fixture
+def tracked(client, make, writer):
+    """A plan, a commitment with a milestone, one justified move and one assessment."""
+    plan = make.plan()
+    commitment = make.commitment(plan["id"], 3, ogp_id="MXCHH0003")
+    milestone = make.milestone(commitment["id"])
+    assert client.patch(f"/api/v1/milestones/{milestone['id']}", headers=writer, json={
+        "status": "met", "justification": "Instalado"}).status_code == 200
+    assert client.post(f"/api/v1/commitments/{commitment['id']}/assessments", headers=writer, json={
+        "assessor": "IRM", "kind": "irm", "assessed_on": "2024-09-01"}).status_code == 201
+    return plan, commitment, milestone
+
+
+def test_a_commitments_history_lists_every_change_oldest_first(client, tracked):
+    """Its creation, its milestone's creation and move, its assessment — with every field."""
+    plan, commitment, milestone = tracked
+    page = client.get("/api/v1/commitments/MXCHH0003/history").get_json()
+    assert page["total"] == 4 and page["page"] == 1
+    entries = page["items"]
+    assert [(e["subject"]["type"], e["field"]) for e in entries] == [
+        ("commitment", "created"), ("milestone", "created"), ("milestone", "status"),
+        ("assessment", "created")]
+    assert entries[0]["new_value"]["ogp_id"] == "MXCHH0003"
+    assert entries[2]["old_value"] == "in_progress" and entries[2]["new_value"] == "met"
+    assert entries[2]["justification"] == "Instalado"
+    for entry in entries:
+        assert set(entry) == {"id", "occurred_at", "commitment_id", "subject", "field",
+                              "old_value", "new_value", "justification", "evidence", "actor",
+                              "hash", "previous_hash"}
+        assert entry["actor"] == "municipio" and entry["commitment_id"] == commitment["id"]
+        assert entry["hash"] == entry_hash(entry | {"subject_type": entry["subject"]["type"],
+                                                    "subject_id": entry["subject"]["id"]})
+    second = client.get("/api/v1/commitments/MXCHH0003/history?per_page=3&page=2").get_json()
+    assert [e["id"] for e in second["items"]] == [entries[3]["id"]]
+
+
+def test_the_chain_verifies_and_links_each_entry_to_the_one_before(client, cdb, tracked):
+    result = client.get("/api/v1/history/verify").get_json()
+    assert result == {"ok": True, "entries": len(history_rows(cdb))}
+    with cdb.engine.connect() as connection:
+        links = connection.execute(text("SELECT previous_hash, hash FROM history ORDER BY id")).all()
+    assert links[0][0] == GENESIS
+    assert all(later[0] == earlier[1] for earlier, later in zip(links, links[1:]))
+
+
+@pytest.mark.parametrize("column, value", [
+    ("new_value", """'"in_progress"'"""), ("actor", "'otro'"), ("justification", "'Sin acta'")])
+def test_tampering_with_one_row_makes_verify_name_it(client, cdb, tracked, column, value):
+    """An UPDATE behind the API's back breaks that entry's hash: verify answers with its id."""
+    target = [row for row in history_rows(cdb) if row.field == "status"][0].id
+    with cdb.engine.begin() as connection:
+        connection.execute(text(f"UPDATE history SET {column} = {value} WHERE id = :id"),
+                           {"id": target})
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": target}
+
+
+def test_a_rehashed_forgery_is_caught_at_the_next_link(client, cdb, tracked):
+    """Recomputing the forged row's own hash still breaks the following entry's link."""
+    rows = history_rows(cdb)
+    with cdb.transaction() as session:
+        entry = session.get(HistoryEntry, rows[2].id)
+        entry.justification = "Falsificado"
+        entry.hash = entry_hash({c.name: getattr(entry, c.name) for c in HistoryEntry.__table__.c})
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": rows[3].id}
+
+
+def test_a_deleted_entry_breaks_the_chain(client, cdb, tracked):
+    rows = history_rows(cdb)
+    with cdb.engine.begin() as connection:
+        connection.execute(text("DELETE FROM history WHERE id = :id"), {"id": rows[2].id})
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": rows[3].id}
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete", "post"])
+@pytest.mark.parametrize("path", ["/api/v1/commitments/MXCHH0003/history", "/api/v1/history/verify",
+                                  "/api/v1/action-plans/1/history"])
+def test_the_history_cannot_be_written_over_http(client, writer, tracked, method, path):
+    response = getattr(client, method)(path, json={}, headers=writer)
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+
+
+def test_concurrent_changes_keep_one_unbroken_chain(client, cdb, tracked):
+    """Writers racing on two milestones serialise on the chain's lock: no fork, no lost entry."""
+    _, commitment, first = tracked
+    other = add_milestone(cdb, commitment["id"], {"title": {"es": "Segundo", "en": ""},
+                                                  "status": "scheduled"}, "test", NOW)
+    before = len(history_rows(cdb))
+    errors = []
+
+    def move(milestone_id, start):
+        try:
+            for pct in range(start, start + 8):
+                update_milestone(cdb, milestone_id, {"progress_pct": pct}, "test", NOW,
+                                 "http://abierto.test")
+        except Exception as error:  # reported below; a thread cannot fail the test itself
+            errors.append(error)
+
+    threads = [threading.Thread(target=move, args=(first["id"], 50)),
+               threading.Thread(target=move, args=(other.id, 10))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(history_rows(cdb)) == before + 16
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": before + 16}

@@ -1,1 +1,1 @@
-"""Notifications: bus consumer, Celery tasks, emails, deliveries."""
+"""Notifications: bus consumer, Celery tasks, emails, deliveries, and followers of commitments."""

@@ -1,12 +1,28 @@
-"""The notification service's app factory: deliveries API and health."""
-from services.notifications import api
+"""The notification service's app factory: deliveries and subscriptions APIs, pages, health."""
+from services.notifications import api, pages, runtime, subscriptions_api
+from services.notifications.commitments import CommitmentsClient
+from services.notifications.links import Links
 from services.notifications.models import ApiToken
 from shared import config
 from shared.web import create_service_app
 
 
-def create_app(settings=None, **collaborators):
-    """Build the app; tests pass settings and collaborators instead of patching."""
+def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators):
+    """Build the app; tests pass settings and collaborators instead of patching.
+
+    `commitments` reads the commitments service (default: its API at COMMITMENTS_API_URL);
+    `enqueue(ids)` hands deliveries to the workers (default: the Celery task).
+    """
     settings = settings or config.load("notifications")
-    return create_service_app(settings, "Abierto — Notifications", ApiToken, [api.blp],
-                              **collaborators)
+    app = create_service_app(settings, "Abierto — Notifications", ApiToken,
+                             [api.blp, subscriptions_api.blp], **collaborators)
+    if enqueue is None:
+        from services.notifications.tasks import enqueue  # imports Celery only when used
+    app.extensions["abierto"].extra.update(
+        links=Links(settings.public_base_url, settings.secret_key),
+        commitments=commitments or CommitmentsClient(settings.commitments_api_url),
+        enqueue=enqueue,
+        mail_domain=runtime.mail_domain_of(settings.mail_from),
+    )
+    app.register_blueprint(pages.bp)
+    return app

@@ -41,7 +41,8 @@ def process(bus, entries, enqueue=tasks.enqueue):
             bus.ack(stream, GROUP, entry_id)
             continue
         to_send = handlers.handle(runtime.db(), envelope, utcnow(),
-                                  timedelta(seconds=settings.stale_after), runtime.mail_domain())
+                                  timedelta(seconds=settings.stale_after), runtime.mail_domain(),
+                                  runtime.links())
         enqueue(to_send)
         bus.ack(stream, GROUP, entry_id)
         log.info("handled %s %s: %d email(s) queued", envelope["type"], envelope["id"], len(to_send))

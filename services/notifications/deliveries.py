@@ -29,17 +29,38 @@ def idempotency_key(event_id, kind, recipient):
 
 def record(session, envelope, kind, recipient, context, now, lease, mail_domain):
     """The delivery for this (event, kind, recipient): created once, found on every redelivery."""
-    key = idempotency_key(envelope["id"], kind, recipient)
-    delivery = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
-    if delivery is None:
-        delivery = Delivery(
-            idempotency_key=key, kind=kind, recipient=recipient, event_id=envelope["id"],
-            event_type=envelope["type"], subject=envelope["subject"], context=context,
-            message_id=f"<{key[:32]}@{mail_domain}>", state=QUEUED, attempts=0,
-            due_at=now + lease, state_changed_at=now, created_at=now)
-        session.add(delivery)
-        session.flush()
+    (delivery,) = record_many(session, envelope, kind, [(recipient, context)], now, lease,
+                              mail_domain)
     return delivery
+
+
+def record_many(session, envelope, kind, addressed, now, lease, mail_domain):
+    """The deliveries for (event, kind, each (recipient, context)), in order; each created once.
+
+    One query finds those already recorded, so a page of followers costs a few round
+    trips rather than one per follower.
+    """
+    wanted = {idempotency_key(envelope["id"], kind, recipient): (recipient, context)
+              for recipient, context in addressed}
+    found = {row.idempotency_key: row for row in session.scalars(
+        select(Delivery).where(Delivery.idempotency_key.in_(list(wanted))))}
+    for key, (recipient, context) in wanted.items():
+        if key not in found:
+            found[key] = Delivery(
+                idempotency_key=key, kind=kind, recipient=recipient, event_id=envelope["id"],
+                event_type=envelope["type"], subject=envelope["subject"], context=context,
+                message_id=f"<{key[:32]}@{mail_domain}>", state=QUEUED, attempts=0,
+                due_at=now + lease, state_changed_at=now, created_at=now)
+            session.add(found[key])
+    session.flush()
+    return [found[key] for key in wanted]
+
+
+def count_recent(session, kind, email_key, since):
+    """How many `kind` emails went (or are going) to this address since a moment."""
+    return session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.kind == kind, func.lower(Delivery.recipient) == email_key,
+        Delivery.created_at >= since))
 
 
 def claim(session, delivery_id, now):

@@ -1,4 +1,4 @@
-"""Bilingual emails about a registration: plain text, HTML and, when useful, an .ics."""
+"""Bilingual emails: plain text, HTML and, for registrations, an .ics; built from data only (pure)."""
 import email.utils
 from datetime import datetime, timezone
 from email.headerregistry import Address
@@ -10,15 +10,17 @@ import jinja2
 from babel import Locale, dates
 from markupsafe import Markup
 
-from services.notifications import calendar
+from services.notifications import calendar, follower_emails, labels
 
-KINDS = (
+KINDS = (  # emails to an attendee about their registration
     "registration_confirmed",
     "registration_waitlisted",
     "registration_promoted",
     "registration_cancelled",
 )
-LOCALES = {"es": "es_MX", "en": "en_US"}
+LOCALES = labels.LOCALES
+# Registration emails that show the commitments their event reports on.
+WITH_COMMITMENTS = ("registration_confirmed", "registration_promoted")
 # Kinds that carry an .ics, mapped to whether it cancels the calendar entry.
 INVITES = {
     "registration_confirmed": False,
@@ -40,16 +42,24 @@ env = jinja2.Environment(
 )
 
 
-def build(kind: str, data: dict, *, mail_from: str, message_id: str) -> EmailMessage:
-    """One multipart message for one recipient."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown email kind: {kind!r}")
-    registration, event = data["registration"], data["event"]
-    first = registration["language"] if registration["language"] in LOCALES else "es"
-    languages = (first, "en" if first == "es" else "es")
-    parts = [_render(kind, language, data) for language in languages]
+def build(kind: str, data: dict, *, mail_from: str, message_id: str,
+          commitments=()) -> EmailMessage:
+    """One multipart message for one recipient.
 
-    subject = f"{parts[0][0]}: {event['title']} / {parts[1][0]}"
+    `commitments` ({number, ogp_id, title, status, progress_pct}) are shown on the
+    registration emails that have a place for them; the caller fetched them.
+    """
+    if kind in KINDS:
+        first, to, contexts, headers = _registration(kind, data, commitments)
+    elif kind in follower_emails.KINDS:
+        first, to, contexts, headers = _follower(kind, data, mail_from)
+    else:
+        raise ValueError(f"unknown email kind: {kind!r}")
+    first = first if first in LOCALES else "es"
+    languages = (first, "en" if first == "es" else "es")
+    parts = [_render(kind, language, contexts[language]) for language in languages]
+
+    subject = f"{parts[0][0]}: {contexts[first]['topic']} / {parts[1][0]}"
     text = env.get_template("layout.txt").render(
         parts=[(language, part[1]) for language, part in zip(languages, parts)]
     )
@@ -61,12 +71,12 @@ def build(kind: str, data: dict, *, mail_from: str, message_id: str) -> EmailMes
     message = EmailMessage()
     message["Subject"] = _one_line(subject)
     message["From"] = mail_from
-    message["To"] = Address(
-        display_name=_one_line(registration["name"]), addr_spec=registration["email"]
-    )
+    message["To"] = to
     message["Date"] = email.utils.format_datetime(datetime.now(timezone.utc))
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in headers.items():
+        message[name] = _one_line(value)
     # Quoted-printable keeps the message 7-bit safe for any relay, yet readable raw.
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
@@ -87,16 +97,38 @@ def build(kind: str, data: dict, *, mail_from: str, message_id: str) -> EmailMes
     return message
 
 
-def _render(kind, language, data):
-    """The subject phrase, text and HTML of one language's section."""
-    context = dict(
+def _registration(kind, data, commitments):
+    """First language, To, each language's context and extra headers of a registration email."""
+    registration, event = data["registration"], data["event"]
+    to = Address(display_name=_one_line(registration["name"]), addr_spec=registration["email"])
+    shown = list(commitments) if kind in WITH_COMMITMENTS else []
+    contexts = {language: dict(
         data,
-        when=_when(data["event"], language),
-        country=Locale.parse(LOCALES[language]).territories.get(
-            data["event"]["country"], data["event"]["country"]
-        ),
+        topic=event["title"],
+        when=_when(event, language),
+        country=Locale.parse(LOCALES[language]).territories.get(event["country"], event["country"]),
         attachment=ICS_FILENAME if kind in INVITES else None,
-    )
+        commitments=[_commitment_line(item, language) for item in shown],
+    ) for language in LOCALES}
+    return registration["language"], to, contexts, {}
+
+
+def _follower(kind, data, mail_from):
+    """The same four for an email to a follower (whose name is not known)."""
+    contexts = {language: follower_emails.context(kind, data, language) for language in LOCALES}
+    return (follower_emails.language(data), Address(addr_spec=follower_emails.address(data)),
+            contexts, follower_emails.headers(kind, data, mail_from))
+
+
+def _commitment_line(item, language):
+    return {"number": item["number"], "ogp_id": item.get("ogp_id"),
+            "title": labels.localised(item["title"], language),
+            "status": labels.status(item.get("status"), language),
+            "progress": labels.percent(item.get("progress_pct"), language)}
+
+
+def _render(kind, language, context):
+    """The subject phrase, text and HTML of one language's section."""
     # The text template also declares the subject, so wording lives in one editable place.
     text = env.get_template(f"{kind}/{language}.txt").make_module(context)
     html = env.get_template(f"{kind}/{language}.html").render(context, headline=text.subject)

@@ -1,27 +1,63 @@
-"""What happens when X? The map from each event type to the emails it sends."""
-from services.notifications import deliveries
+"""What happens when X? The map from each event type to the emails it sends, and to whom."""
+from services.notifications import deliveries, subscriptions
 
 EMAILS = {
     "registration.confirmed": ["registration_confirmed"],
     "registration.waitlisted": ["registration_waitlisted"],
     "registration.promoted": ["registration_promoted"],
     "registration.cancelled": ["registration_cancelled"],
+    "milestone.changed": ["milestone_alert"],
+}
+FOLLOWERS_PAGE = 500  # followers read, and their deliveries written, per transaction
+
+
+def attendee(session, envelope, links, after):
+    """For `registration.*`: the attendee, with the event's data; one page, nothing after it."""
+    data = envelope["data"]
+    return [(data["registration"]["email"], data)], None
+
+
+def followers(session, envelope, links, after):
+    """For `milestone.changed`: one page of the commitment's confirmed followers.
+
+    A minor change alerts nobody. Each context is the event's data plus the follower's
+    own subscription (address, language, unsubscribe link); returns (page, next cursor).
+    """
+    data = envelope["data"]
+    if data["minor"]:
+        return [], None
+    page = subscriptions.followers(session, f"commitment:{data['commitment']['id']}",
+                                   after or 0, FOLLOWERS_PAGE)
+    addressed = [(follower.email, {**data, "subscription": {
+        "id": follower.id, "email": follower.email, "language": follower.language,
+        "unsubscribe_url": links.unsubscribe(follower.id)}}) for follower in page]
+    return addressed, page[-1].id if len(page) == FOLLOWERS_PAGE else None
+
+
+AUDIENCE = {
+    "registration_confirmed": attendee,
+    "registration_waitlisted": attendee,
+    "registration_promoted": attendee,
+    "registration_cancelled": attendee,
+    "milestone_alert": followers,
 }
 
 
-def recipients(envelope):
-    """Who an event is addressed to: for `registration.*`, the attendee."""
-    return [envelope["data"]["registration"]["email"]]
+def handle(db, envelope, now, lease, mail_domain, links):
+    """Record the deliveries an event asks for (idempotently); return the ids still to send.
 
-
-def handle(db, envelope, now, lease, mail_domain):
-    """Record the deliveries an event asks for (idempotently); return the ids still to send."""
+    A large audience is written page by page, each page its own short transaction; an
+    event handled again finds its deliveries already there and adds none.
+    """
     to_send = []
-    with db.transaction() as session:
-        for kind in EMAILS.get(envelope["type"], []):
-            for recipient in recipients(envelope):
-                delivery = deliveries.record(session, envelope, kind, recipient,
-                                             envelope["data"], now, lease, mail_domain)
-                if delivery.state == deliveries.QUEUED:
-                    to_send.append(delivery.id)
+    for kind in EMAILS.get(envelope["type"], []):
+        cursor = None
+        while True:
+            with db.transaction() as session:
+                addressed, cursor = AUDIENCE[kind](session, envelope, links, cursor)
+                recorded = deliveries.record_many(session, envelope, kind, addressed, now, lease,
+                                                  mail_domain) if addressed else []
+            to_send += [delivery.id for delivery in recorded if delivery.state == deliveries.QUEUED]
+            if cursor is None:
+                break
     return to_send

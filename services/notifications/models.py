@@ -1,14 +1,19 @@
-"""Notifications' tables: one row per email (its state is the truth), and the token table."""
-from sqlalchemy import JSON, Index, Integer, String, Text
+"""Notifications' tables: one row per email (its state is the truth), followers, tokens, outbox."""
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.auth import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
+from shared.outbox import OutboxMixin
 
 Base = make_base()
 
 
 class ApiToken(TokenMixin, Base):
+    pass
+
+
+class Outbox(OutboxMixin, Base):
     pass
 
 
@@ -33,3 +38,24 @@ class Delivery(Base):
     state_changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class Subscription(Base):
+    """One address following one topic: pending -> confirmed -> cancelled (and back to pending)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("email_key", "topic"),
+        Index("ix_subscriptions_followers", "topic", "status", "id"),  # the fan-out's pages
+        # Ids are never reused after an erasure, so an old link cannot reach a newcomer.
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))  # as typed: the address mail goes to
+    email_key: Mapped[str] = mapped_column(String(254))  # lower/strip: one person, one row
+    topic: Mapped[str] = mapped_column(String(50))  # commitment:<id>
+    language: Mapped[str] = mapped_column(String(2), default="es")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    confirmed_at = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at = mapped_column(UTCDateTime, nullable=True)

@@ -1,9 +1,9 @@
 """ARCO rights over notifications' data: the emails kept for an address (their context copies the
-attendee's name and email), shown or erased."""
+attendee's or follower's address) and the topics it follows, shown or erased."""
 from sqlalchemy import delete, func, select
 
-from services.notifications import deliveries
-from services.notifications.models import Delivery
+from services.notifications import deliveries, subscriptions
+from services.notifications.models import Delivery, Subscription
 
 
 def _addressed_to(email):
@@ -26,8 +26,23 @@ def export(db, email):
     } for row in rows]
 
 
-def erase(db, email):
-    """Delete the deliveries addressed to this email; return how many."""
+def export_subscriptions(db, email):
+    """The topics this email follows, asked to follow or left, oldest first, as plain dicts."""
     with db.transaction() as session:
-        return session.execute(delete(Delivery).where(_addressed_to(email)),
+        rows = session.scalars(select(Subscription).where(
+            Subscription.email_key == subscriptions.normalize_email(email))
+            .order_by(Subscription.id)).all()
+    return [{
+        "id": row.id, "email": row.email, "topic": row.topic, "language": row.language,
+        "status": row.status, "created_at": _iso(row.created_at),
+        "confirmed_at": _iso(row.confirmed_at), "cancelled_at": _iso(row.cancelled_at),
+    } for row in rows]
+
+
+def erase(db, email, now=None):
+    """Delete the deliveries addressed to this email and its subscriptions; return how many rows."""
+    with db.transaction() as session:
+        left = subscriptions.erase(session, subscriptions.normalize_email(email), now)
+        sent = session.execute(delete(Delivery).where(_addressed_to(email)),
                                execution_options={"synchronize_session": False}).rowcount
+    return sent + left

@@ -23,5 +23,24 @@ def mailer():
     return SMTPMailer(settings())
 
 
+@functools.cache
+def links():
+    from services.notifications.links import Links
+
+    return Links(settings().public_base_url, settings().secret_key)
+
+
+@functools.cache
+def commitments():
+    from services.notifications.commitments import CommitmentsClient
+
+    return CommitmentsClient(settings().commitments_api_url)
+
+
 def mail_domain():
-    return parseaddr(settings().mail_from)[1].rpartition("@")[2] or "abierto.local"
+    return mail_domain_of(settings().mail_from)
+
+
+def mail_domain_of(mail_from):
+    """The domain of the From address: Message-IDs and List-Ids are made under it."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "abierto.local"

@@ -130,7 +130,9 @@ class Stack:
             "MAIL_FROM": "Gobierno Abierto Chihuahua <abierto@chihuahua.example>",
             "DELIVERY_RETRY_DELAYS": "1,2,4", "DELIVERY_STALE_AFTER": "6", "SWEEP_EVERY": "0.5",
             "CONSUMER_NAME": "e2e", "SECRET_KEY": "e2e-secret", "PYTHONUNBUFFERED": "1",
-            "REGISTRATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['registration']}",
+            **{f"{name.upper()}_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports[name]}"
+               for name in self.WEB},
+            "COMMITMENTS_API_URL": f"http://127.0.0.1:{self.ports['commitments']}",
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
         }
         self.commands = {
@@ -138,6 +140,7 @@ class Stack:
                       "--workers", "2", f"services.{name}.app:create_app()"] for name in self.WEB},
             "relay-registration": [str(BIN / "abierto"), "relay", "registration"],
             "relay-commitments": [str(BIN / "abierto"), "relay", "commitments"],
+            "relay-notifications": [str(BIN / "abierto"), "relay", "notifications"],
             "consumer": [str(BIN / "abierto"), "consume"],
             "worker": [str(BIN / "celery"), "--app", "services.notifications.celery_app",
                        "worker", "--loglevel", "INFO"],

@@ -1,0 +1,48 @@
+"""Human words for the codes emails show: statuses, percentages and dates, in each language."""
+from datetime import date
+
+from babel import dates, numbers
+
+LOCALES = {"es": "es_MX", "en": "en_US"}
+# Milestone and commitment status codes, in the words the commitments service uses.
+STATUS = {
+    "scheduled": {"es": "Programado", "en": "Scheduled"},
+    "met": {"es": "Cumplido", "en": "Met"},
+    "notMet": {"es": "No cumplido", "en": "Not met"},
+    "partiallyMet": {"es": "Cumplido parcialmente", "en": "Partially met"},
+    "not_started": {"es": "Sin iniciar", "en": "Not started"},
+    "in_progress": {"es": "En proceso", "en": "In progress"},
+    "completed": {"es": "Concluido", "en": "Completed"},
+    "cancelled": {"es": "Cancelado", "en": "Cancelled"},
+}
+NONE = {"es": "sin dato", "en": "not reported"}
+NO_DATE = {"es": "sin fecha", "en": "no date"}
+
+
+def status(code, language):
+    """A status code in words; an unknown code is shown as it is rather than hidden."""
+    if code is None:
+        return NONE[language]
+    return STATUS.get(code, {}).get(language, code)
+
+
+def percent(value, language):
+    return NONE[language] if value is None else numbers.format_percent(
+        value / 100, locale=LOCALES[language])
+
+
+def day(value, language):
+    """An ISO date (YYYY-MM-DD) in words, e.g. "31 de mayo de 2024"."""
+    if not value:
+        return NO_DATE[language]
+    try:
+        return dates.format_date(date.fromisoformat(value[:10]), "long", locale=LOCALES[language])
+    except ValueError:
+        return value
+
+
+def localised(text, language):
+    """One language of a {es, en} text (Spanish is canonical when the other is missing)."""
+    if isinstance(text, dict):
+        return text.get(language) or text.get("es") or text.get("en") or ""
+    return "" if text is None else str(text)

@@ -1,0 +1,31 @@
+"""The signed links a follower receives: confirm (7 days) and unsubscribe (a year)."""
+from shared import signing
+
+CONFIRM = "confirm-subscription"
+UNSUBSCRIBE = "unsubscribe"
+MAX_AGE = {CONFIRM: 7 * 24 * 3600, UNSUBSCRIBE: 365 * 24 * 3600}
+PATHS = {CONFIRM: "/subscriptions/confirm/", UNSUBSCRIBE: "/subscriptions/unsubscribe/"}
+
+
+class Links:
+    """Builds and reads this service's public links; the payload is only the subscription id."""
+
+    def __init__(self, base_url, secret_key):
+        self.base_url, self.secret_key = base_url.rstrip("/"), secret_key
+
+    def confirm(self, subscription_id):
+        return self._url(CONFIRM, subscription_id)
+
+    def unsubscribe(self, subscription_id):
+        return self._url(UNSUBSCRIBE, subscription_id)
+
+    def subscription_id(self, purpose, token):
+        """The id a token carries; raise signing.LinkInvalid if tampered, foreign or expired."""
+        value = signing.unsign(self.secret_key, purpose, token, MAX_AGE[purpose])
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise signing.LinkInvalid()
+        return value
+
+    def _url(self, purpose, subscription_id):
+        token = signing.sign(self.secret_key, purpose, subscription_id)
+        return f"{self.base_url}{PATHS[purpose]}{token}"

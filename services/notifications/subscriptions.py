@@ -1,0 +1,158 @@
+"""Following a commitment: double opt-in, leaving with one click, and who an alert goes to.
+
+Each use case is one transaction that saves the change, its `subscription.*` fact (outbox)
+and, for a request, the opt-in email's delivery; the caller queues that email after commit.
+"""
+import hashlib
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from services.notifications import deliveries
+from services.notifications.models import Outbox, Subscription
+from shared import envelope, outbox
+from shared.db import utcnow
+from shared.errors import DomainError
+
+SOURCE = "/abierto/notifications"
+PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
+STATUSES = (PENDING, CONFIRMED, CANCELLED)
+TOPIC = re.compile(r"^commitment:([1-9][0-9]{0,9})$")
+OPTIN = "subscription_optin"
+OPTINS_PER_HOUR = 3  # per address, whatever the topic: a form cannot be used to mail-bomb
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+def topic_commitment(topic):
+    """The commitment id of a `commitment:<id>` topic, or None if the topic is not one."""
+    match = TOPIC.match(topic or "")
+    return int(match.group(1)) if match else None
+
+
+def normalize_email(email):
+    """The key that makes "Ana@X.org " and "ana@x.org" one follower."""
+    return email.strip().lower()
+
+
+def request(db, email, topic, language, commitment, links, now, lease, mail_domain):
+    """Ask to follow `topic`; return the ids of opt-in emails to queue (often none).
+
+    Nothing is sent to a confirmed follower, nor past the hourly cap of opt-in emails for
+    an address; the caller answers the same either way, so nobody learns who follows what.
+    """
+    key = normalize_email(email)
+    with db.transaction() as session:
+        _serialise_address(session, key)
+        subscription = session.scalar(select(Subscription).where(
+            Subscription.email_key == key, Subscription.topic == topic))
+        if subscription is not None and subscription.status == CONFIRMED:
+            return []
+        recent = deliveries.count_recent(session, OPTIN, key, now - timedelta(hours=1))
+        if recent >= OPTINS_PER_HOUR:
+            return []
+        if subscription is None:
+            subscription = Subscription(email_key=key, topic=topic, created_at=now)
+            session.add(subscription)
+        subscription.email, subscription.language = email.strip(), language
+        subscription.status = PENDING
+        subscription.confirmed_at = subscription.cancelled_at = None
+        session.flush()  # the id goes into the fact and the link
+        fact = _record(session, "subscription.requested", subscription, now)
+        context = {
+            "subscription": {"id": subscription.id, "email": subscription.email,
+                             "language": language, "topic": topic,
+                             "confirm_url": links.confirm(subscription.id)},
+            "commitment": commitment,
+        }
+        optin = deliveries.record(session, fact, OPTIN, subscription.email, context, now, lease,
+                                  mail_domain)
+        return [optin.id]
+
+
+def get(db, subscription_id):
+    """One subscription, for the page a link opens."""
+    with db.transaction() as session:
+        subscription = session.get(Subscription, subscription_id)
+        if subscription is None:
+            raise NotFound("This subscription no longer exists.")
+        return subscription
+
+
+def confirm(db, subscription_id, now):
+    """Start alerts (the person clicked the opt-in link's button); repeating changes nothing."""
+    return _move(db, subscription_id, CONFIRMED, "subscription.confirmed", now)
+
+
+def unsubscribe(db, subscription_id, now):
+    """Stop alerts; repeating changes nothing."""
+    return _move(db, subscription_id, CANCELLED, "subscription.cancelled", now)
+
+
+def _move(db, subscription_id, status, fact_type, now):
+    with db.transaction() as session:
+        subscription = session.scalar(select(Subscription).where(
+            Subscription.id == subscription_id).with_for_update())
+        if subscription is None:
+            raise NotFound("This subscription no longer exists.")
+        if subscription.status != status:
+            subscription.status = status
+            if status == CONFIRMED:
+                subscription.confirmed_at, subscription.cancelled_at = now, None
+            else:
+                subscription.cancelled_at = now
+            _record(session, fact_type, subscription, now)
+        return subscription
+
+
+def followers(session, topic, after_id, limit):
+    """The next `limit` confirmed followers of a topic with an id above `after_id`, by id."""
+    return session.scalars(select(Subscription).where(
+        Subscription.topic == topic, Subscription.status == CONFIRMED,
+        Subscription.id > after_id).order_by(Subscription.id).limit(limit)).all()
+
+
+def search(session, page, per_page, topic=None, status=None):
+    """A page of subscriptions, newest first, and how many match."""
+    query = select(Subscription)
+    if topic:
+        query = query.where(Subscription.topic == topic)
+    if status:
+        query = query.where(Subscription.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(query.order_by(Subscription.id.desc())
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+    return items, total
+
+
+def erase(session, email_key, now=None):
+    """Delete an address's subscriptions (ARCO); a live one leaves a `subscription.cancelled`."""
+    rows = session.scalars(select(Subscription).where(Subscription.email_key == email_key)).all()
+    for subscription in rows:
+        if subscription.status != CANCELLED:
+            subscription.status = CANCELLED
+            _record(session, "subscription.cancelled", subscription, now or utcnow())
+        session.delete(subscription)
+    return len(rows)
+
+
+def _record(session, fact_type, subscription, now):
+    """Save the `subscription.*` fact in the outbox; it carries no address."""
+    fact = envelope.make(fact_type, SOURCE, f"subscriptions/{subscription.id}", {
+        "subscription": {"id": subscription.id, "topic": subscription.topic,
+                         "language": subscription.language}}, now=now)
+    outbox.add(session, Outbox, fact)
+    return fact
+
+
+def _serialise_address(session, key):
+    # Two requests for one address at once must not both pass the hourly cap or both insert
+    # the row. SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL takes a lock
+    # on the address's hash, released at commit.
+    if session.get_bind().dialect.name == "postgresql":
+        lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(lock)))
+

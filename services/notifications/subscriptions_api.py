@@ -1,0 +1,116 @@
+"""Subscriptions over HTTP: anyone asks to follow a commitment; organisers list them (token)."""
+import logging
+from datetime import timedelta
+
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, pre_load, validate
+
+from services.notifications import subscriptions
+from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
+from shared.auth import require
+from shared.errors import problem
+from shared.events import LANGUAGES
+from shared.ratelimit import limited
+from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
+from shared.web import ApiBlueprint, service
+
+log = logging.getLogger(__name__)
+blp = ApiBlueprint("subscriptions", __name__, url_prefix="/api/v1",
+                   description="Follow a commitment by email / Seguir un compromiso por correo")
+RETRY_AFTER = "30"  # seconds; a commitments service that is away usually is back by then
+TOPIC_FORMAT = "Use commitment:<id>, e.g. commitment:1."
+
+
+class Topic(fields.String):
+    """`commitment:<id>` of an existing commitment id range."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        topic = super()._deserialize(value, attr, data, **kwargs)
+        commitment_id = subscriptions.topic_commitment(topic)
+        if commitment_id is None or commitment_id > MAX_INT:
+            raise ValidationError(TOPIC_FORMAT)
+        return topic
+
+
+class SubscriptionRequestSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    topic = Topic(required=True, metadata={"description": "what to follow: commitment:<id>"})
+    language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "of the emails (both languages are in each)"})
+
+    @pre_load
+    def _trim_email(self, data, **_):
+        # A pasted address often carries spaces; they are not part of it.
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip()}
+        return data
+
+
+class SubscriptionReceiptSchema(StrictSchema):
+    status = fields.String(metadata={"description": "always `pending`: check your inbox"})
+
+
+class SubscriptionSchema(StrictSchema):
+    id = fields.Integer()
+    email = fields.String()
+    topic = fields.String()
+    language = fields.String()
+    status = fields.String(metadata={"description": "pending, confirmed or cancelled"})
+    created_at = UTCDateTime()
+    confirmed_at = UTCDateTime(allow_none=True)
+    cancelled_at = UTCDateTime(allow_none=True)
+
+
+class SubscriptionQuery(PageQuery):
+    topic = Topic()
+    status = fields.String(validate=validate.OneOf(subscriptions.STATUSES))
+
+
+@blp.route("/subscriptions")
+class Subscriptions(MethodView):
+    @limited
+    @blp.arguments(SubscriptionRequestSchema)
+    @blp.response(202, SubscriptionReceiptSchema)
+    @blp.alt_response(422, description="Invalid fields, or no such commitment (`errors.topic`).")
+    @blp.alt_response(503, description="The commitments service cannot say; nothing was saved.")
+    def post(self, fields):
+        """Follow a commitment (public): an email asks to confirm; alerts start only after that.
+
+        The answer is the same whether the address is new, waiting or already following.
+        """
+        app = service()
+        commitment_id = subscriptions.topic_commitment(fields["topic"])
+        try:
+            commitment = app.extra["commitments"].get(commitment_id)
+        except UnknownCommitment as error:
+            return problem(422, "The request has invalid fields; see `errors`.",
+                           errors={"topic": [str(error)]})
+        except CommitmentsUnavailable as error:
+            log.warning("commitments service unavailable (%s); subscription not saved", error)
+            return problem(503, "We cannot check that commitment right now; try again later.",
+                           headers={"Retry-After": RETRY_AFTER})
+        to_send = subscriptions.request(
+            app.db, fields["email"], fields["topic"], fields["language"], commitment,
+            app.extra["links"], app.clock(), timedelta(seconds=app.settings.stale_after),
+            app.extra["mail_domain"])
+        _enqueue(to_send)
+        return {"status": subscriptions.PENDING}
+
+    @require("subscriptions:read")
+    @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(SubscriptionQuery, location="query")
+    @blp.response(200, page_schema(SubscriptionSchema))
+    def get(self, query):
+        """Subscriptions, newest first (token scope `subscriptions:read`)."""
+        with service().db.transaction() as session:
+            items, total = subscriptions.search(session, **query)
+        return page_body(items, total, query)
+
+
+def _enqueue(delivery_ids):
+    # Committed already: if the broker is away, the sweeper queues the email when it is due.
+    if delivery_ids:
+        try:
+            service().extra["enqueue"](delivery_ids)
+        except Exception as error:  # noqa: BLE001 - any broker failure is retried by the sweeper
+            log.warning("opt-in email left for the sweeper: %s", type(error).__name__)

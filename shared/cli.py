@@ -216,7 +216,8 @@ def arco_export(email):
     from services.registration import privacy as registration
 
     held = {"email": email, "registration": registration.export(_db("registration"), email),
-            "notifications": notifications.export(_db("notifications"), email)}
+            "notifications": notifications.export(_db("notifications"), email),
+            "subscriptions": notifications.export_subscriptions(_db("notifications"), email)}
     click.echo(json.dumps(held, indent=2, ensure_ascii=False))
 
 

@@ -239,7 +239,7 @@ def test_arco_export_prints_one_json_document(
 
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert set(document) == {"email", "registration", "notifications"}
+    assert set(document) == {"email", "registration", "notifications", "subscriptions"}
     assert document["email"] == "persona1@example.org"
     assert [(r["id"], r["event_title"], r["status"]) for r in document["registration"]] == [
         (mine, event["title"], "confirmed")]

@@ -271,4 +271,4 @@ def test_arco_erase_asks_first_and_erases_with_yes(
     assert promoted["data"]["registration"]["cancel_url"].startswith("http://abierto.test/")
     again = abierto("arco", "export", "--email", "persona1@example.org")
     assert json.loads(again.stdout) == {"email": "persona1@example.org", "registration": [],
-                                        "notifications": []}
+                                        "notifications": [], "subscriptions": []}

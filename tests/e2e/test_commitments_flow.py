@@ -131,3 +131,26 @@ def test_thousand_followers_worker_killed_mid_fan_out(stack, smtp, writer, opera
     repeated = [a for a, n in received.items() if n > 1]
     assert min(received.values()) == 1
     assert len(repeated) <= 2 and all(received[a] == 2 for a in repeated), repeated
+
+
+def test_confirmation_goes_out_without_the_block_when_commitments_is_down(
+        stack, smtp, writer, new_event):
+    """With the commitments service stopped, the confirmation still arrives, minus that block."""
+    commitment_id, _ = new_commitment(stack, writer)
+    event_id = new_event(related_commitments=[commitment_id])
+    (address,) = unique_addresses(1, "nocommit")
+    stack.kill("commitments", signal.SIGTERM, group=True)
+    try:
+        assert register(stack, event_id, address).status_code == 201
+        text = smtp.inbox.wait_for([address])[address][0].get_body(("plain",)).get_content()
+    finally:
+        stack.start("commitments")
+        wait_until(lambda: _listening(stack), 30, what="commitments back")
+    assert "Tu registro está confirmado" in text and "Compromisos relacionados" not in text
+
+
+def _listening(stack):
+    try:
+        return requests.get(stack.url("commitments", "/healthz"), timeout=1).ok
+    except requests.RequestException:
+        return False

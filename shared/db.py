@@ -5,7 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, func, select
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -99,6 +99,14 @@ class Database:
 
     def dispose(self):
         self.engine.dispose()
+
+
+def page_of(session, query, page, per_page):
+    """One page of an ordered query and how many rows match it all (per_page None: all)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    if per_page:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    return session.scalars(query).all(), total
 
 
 def alembic_config(service, url):

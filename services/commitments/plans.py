@@ -3,12 +3,13 @@
 The `add_*` helpers work inside a caller's transaction, so an import or the seed can
 create a whole plan at once.
 """
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, select
 
 from services.commitments import domain, facts
 from services.commitments.history import Log
 from services.commitments.models import ActionPlan, Commitment, Outbox
 from shared import outbox
+from shared.db import page_of
 from shared.schemas import MAX_INT
 
 WHY = ("justification", "evidence")
@@ -159,6 +160,4 @@ def list_commitments(db, page, per_page, action_plan=None, challenge_area=None, 
 
 def paginate(db, query, page, per_page):
     with db.transaction() as session:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        items = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+        return page_of(session, query, page, per_page)

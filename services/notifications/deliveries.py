@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text, update
 
 from services.notifications.models import Delivery
-from shared.db import utcnow
+from shared.db import page_of, utcnow
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED = (
     "queued", "inflight", "sent", "awaiting_retry", "failed")
@@ -138,7 +138,4 @@ def search(session, page, per_page, status=None, recipient=None, kind=None, even
         query = query.where(Delivery.kind == kind)
     if event_id:
         query = query.where(Delivery.event_id == event_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = session.scalars(query.order_by(Delivery.id.desc())
-                            .limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+    return page_of(session, query.order_by(Delivery.id.desc()), page, per_page)

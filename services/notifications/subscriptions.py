@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from services.notifications import deliveries
 from services.notifications.models import Outbox, Subscription
 from shared import envelope, outbox
-from shared.db import utcnow
+from shared.db import page_of, utcnow
 from shared.errors import DomainError
 
 SOURCE = "/abierto/notifications"
@@ -122,10 +122,7 @@ def search(session, page, per_page, topic=None, status=None):
         query = query.where(Subscription.topic == topic)
     if status:
         query = query.where(Subscription.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = session.scalars(query.order_by(Subscription.id.desc())
-                            .limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+    return page_of(session, query.order_by(Subscription.id.desc()), page, per_page)
 
 
 def erase(session, email_key, now=None):

@@ -5,6 +5,7 @@ from services.registration import domain
 from services.registration.facts import registration_fact
 from services.registration.models import Event, Outbox, Registration
 from shared import outbox
+from shared.db import page_of
 from shared.errors import DomainError
 
 
@@ -71,9 +72,7 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
     if city:
         query = query.where(func.lower(Event.city) == city.lower())
     with db.transaction() as session:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        items = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return items, total
+        return page_of(session, query, page, per_page)
 
 
 def register(db, event_id, fields, links, now):
@@ -103,12 +102,7 @@ def list_registrations(db, event_id, page, per_page):
         if session.get(Event, event_id) is None:
             raise NotFound(f"There is no event {event_id}.")
         query = select(Registration).where(Registration.event_id == event_id)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        query = query.order_by(Registration.id)
-        if per_page:  # None: everything (the CSV export)
-            query = query.limit(per_page).offset((page - 1) * per_page)
-        items = session.scalars(query).all()
-    return items, total
+        return page_of(session, query.order_by(Registration.id), page, per_page)  # None: all (CSV)
 
 
 def cancellation_view(db, registration_id):

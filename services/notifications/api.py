@@ -16,7 +16,7 @@ class DeliverySchema(StrictSchema):
     kind = fields.String(metadata={"description": "the email template"})
     recipient = fields.String()
     status = fields.Function(lambda d: deliveries.PUBLIC_STATUS[d.state],
-                             metadata={"description": "pending, sent or failed"})
+                             metadata={"description": "pending, sent, failed or withdrawn"})
     state = fields.String(metadata={"description": "queued, inflight, awaiting_retry, sent, failed"})
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
@@ -28,7 +28,7 @@ class DeliverySchema(StrictSchema):
 
 
 class DeliveryQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(("pending", "sent", "failed")))
+    status = fields.String(validate=validate.OneOf(("pending", "sent", "failed", "withdrawn")))
     recipient = fields.String()
     kind = fields.String()
     event_id = fields.String()

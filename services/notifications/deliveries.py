@@ -15,10 +15,10 @@ from sqlalchemy import func, select, text, update
 from services.notifications.models import Delivery
 from shared.db import page_of, utcnow
 
-QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED = (
-    "queued", "inflight", "sent", "awaiting_retry", "failed")
+QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN = (
+    "queued", "inflight", "sent", "awaiting_retry", "failed", "withdrawn")
 PUBLIC_STATUS = {QUEUED: "pending", INFLIGHT: "pending", AWAITING_RETRY: "pending",
-                 SENT: "sent", FAILED: "failed"}
+                 SENT: "sent", FAILED: "failed", WITHDRAWN: "withdrawn"}
 SENDABLE = (QUEUED, AWAITING_RETRY)
 
 
@@ -97,6 +97,11 @@ def recording_sent(db, delivery_id):
 def _mark_sent(session, delivery_id, now):
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
         state=SENT, sent_at=now, state_changed_at=now))  # last_error stays: it is history
+
+
+def withdraw(session, delivery, reason, now):
+    """Not to be sent after all (its recipient stopped wanting it); final."""
+    delivery.state, delivery.last_error, delivery.state_changed_at = WITHDRAWN, reason, now
 
 
 def mark_failed_attempt(session, delivery, error, permanent, now, delays):

@@ -153,3 +153,12 @@ def _serialise_address(session, key):
         lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         session.execute(select(func.pg_advisory_xact_lock(lock)))
 
+
+
+def still_following(session, delivery):
+    """False for an alert whose follower unsubscribed after it was queued."""
+    subscription_id = (delivery.context.get("subscription") or {}).get("id")
+    if delivery.kind != "milestone_alert" or subscription_id is None:
+        return True
+    subscription = session.get(Subscription, subscription_id)
+    return subscription is not None and subscription.status == CONFIRMED

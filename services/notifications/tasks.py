@@ -2,7 +2,7 @@
 import logging
 import time
 
-from services.notifications import deliveries, emails, runtime
+from services.notifications import deliveries, emails, runtime, subscriptions
 from services.notifications.celery_app import app
 from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.mailer import PermanentMailError, TransientMailError
@@ -31,6 +31,9 @@ def send_delivery(delivery_id):
     db, settings = runtime.db(), runtime.settings()
     with db.transaction() as session:
         delivery = deliveries.claim(session, delivery_id, utcnow())
+        if delivery is not None and not subscriptions.still_following(session, delivery):
+            deliveries.withdraw(session, delivery, "the follower unsubscribed first", utcnow())
+            return "withdrawn"
     if delivery is None:
         return "skipped"
     message = emails.build(delivery.kind, delivery.context, mail_from=settings.mail_from,

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 import requests
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, select
 
 from services.notifications.models import Subscription
 from shared.db import utcnow
@@ -154,3 +154,44 @@ def _listening(stack):
         return requests.get(stack.url("commitments", "/healthz"), timeout=1).ok
     except requests.RequestException:
         return False
+
+
+def test_an_alert_queued_before_unsubscribing_is_not_sent(stack, smtp, writer, operator):
+    """Unsubscribing wins over an alert still waiting for a worker: it is withdrawn, not sent."""
+    commitment_id, milestone_id = new_commitment(stack, writer)
+    (address,) = unique_addresses(1, "leaving")
+    follow(stack, address, commitment_id)
+    confirm_url = _link(smtp.inbox.wait_for([address])[address][0], "/subscriptions/confirm/")
+    assert requests.post(confirm_url, timeout=10).status_code == 200
+    stack.kill("worker", signal.SIGTERM, group=True)
+    try:
+        change(stack, writer, milestone_id, status="met", justification="Concluido")
+        wait_until(lambda: _deliveries(stack, operator, address, "milestone_alert"), 30,
+                   what="the alert to be queued")
+        unsubscribe_url = alert_unsubscribe_url(stack, address, commitment_id)
+        assert requests.post(unsubscribe_url, data="List-Unsubscribe=One-Click", timeout=10,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}).ok
+    finally:
+        stack.start("worker")
+    wait_until(lambda: _deliveries(stack, operator, address, "milestone_alert")[0]["status"]
+               == "withdrawn", 30, what="the alert to be withdrawn")
+    time.sleep(2)
+    assert len(smtp.inbox.to(address)) == 1  # the opt-in only
+
+
+def _deliveries(stack, operator, recipient, kind):
+    return requests.get(stack.url("notifications", "/api/v1/deliveries"), headers=operator,
+                        params={"recipient": recipient, "kind": kind}, timeout=10).json()["items"]
+
+
+def alert_unsubscribe_url(stack, address, commitment_id):
+    """The follower's unsubscribe link, as the alert would carry it (signed by the service)."""
+    from services.notifications.links import Links
+    from services.notifications.models import Subscription
+    engine = create_engine(stack.env["NOTIFICATIONS_DATABASE_URL"])
+    with engine.connect() as connection:
+        subscription_id = connection.execute(select(Subscription.id).where(
+            Subscription.email_key == address, Subscription.topic == f"commitment:{commitment_id}")
+        ).scalar_one()
+    engine.dispose()
+    return Links(stack.url("notifications"), stack.env["SECRET_KEY"]).unsubscribe(subscription_id)

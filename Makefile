@@ -11,13 +11,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -e .
 	touch $(STAMP)
 
+# axe-core for the browser tests (npm registry); Chromium itself is Debian's (.ci/run installs it).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch node_modules/.installed
+
 install: $(STAMP)
 
 run: $(STAMP)
 	./scripts/run.sh
 
-test: $(STAMP)
+test: $(STAMP) node_modules/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) data test-output
+	rm -rf $(VENV) data test-output node_modules

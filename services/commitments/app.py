@@ -1,10 +1,10 @@
 """The commitments service's app factory."""
 from flask import request
 
-from services.commitments import api, api_tracking
+from services.commitments import api, api_tracking, pages
 from services.commitments.domain import InvalidField
 from services.commitments.models import ApiToken
-from shared import config
+from shared import config, i18n
 from shared.errors import problem
 from shared.web import create_service_app
 
@@ -16,6 +16,8 @@ def create_app(settings=None, **collaborators):
     settings = settings or config.load("commitments")
     app = create_service_app(settings, "Abierto — Commitments", ApiToken,
                              [api.blp, api_tracking.blp], **collaborators)
+    i18n.install(app)  # the public pages' language and /assets/abierto.css
+    app.register_blueprint(pages.bp)
     app.json.sort_keys = False  # documents keep their order: an export reads `format` first
     # More specific than shared.errors' DomainError handler: the answer names the field.
     app.register_error_handler(InvalidField, lambda error: problem(

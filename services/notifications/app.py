@@ -1,5 +1,5 @@
 """The notification service's app factory: deliveries and subscriptions APIs, pages, health."""
-from services.notifications import api, pages, runtime, subscriptions_api
+from services.notifications import api, follow_page, pages, runtime, subscriptions_api
 from services.notifications.commitments import CommitmentsClient
 from services.notifications.links import Links
 from services.notifications.models import ApiToken
@@ -25,4 +25,5 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
         mail_domain=runtime.mail_domain_of(settings.mail_from),
     )
     app.register_blueprint(pages.bp)
+    app.register_blueprint(follow_page.bp)  # the commitment page's follow form
     return app

@@ -82,7 +82,8 @@ class Registrations(MethodView):
         return page_body(items, total, query)
 
 
-CSV_COLUMNS = ("id", "name", "email", "organization", "sector", "language", "status", "created_at")
+CSV_COLUMNS = ("id", "name", "email", "organization", "sector", "language", "accessibility_needs",
+               "status", "created_at")
 
 
 def _csv(registrations, event_id):
@@ -96,6 +97,6 @@ def _csv(registrations, event_id):
 
 
 def _csv_cell(value):
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    text = value.isoformat() if hasattr(value, "isoformat") else ("" if value is None else str(value))
     # A leading = + - @ makes spreadsheets run the cell as a formula.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -2,7 +2,7 @@
 from services.registration import api, pages
 from services.registration.facts import Links
 from services.registration.models import ApiToken
-from shared import config
+from shared import config, i18n
 from shared.web import create_service_app
 
 
@@ -12,5 +12,6 @@ def create_app(settings=None, **collaborators):
     app = create_service_app(settings, "Abierto — Registration", ApiToken, [api.blp],
                              **collaborators)
     app.extensions["abierto"].extra["links"] = Links(settings.public_base_url, settings.secret_key)
+    i18n.install(app)
     app.register_blueprint(pages.bp)
     return app

@@ -62,6 +62,7 @@ class Registration(Base):
     email_key: Mapped[str] = mapped_column(String(254))
     organization: Mapped[str] = mapped_column(String(200), default="")
     sector: Mapped[str] = mapped_column(String(20))
+    accessibility_needs: Mapped[str | None] = mapped_column(String(500), nullable=True)
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(12))
     privacy_consent_at = mapped_column(UTCDateTime, nullable=False)

@@ -1,14 +1,124 @@
-"""The page a cancellation link opens: GET shows (mail scanners follow links), POST cancels."""
-from flask import Blueprint, render_template, request
+"""The public pages: the events, one event with its registration form, the privacy notice,
+and the page a cancellation link opens (GET shows, since mail scanners follow links; POST cancels).
+
+Spanish by default, English by the switch in the header (shared.i18n picks the language).
+Forms carry a CSRF token kept in Flask's signed session cookie.
+"""
+import hmac
+import secrets
+
+from flask import Blueprint, Response, abort, g, render_template, request, session
+from marshmallow import ValidationError
 
 from services.registration import service as use_cases
+from services.registration import web_pages
 from services.registration.facts import CANCEL_PURPOSE
-from shared import signing
+from services.registration.schemas import RegistrationSchema
+from shared import config, signing
 from shared.ratelimit import limited
 from shared.web import service
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 LINK_MAX_AGE = 400 * 24 * 3600  # a year and a bit: registration can open long before the event
+EVENT = "/events/<int(max=2147483647):event_id>"
+LISTED = 100  # events per section of the home page
+CSRF_KEY = "csrf"
+
+
+@bp.app_context_processor
+def _page_helpers():
+    return {"csrf_token": _csrf_token, "when": lambda event: web_pages.when(event, _lang()),
+            "sectors": web_pages.SECTOR_LABELS}
+
+
+def _lang():
+    return g.get("lang", "es")
+
+
+def _csrf_token():
+    if CSRF_KEY not in session:
+        session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return session[CSRF_KEY]
+
+
+def _csrf_ok():
+    sent, kept = request.form.get("csrf_token", ""), session.get(CSRF_KEY, "")
+    return bool(sent and kept) and hmac.compare_digest(sent.encode(), kept.encode())
+
+
+def _html(template, status=200, **context):
+    return render_template(template, **context), status
+
+
+def _event_or_404(event_id):
+    try:
+        return use_cases.get_event(service().db, event_id)
+    except use_cases.NotFound:
+        abort(Response(render_template("message.html", kind="not_found"), 404,
+                       mimetype="text/html"))
+
+
+@bp.get("/")
+def events():
+    """Upcoming events first, then past ones, with the seats each has left."""
+    now = service().clock()
+    upcoming, _ = use_cases.list_events(service().db, now, 1, LISTED, when="upcoming")
+    past, _ = use_cases.list_events(service().db, now, 1, LISTED, when="past")
+    return render_template("events.html", upcoming=upcoming, past=past,
+                           availability=lambda event: web_pages.availability(event, now))
+
+
+def _event_page(event, status=200, values=None, errors=None):
+    now = service().clock()
+    commitments = config.load("commitments").public_base_url
+    return render_template(
+        "event.html", event=event, state=web_pages.availability(event, now),
+        osm_url=web_pages.osm_url(event), place=web_pages.place(event),
+        json_ld=web_pages.json_ld(event),
+        commitment_links=[(cid, f"{commitments}/commitments/{cid}")
+                          for cid in event.related_commitments or ()],
+        values=values or {"language": _lang()}, errors=errors or {}), status
+
+
+@bp.get(EVENT)
+def event(event_id):
+    """One event: details, where it is, add to calendar, and the form while registration is open."""
+    return _event_page(_event_or_404(event_id))
+
+
+@bp.post(EVENT)
+@limited
+def register(event_id):
+    """Register through the same use case as the API (so the same emails go out)."""
+    if not _csrf_ok():
+        return _html("message.html", 400, kind="csrf", event_id=event_id)
+    event = _event_or_404(event_id)
+    try:
+        fields = RegistrationSchema().load(web_pages.schema_input(request.form))
+    except ValidationError as error:
+        return _event_page(event, 422, web_pages.form_values(request.form),
+                           web_pages.form_errors(error.messages, _lang()))
+    try:
+        registration, created = use_cases.register(
+            service().db, event_id, fields, service().extra["links"], service().clock())
+    except use_cases.domain.RegistrationClosed:
+        return _event_page(event, 409)
+    outcome = registration.status if created else "repeat"
+    return _html("registered.html", event=event, outcome=outcome)
+
+
+@bp.get(EVENT + "/calendar.ics")
+def calendar(event_id):
+    """The event as an .ics file for any calendar app."""
+    body = web_pages.ics(_event_or_404(event_id), service().clock())
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="evento-{event_id}.ics"'})
+
+
+@bp.get("/privacy")
+def privacy():
+    """The privacy notice (aviso de privacidad); the municipality edits templates/privacy.html."""
+    return render_template("privacy.html")
 
 
 def _registration_id(token):

@@ -33,6 +33,7 @@ def export(db, email):
         "created_at": _iso(registration.created_at),
         "cancelled_at": _iso(registration.cancelled_at),
         "privacy_consent_at": _iso(registration.privacy_consent_at),
+        "accessibility_needs": registration.accessibility_needs,
     } for registration, title in rows]
 
 

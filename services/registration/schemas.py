@@ -90,6 +90,9 @@ class RegistrationSchema(StrictSchema):
     organization = _text(200, load_default="")
     sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
+    accessibility_needs = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500),
+        metadata={"description": "optional: what the person needs to take part (organisers see it)"})
     privacy_consent = fields.Boolean(required=True, load_only=True, validate=validate.Equal(
         True, error="Consent to the privacy notice is required to register."))
     status = fields.String(dump_only=True)

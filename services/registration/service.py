@@ -88,6 +88,7 @@ def register(db, event_id, fields, links, now):
             registration = Registration(event_id=event_id, email_key=email_key)
         for name in ("name", "email", "organization", "sector", "language"):
             setattr(registration, name, fields[name])
+        registration.accessibility_needs = (fields.get("accessibility_needs") or "").strip() or None
         registration.privacy_consent_at, registration.queued_at = now, now
         registration.cancelled_at = None
         fact_type = domain.register(event, registration, now)

@@ -73,3 +73,24 @@ def new_event(stack, organiser):
         return response.json()["id"]
 
     return publish
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) and page per test."""
+    context = browser.new_context(locale="es-MX", viewport={"width": 1200, "height": 900})
+    yield context.new_page()
+    context.close()

@@ -711,10 +711,11 @@ def test_the_attendee_list_as_csv(registration_app, organiser_headers, make_even
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f"event-{event['id']}-registrations.csv" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["id", "name", "email", "organization", "sector", "language", "status",
+    assert rows[0] == ["id", "name", "email", "organization", "sector", "language",
+                       "accessibility_needs", "status",
                        "created_at"]
     assert [r[2] for r in rows[1:]] == [f"persona{n}@example.org" for n in (1, 2, 3)]
-    assert [r[6] for r in rows[1:]] == ["confirmed", "waitlisted", "waitlisted"]
+    assert [r[7] for r in rows[1:]] == ["confirmed", "waitlisted", "waitlisted"]
 
 
 @pytest.mark.parametrize("name", ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"])

@@ -1,0 +1,143 @@
+"""The public pages: the action plans with their commitments, and one commitment in full.
+
+Server-rendered, Spanish by default and English by the switch (shared.i18n); no scripts,
+no external resources. Views read through the same use-case helpers as the API.
+"""
+import json
+
+from flask import Blueprint, g, render_template
+from sqlalchemy import func, select
+
+from services.commitments import charts, domain, history
+from services.commitments.domain import LOCAL_ZONE
+from services.commitments.models import ActionPlan, HistoryEntry
+from services.commitments.plans import find_commitment
+from services.commitments.vocabularies import VOCABULARIES
+from shared import config
+from shared.web import service
+
+bp = Blueprint("commitment_pages", __name__, template_folder="templates")
+
+FIELDS = {  # what a history entry changed, as people read it
+    "created": ("Creación", "Created"), "status": ("Estado", "Status"),
+    "progress_pct": ("Avance (%)", "Progress (%)"), "planned_start": ("Inicio previsto", "Planned start"),
+    "planned_end": ("Fin previsto", "Planned end"), "date_met": ("Fecha de cumplimiento", "Date met"),
+    "title": ("Título", "Title"), "problem": ("Problema", "Problem"),
+    "status_quo": ("Situación actual", "Status quo"), "action": ("Compromiso", "Action"),
+    "start_date": ("Fecha de inicio", "Start date"), "end_date": ("Fecha de fin", "End date"),
+    "responsible": ("Responsable", "Responsible"), "ogp_id": ("ID de OGP", "OGP id"),
+}
+SUBJECTS = {"commitment": ("Compromiso", "Commitment"), "milestone": ("Hito", "Milestone"),
+            "assessment": ("Evaluación", "Assessment"), "action_plan": ("Plan de acción", "Action plan")}
+
+
+@bp.app_template_filter("text")
+def text_of(value):
+    """A {es, en} text in the page's language (the other one if missing), or the value itself."""
+    if isinstance(value, dict):
+        return value.get(g.lang) or value.get("es") or value.get("en") or ""
+    return value or ""
+
+
+@bp.app_template_filter("label")
+def label_of(code, vocabulary):
+    """A vocabulary code's label in the page's language (the code if unknown)."""
+    labels = VOCABULARIES[vocabulary].get(code)
+    return labels[g.lang] if labels else code
+
+
+@bp.app_template_filter("local")
+def local_time(moment):
+    return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@bp.app_template_filter("value")
+def history_value(value, field=None):
+    """An old or new value of a history entry, short and readable."""
+    if value is None or value == "":
+        return "—"
+    if field in ("status",) and isinstance(value, str):
+        for vocabulary in ("milestone_status", "commitment_status"):
+            if value in VOCABULARIES[vocabulary]:
+                return label_of(value, vocabulary)
+    if isinstance(value, dict) and set(value) <= {"es", "en"}:
+        return text_of(value)
+    if isinstance(value, dict) and "title" in value:
+        return text_of(value["title"])
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+@bp.app_template_global("field_name")
+def field_name(field):
+    es, en = FIELDS.get(field, (field, field))
+    return es if g.lang == "es" else en
+
+
+@bp.app_template_global("subject_name")
+def subject_name(subject_type):
+    es, en = SUBJECTS.get(subject_type, (subject_type, subject_type))
+    return es if g.lang == "es" else en
+
+
+def _today():
+    return domain.local_today(service().clock())
+
+
+def _days_since(moment, today):
+    return max(0, (today - moment.astimezone(LOCAL_ZONE).date()).days) if moment else None
+
+
+@bp.get("/")
+def home():
+    """Every action plan, newest member's first plan first, each commitment as a card."""
+    today = _today()
+    with service().db.transaction() as session:
+        plans = session.scalars(select(ActionPlan).order_by(
+            ActionPlan.member, ActionPlan.ordinal, ActionPlan.id)).all()
+        last_change = dict(session.execute(
+            select(HistoryEntry.commitment_id, func.max(HistoryEntry.occurred_at))
+            .where(HistoryEntry.commitment_id.is_not(None))
+            .group_by(HistoryEntry.commitment_id)).all())
+    cards = {
+        commitment.id: {
+            "progress": domain.commitment_progress(commitment.milestones),
+            "days": _days_since(last_change.get(commitment.id) or commitment.updated_at, today),
+        }
+        for plan in plans for commitment in plan.commitments}
+    return render_template("home.html", plans=plans, cards=cards,
+                           plan_progress=domain.plan_progress)
+
+
+@bp.get("/commitments/<string(maxlength=40):ref>")
+def commitment_page(ref):
+    """One commitment: what was promised, milestones, assessments, history, chart, follow form."""
+    today = _today()
+    with service().db.transaction() as session:
+        try:
+            commitment = find_commitment(session, ref)
+        except domain.NotFound:
+            return render_template("not_found.html", ref=ref), 404
+        plan = session.get(ActionPlan, commitment.action_plan_id)
+        verification = history.verify(session)
+        try:
+            entries = session.scalars(select(HistoryEntry).where(
+                HistoryEntry.commitment_id == commitment.id).order_by(HistoryEntry.id)).all()
+        except ValueError:  # a row edited into invalid JSON: the verification says which
+            entries = []
+    milestones = sorted(commitment.milestones, key=lambda m: (
+        m.planned_start is None, m.planned_start, m.id))
+    return render_template(
+        "commitment.html", commitment=commitment, plan=plan, entries=list(reversed(entries)),
+        milestones=[(m, domain.is_delayed(m, today)) for m in milestones],
+        progress=domain.commitment_progress(commitment.milestones), verification=verification,
+        chart=charts.layout(charts.progress_series(entries)),
+        follow_url=_notifications_url() + "/follow")
+
+
+def _notifications_url():
+    extra = service().extra
+    if "notifications_url" not in extra:
+        extra["notifications_url"] = config.load("notifications").public_base_url.rstrip("/")
+    return extra["notifications_url"]

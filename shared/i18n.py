@@ -1,0 +1,46 @@
+"""The language of a page: Spanish by default, English by a visible switch that sticks.
+
+Order: `?lang=es|en` (the switch; it also sets a cookie), the cookie, the browser's
+Accept-Language on a first visit, then Spanish.
+"""
+from flask import Blueprint, g, request
+
+LANGUAGES = ("es", "en")
+COOKIE = "lang"
+ONE_YEAR = 365 * 24 * 3600
+
+assets = Blueprint("abierto_assets", __name__, static_folder="static",
+                   static_url_path="/assets")
+
+
+def page_language():
+    """The language to render this request in."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(LANGUAGES) or "es"
+
+
+def install(app):
+    """Pick the language before each page and keep the switch's choice in a cookie."""
+
+    @app.before_request
+    def _choose():
+        g.lang = page_language()
+
+    @app.after_request
+    def _remember(response):
+        if request.args.get("lang") in LANGUAGES:
+            response.set_cookie(COOKIE, request.args["lang"], max_age=ONE_YEAR,
+                                samesite="Lax", httponly=True)
+        return response
+
+    @app.context_processor
+    def _language():
+        return {"lang": g.get("lang", "es"),
+                "t": lambda es, en: es if g.get("lang", "es") == "es" else en}
+
+    app.register_blueprint(assets)

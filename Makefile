@@ -24,10 +24,15 @@ run: $(STAMP)
 test: $(STAMP) node_modules/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The benchmark drives the API with wrk (Debian: apt-get install wrk).
+WRK := $(shell command -v wrk)
+
 bench: $(STAMP)
+	@test -n "$(WRK)" || { echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; }
 	$(PY) bench/pipeline.py
 
 bench-smoke: $(STAMP)
+	@test -n "$(WRK)" || { echo "make bench-smoke needs wrk: sudo apt-get install wrk" >&2; exit 1; }
 	$(PY) bench/pipeline.py --smoke
 
 clean:

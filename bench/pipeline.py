@@ -1,31 +1,71 @@
-"""Benchmark: how fast a registration becomes an email, beside the machine's own limits.
+"""Benchmark: how fast a registration becomes an email and a milestone becomes alerts,
+beside what this machine itself can do, measured in the same run.
 
-Starts the real local stack (gunicorn, relays, consumer, Celery worker, sweeper) against
-its own redis-server and an aiosmtpd server that records when each message arrived, on
-SQLite, then prints a table and writes the same figures as JSON under bench/results/.
+1. Registration API under wrk (16 and 64 clients), SQLite and PostgreSQL, against a bare
+   Flask endpoint that inserts one row under the same gunicorn settings (bench/api_load.py).
+2. Registration -> confirmation email, end to end: 1,000 registrations as fast as the API
+   takes them, then at a steady 50 a second.
+3. Milestone -> alerts: 10,000 confirmed followers, one change.
+4. Limits: the SMTP server's rate over one reused connection, Redis XADD, bare Flask.
 
-    .venv/bin/python bench/pipeline.py            # the full run (1,000 registrations)
-    .venv/bin/python bench/pipeline.py --smoke    # a few seconds; fails unless every email arrives once
+Scenarios 2 and 3 run the real local stack (gunicorn at its default workers, relays,
+consumer, Celery worker, sweeper) against its own redis-server and an SMTP server that
+records when each message arrived. Prints a table and writes it as JSON to bench/results/.
+
+    .venv/bin/python bench/pipeline.py            # the full run (a few minutes)
+    .venv/bin/python bench/pipeline.py --smoke    # seconds; fails unless every email arrives once
 """
 import argparse
 import json
+import os
 import smtplib
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import redis
 import requests
+from sqlalchemy import create_engine, insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from shared.db import upgrade  # noqa: E402
-from tests.e2e.harness import RedisServer, SMTPServer, Stack, wait_until  # noqa: E402
+from bench import report  # noqa: E402
+from bench.processes import Watch  # noqa: E402
+from services.mailsink.server import serve  # noqa: E402
+from services.notifications.models import Subscription  # noqa: E402
+from shared.db import upgrade, utcnow  # noqa: E402
+from tests.e2e.harness import RedisServer, Stack, free_port, wait_until  # noqa: E402
+
+FULL = {"registrations": 1000, "followers": 10_000, "api_seconds": 30, "smtp_limit_n": 3000}
+SMOKE = {"registrations": 40, "followers": 200, "api_seconds": 1, "smtp_limit_n": 200}
+
+
+class Arrivals:
+    """An aiosmtpd handler that accepts everything and only notes when each recipient's
+    message came: no parsing, no disk, so the server costs the stack as little as it can."""
+
+    def __init__(self):
+        self.times = defaultdict(list)
+
+    async def handle_DATA(self, server, session, envelope):
+        now = time.monotonic()
+        for recipient in envelope.rcpt_tos:
+            self.times[recipient].append(now)
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, addresses, timeout):
+        """{address: [arrival times]} once each has one (and a second more for duplicates)."""
+        wait_until(lambda: all(a in self.times for a in addresses), timeout, interval=0.05,
+                   what=f"{len(addresses)} emails")
+        time.sleep(1)
+        return {a: list(self.times[a]) for a in addresses}
 
 
 def percentile(values, pct):
@@ -34,18 +74,20 @@ def percentile(values, pct):
 
 
 def smtp_one_connection_rate(port, n):
-    """Messages per second our SMTP server accepts over one reused connection."""
+    """Messages per second the SMTP server accepts over one reused connection."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@b.c", "limit@example.org", "x"
-    message.set_content("x" * 2000)
+    message.set_content(("x" * 75 + "\n") * 50)  # about the size of one of our emails
+    payload = message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         start = time.perf_counter()
         for _ in range(n):
-            smtp.send_message(message)
+            smtp.sendmail("a@b.c", ["limit@example.org"], payload)
         return n / (time.perf_counter() - start)
 
 
 def redis_xadd_rate(url, n):
+    """XADDs per second from one Python client, one round trip each (what a relay sees)."""
     client = redis.Redis.from_url(url)
     start = time.perf_counter()
     for i in range(n):
@@ -53,6 +95,15 @@ def redis_xadd_rate(url, n):
     rate = n / (time.perf_counter() - start)
     client.delete("bench.limit")
     return rate
+
+
+def redis_server_xadd_rate(port, n):
+    """XADDs per second the server itself takes: redis-benchmark, 50 clients, unpipelined."""
+    out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", str(n),
+                          "-q", "--csv", "XADD", "bench.limit", "*", "i", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    redis.Redis(port=port).delete("bench.limit")
+    return float(out.strip().splitlines()[-1].split(",")[1].strip('"'))
 
 
 def register_all(stack, event_id, addresses, clients, per_second=None):
@@ -72,86 +123,138 @@ def register_all(stack, event_id, addresses, clients, per_second=None):
     start = time.monotonic()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, enumerate(addresses)))
-    return posted, time.monotonic() - start
+    return posted
 
 
-def arrivals(smtp, addresses, timeout):
-    """{address: [arrival times]}, once every address has its email (and a second to spare)."""
-    wanted = set(addresses)
-    wait_until(lambda: smtp.inbox.count(addresses) == len(wanted), timeout, interval=0.05,
-               what="every email")
-    time.sleep(1)  # a duplicate, if any, has time to arrive
-    found = {}
-    for (to, _message), (arrived, _raw) in zip(smtp.inbox.parsed(), list(smtp.inbox.messages)):
-        for address in to & wanted:
-            found.setdefault(address, []).append(arrived)
-    return found
-
-
-def scenario(stack, smtp, event_id, n, clients, per_second, tag, timeout):
+def registrations_to_emails(stack, inbox, event_id, n, per_second, tag):
+    """Scenario 2: each registration's POST to its confirmation's arrival."""
     addresses = [f"{tag}-{i}@bench.example" for i in range(n)]
-    posted, post_seconds = register_all(stack, event_id, addresses, clients, per_second)
-    found = arrivals(smtp, addresses, timeout)
+    posted = register_all(stack, event_id, addresses, 16, per_second)
+    found = inbox.wait_for(addresses, timeout=600)
     latencies = [found[a][0] - posted[a] for a in addresses]
-    first_post = min(posted.values())
-    last_arrival = max(times[0] for times in found.values())
+    span = max(times[0] for times in found.values()) - min(posted.values())
     return {
-        "registrations": n, "clients": clients, "target_per_second": per_second,
-        "api_seconds": round(post_seconds, 2),
+        "registrations": n, "clients": 16, "target_per_second": per_second,
         "p50_s": round(percentile(latencies, 50), 3), "p95_s": round(percentile(latencies, 95), 3),
-        "p99_s": round(percentile(latencies, 99), 3),
-        "last_email_after_s": round(last_arrival - first_post, 2),
-        "emails_per_second": round(n / (last_arrival - first_post), 1),
+        "p99_s": round(percentile(latencies, 99), 3), "last_email_after_s": round(span, 2),
+        "emails_per_second": round(n / span, 1),
         "duplicates": sum(len(t) - 1 for t in found.values()),
     }
+
+
+def milestone_to_alerts(stack, inbox, writer, n):
+    """Scenario 3: n confirmed followers of one commitment, one milestone change."""
+    milestone_id, commitment_id = new_milestone(stack, writer)
+    followers = [f"follower-{i}@bench.example" for i in range(n)]
+    engine = create_engine(stack.env["NOTIFICATIONS_DATABASE_URL"])
+    with engine.begin() as connection:  # setup, not measured: followers already confirmed
+        connection.execute(insert(Subscription), [
+            {"email": a, "email_key": a, "topic": f"commitment:{commitment_id}", "language": "es",
+             "status": "confirmed", "created_at": utcnow(), "confirmed_at": utcnow()}
+            for a in followers])
+    engine.dispose()
+    start = time.monotonic()
+    call(stack, "commitments", "patch", f"/api/v1/milestones/{milestone_id}", writer,
+         {"status": "met", "progress_pct": 100, "justification": "Concluido"})
+    found = inbox.wait_for(followers, timeout=900)
+    span = max(times[0] for times in found.values()) - start
+    return {"followers": n, "last_email_after_s": round(span, 2),
+            "emails_per_second": round(n / span, 1),
+            "duplicates": sum(len(t) - 1 for t in found.values())}
+
+
+def call(stack, service, method, path, headers, body):
+    response = requests.request(method, stack.url(service, path), json=body, headers=headers,
+                                timeout=30)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def new_milestone(stack, writer):
+    plan = call(stack, "commitments", "post", "/api/v1/action-plans", writer, {
+        "member": "Municipio de Benchmark", "ordinal": 1,
+        "title": {"es": "Plan de Acción", "en": "Action Plan"}})
+    commitment = call(stack, "commitments", "post", "/api/v1/commitments", writer, {
+        "action_plan_id": plan["id"], "number": 1,
+        "title": {"es": "Compromiso muy seguido", "en": "A much-followed commitment"}})
+    milestone = call(stack, "commitments", "post",
+                     f"/api/v1/commitments/{commitment['id']}/milestones", writer, {
+                         "title": {"es": "Primer hito", "en": "First milestone"},
+                         "planned_start": "2031-01-01", "planned_end": "2031-06-30",
+                         "status": "in_progress", "progress_pct": 40})
+    return milestone["id"], commitment["id"]
+
+
+def bearer(stack, service, scopes):
+    token = stack.cli("token", "create", "--service", service, "--scopes", scopes).strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def run_stack(folder, redis_url, redis_port, sizes):
+    """Scenarios 2 and 3 and the SMTP/Redis limits, on one stack; returns their figures."""
+    inbox, smtp_port = Arrivals(), free_port()
+    controller = serve(None, "127.0.0.1", smtp_port, handler=inbox)
+    urls = {s: f"sqlite:///{folder / s}.db" for s in Stack.WEB}
+    for service, url in urls.items():
+        upgrade(service, url)
+    stack = Stack(folder, redis_url, smtp_port, urls, web_workers=None)
+    stack.env.update({"PUBLIC_RATE_LIMIT": "1000000/minute", "DELIVERY_STALE_AFTER": "120"})
+    results = {}
+    try:
+        stack.start_all()
+        watch = Watch({name: p.pid for name, p in stack.processes.items()}).start()
+        results["limits"] = {
+            "smtp_one_connection_per_s": round(smtp_one_connection_rate(smtp_port, sizes["smtp_limit_n"]), 1),
+            "redis_xadd_per_s": round(redis_server_xadd_rate(redis_port, 20 * sizes["smtp_limit_n"])),
+            "redis_xadd_one_client_per_s": round(redis_xadd_rate(redis_url, 5 * sizes["smtp_limit_n"]))}
+        organiser = bearer(stack, "registration", "events:write")
+        event = call(stack, "registration", "post", "/api/v1/events", organiser, {
+            "title": "Bench", "starts_at": "2031-05-30T10:00:00-06:00",
+            "ends_at": "2031-05-30T12:00:00-06:00", "timezone": "America/Chihuahua",
+            "host_organization": "Bench"})
+        writer = bearer(stack, "commitments", "commitments:write")
+        n, cpu = sizes["registrations"], {}
+        for name, run in (
+                ("burst", lambda: registrations_to_emails(stack, inbox, event["id"], n, None, "burst")),
+                ("steady_50", lambda: registrations_to_emails(stack, inbox, event["id"], n, 50, "steady")),
+                ("fan_out", lambda: milestone_to_alerts(stack, inbox, writer, sizes["followers"]))):
+            before = watch.cpu()
+            results[name] = run()
+            cpu[name] = {k: round(v - before.get(k, 0.0), 1) for k, v in watch.cpu().items()}
+        watch.stop()
+        results["cpu_s"], results["rss_mb"] = cpu, watch.peak_rss()
+    finally:
+        stack.stop_all()
+        controller.stop()
+    return results
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
+    parser.add_argument("--skip-api", action="store_true", help="scenarios 2 and 3 only")
     args = parser.parse_args()
-    n = 40 if args.smoke else 1000
+    sizes = SMOKE if args.smoke else FULL
     folder = Path(tempfile.mkdtemp(prefix="abierto-bench-"))
-    redis_server, smtp = RedisServer(folder), SMTPServer(folder / "mail")
+    redis_server = RedisServer(folder, fsync="everysec")  # as compose runs it
     redis_server.start()
-    smtp.start()
-    urls = {s: f"sqlite:///{folder / s}.db" for s in Stack.WEB}
-    for service, url in urls.items():
-        upgrade(service, url)
-    stack = Stack(folder, redis_server.url, smtp.port, urls)
-    stack.env.update({"PUBLIC_RATE_LIMIT": "1000000/minute", "DELIVERY_STALE_AFTER": "120"})
+    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "smoke": args.smoke, "cores": os.cpu_count()}
     try:
-        stack.start_all()
-        token = stack.cli("token", "create", "--service", "registration", "--scopes", "events:write").strip()
-        event = requests.post(stack.url("registration", "/api/v1/events"), timeout=10,
-                              headers={"Authorization": f"Bearer {token}"}, json={
-                                  "title": "Bench", "starts_at": "2031-05-30T10:00:00-06:00",
-                                  "ends_at": "2031-05-30T12:00:00-06:00",
-                                  "timezone": "America/Chihuahua", "host_organization": "Bench"}).json()
-        limits = {"smtp_one_connection_per_s": round(smtp_one_connection_rate(smtp.port, 200 if args.smoke else 2000), 1),
-                  "redis_xadd_per_s": round(redis_xadd_rate(redis_server.url, 2000 if args.smoke else 20000))}
-        results = {
-            "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": args.smoke,
-            "limits": limits,
-            "burst": scenario(stack, smtp, event["id"], n, 16, None, "burst", 300),
-            "steady_50": scenario(stack, smtp, event["id"], n, 16, 50, "steady", 300),
-        }
+        if not args.skip_api:
+            from bench import api_load
+            results["api"] = api_load.measure(folder / "api", redis_server.url,
+                                              ("sqlite", "postgresql"), sizes["api_seconds"])
+        results.update(run_stack(folder / "stack", redis_server.url, redis_server.port, sizes))
     finally:
-        stack.stop_all()
-        smtp.stop()
         redis_server.stop()
-    limit = results["limits"]["smtp_one_connection_per_s"]
-    print(f"{'scenario':<12}{'n':>6}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'last s':>8}{'emails/s':>10}{'of SMTP':>9}{'dups':>6}")
-    for name in ("burst", "steady_50"):
-        r = results[name]
-        print(f"{name:<12}{r['registrations']:>6}{r['p50_s']:>8}{r['p95_s']:>8}{r['p99_s']:>8}"
-              f"{r['last_email_after_s']:>8}{r['emails_per_second']:>10}{r['emails_per_second'] / limit:>9.0%}{r['duplicates']:>6}")
-    print(f"limits: SMTP one connection {limit}/s, Redis XADD {results['limits']['redis_xadd_per_s']}/s")
+    report.show(results)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"pipeline-{'smoke' if args.smoke else 'full'}.json").write_text(json.dumps(results, indent=2))
-    if any(results[s]["duplicates"] for s in ("burst", "steady_50")):
-        sys.exit("duplicate emails")
+    problems = report.problems(results)
+    if problems:
+        sys.exit("; ".join(problems))
 
 
 if __name__ == "__main__":

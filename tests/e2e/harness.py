@@ -44,14 +44,15 @@ def wait_until(check, timeout=30, interval=0.05, what="condition"):
 class RedisServer:
     """A redis-server of our own, with an append-only file, so it can be stopped and resumed."""
 
-    def __init__(self, folder):
-        self.folder, self.port, self.process = folder, free_port(), None
+    def __init__(self, folder, fsync="always"):
+        """`fsync` "always" loses nothing on a kill; compose runs "everysec"."""
+        self.folder, self.port, self.process, self.fsync = folder, free_port(), None, fsync
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
         self.process = subprocess.Popen(
             [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", self.fsync,
              "--save", ""], stdout=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
         wait_until(lambda: _pings(client), 10, what="redis")
@@ -121,7 +122,8 @@ class Stack:
 
     WEB = ("registration", "commitments", "notifications")
 
-    def __init__(self, folder, redis_url, smtp_port, database_urls):
+    def __init__(self, folder, redis_url, smtp_port, database_urls, web_workers=2):
+        """`web_workers` None starts gunicorn at its default, as the Procfile does."""
         self.folder, self.processes = folder, {}
         self.ports = {name: free_port() for name in self.WEB}
         self.env = {
@@ -137,7 +139,8 @@ class Stack:
         }
         self.commands = {
             **{name: [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.ports[name]}",
-                      "--workers", "2", f"services.{name}.app:create_app()"] for name in self.WEB},
+                      *(["--workers", str(web_workers)] if web_workers else []),
+                      f"services.{name}.app:create_app()"] for name in self.WEB},
             "relay-registration": [str(BIN / "abierto"), "relay", "registration"],
             "relay-commitments": [str(BIN / "abierto"), "relay", "commitments"],
             "relay-notifications": [str(BIN / "abierto"), "relay", "notifications"],

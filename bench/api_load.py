@@ -1,0 +1,240 @@
+"""Benchmark: registrations per second the Registration API takes, beside bare Flask.
+
+For each database (SQLite, PostgreSQL) on a fresh database: starts only the registration
+service with gunicorn exactly as the Procfile does (no --workers: gunicorn's default of one
+sync worker, or $WEB_CONCURRENCY), publishes an event with no capacity limit, and lets wrk
+POST new registrations (a unique email each) with 16 and with 64 connections. Then the same
+with bench/bare_app.py (Flask, one INSERT, nothing of ours) under the same gunicorn and wrk
+settings: that is the machine's limit, and api/bare is what our code costs. Reports rps,
+p50/p99 latency, errors (socket errors and non-201 answers) and the peak RSS of gunicorn.
+One sync worker serves one connection at a time; the others wait in the listen backlog,
+and that wait is part of the latency wrk measures.
+
+    .venv/bin/python bench/api_load.py --seconds 3 --backends sqlite,postgresql
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench import bare_app  # noqa: E402
+from bench.processes import Watch  # noqa: E402
+from shared.db import upgrade  # noqa: E402
+from tests.e2e.harness import BIN, RedisServer, _answers, free_port, wait_until  # noqa: E402
+
+POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+LUA = ROOT / "bench" / "wrk_register.lua"
+WRK_THREADS = 2
+# wrk leaves answers slower than its timeout (default 2 s) out of the latencies; a longer one
+# keeps them in, so p99 under 64 connections on one worker is measured rather than dropped.
+WRK_TIMEOUT = "10s"
+
+
+def measure(folder, redis_url, backends=("sqlite", "postgresql"), seconds=30, clients=(16, 64)):
+    """Run the scenario on each backend and return a JSON-serialisable dict:
+
+    {backend: {"api": {"16": run, "64": run}, "bare": {...}, "ratio": {"16": api/bare rps, ...}},
+     "rss_mb": {backend: {"api": {"master", "worker_max"}, "bare": {...}}}, ...}
+    where run = {"rps", "p50_ms", "p99_ms", "max_ms", "requests", "errors", "error_kinds"};
+    errors counts socket errors and answers other than 201; the caller decides what they mean.
+    """
+    folder = Path(folder)
+    results = {"seconds": seconds, "wrk_threads": WRK_THREADS,
+               "web_concurrency": os.environ.get("WEB_CONCURRENCY") or "gunicorn default (1)",
+               "rss_mb": {}}
+    for backend in backends:
+        with fresh_database(backend, folder) as api_url, fresh_database(backend, folder) as bare_url:
+            upgrade("registration", api_url)
+            api, api_rss = run_api(folder, redis_url, api_url, seconds, clients)
+            bare_app.prepare(bare_url)
+            bare, bare_rss = run_bare(folder, redis_url, bare_url, seconds, clients)
+        results[backend] = {"api": api, "bare": bare, "ratio": {
+            n: round(api[n]["rps"] / bare[n]["rps"], 3) if bare[n]["rps"] else None for n in api}}
+        results["rss_mb"][backend] = {"api": api_rss, "bare": bare_rss}
+    return results
+
+
+@contextmanager
+def fresh_database(backend, folder):
+    """A new empty database URL; a PostgreSQL one is dropped afterwards, even on failure."""
+    name = f"abierto_bench_{uuid.uuid4().hex[:10]}"
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / name}.db"
+        return
+    admin = create_engine(f"{POSTGRES_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{POSTGRES_URL}/{name}"
+    finally:
+        with admin.connect() as connection:  # FORCE: gunicorn may not have let go yet
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def base_env(folder, redis_url, port):
+    """The environment both apps get, so only the app differs between them."""
+    return {**os.environ, "DATA_DIR": str(folder), "REDIS_URL": redis_url,
+            "SECRET_KEY": "bench-secret", "PYTHONUNBUFFERED": "1",
+            "REGISTRATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            # every request comes from 127.0.0.1: the per-address limit must not refuse the load
+            "PUBLIC_RATE_LIMIT": "1000000/minute"}
+
+
+def run_api(folder, redis_url, database_url, seconds, clients):
+    port = free_port()
+    env = {**base_env(folder, redis_url, port), "REGISTRATION_DATABASE_URL": database_url}
+    with Gunicorn("services.registration.app:create_app()", port, env, folder / "api.log") as server:
+        token = subprocess.run(
+            [str(BIN / "abierto"), "token", "create", "--service", "registration",
+             "--scopes", "events:write"], env=env, cwd=ROOT, check=True, capture_output=True,
+            text=True).stdout.strip()
+        event_id = create_event(server.url, token)
+        results = load(server, f"/api/v1/events/{event_id}/registrations", seconds, clients)
+    return results, server.rss_mb()
+
+
+def create_event(base_url, token):
+    """An event open for registration for a month, with no capacity limit (null: unlimited)."""
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    response = requests.post(f"{base_url}/api/v1/events", timeout=10,
+                             headers={"Authorization": f"Bearer {token}"}, json={
+                                 "title": "Bench", "starts_at": starts.isoformat(),
+                                 "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                                 "timezone": "America/Chihuahua", "host_organization": "Bench",
+                                 "capacity": None})
+    response.raise_for_status()
+    event = response.json()
+    assert event["registration_open"] and event["seats_left"] is None, event
+    return event["id"]
+
+
+def run_bare(folder, redis_url, database_url, seconds, clients):
+    port = free_port()
+    env = {**base_env(folder, redis_url, port), "BARE_DATABASE_URL": database_url}
+    with Gunicorn("bench.bare_app:create_app()", port, env, folder / "bare.log") as server:
+        results = load(server, "/api/v1/events/1/registrations", seconds, clients)
+    return results, server.rss_mb()
+
+
+def load(server, path, seconds, clients):
+    """A short warm-up (discarded), then one wrk run per number of connections."""
+    wrk(server, path, 1, max(WRK_THREADS, clients[0]), "warmup")
+    return {str(n): wrk(server, path, seconds, n, f"c{n}") for n in clients}
+
+
+def wrk(server, path, seconds, connections, tag):
+    # requests a previous run left queued in the listen backlog are still being served;
+    # /readyz answers after them, so each run starts on an idle server
+    wait_until(lambda: _answers(f"{server.url}/readyz"), 60, what="the backlog drained")
+    out = subprocess.run(
+        [shutil.which("wrk"), f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s",
+         f"--timeout={WRK_TIMEOUT}", "--latency", "-s", str(LUA), server.url + path,
+         "--", f"{tag}-{uuid.uuid4().hex[:6]}"],  # the run tag keeps emails unique across runs
+        check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    raw = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    errors = {k: raw[k] for k in ("connect", "read", "write", "timeout", "status", "not_201")}
+    # status (>= 400) is a subset of not_201, so it is not added twice
+    total = sum(errors[k] for k in ("connect", "read", "write", "timeout", "not_201"))
+    return {"rps": raw["rps"], "p50_ms": raw["p50_ms"], "p99_ms": raw["p99_ms"],
+            "max_ms": raw["max_ms"], "requests": raw["requests"], "errors": total,
+            "error_kinds": {k: v for k, v in errors.items() if v}}
+
+
+class Gunicorn:
+    """gunicorn as the Procfile starts it, as its own process group, with its RSS sampled."""
+
+    def __init__(self, app, port, env, log):
+        self.command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", app]
+        self.url, self.env, self.log = f"http://127.0.0.1:{port}", env, log
+
+    def __enter__(self):
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until(self._ready, 30, what=f"{self.command[-1]} ready (see {self.log})")
+        except BaseException:
+            self.stop()
+            raise
+        self.watch = Watch({"gunicorn": self.process.pid}, every=0.2).start()
+        return self
+
+    def _ready(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.command[-1]} exited; see {self.log}")
+        return _answers(f"{self.url}/readyz")
+
+    def __exit__(self, *exc):
+        self.watch.stop()
+        self.stop()
+
+    def stop(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def rss_mb(self):
+        """Peak RSS of the master and of the largest worker, in MB."""
+        peak = self.watch.peak_rss()
+        return {"master": peak.get("gunicorn", 0.0), "worker_max": peak.get("gunicorn/child", 0.0)}
+
+
+def print_table(results, backends):
+    print(f"{'backend':<12}{'app':<6}{'clients':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}{'api/bare':>10}")
+    for backend in backends:
+        for app in ("api", "bare"):
+            for n, r in results[backend][app].items():
+                ratio = results[backend]["ratio"][n] if app == "api" else None
+                print(f"{backend:<12}{app:<6}{n:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                      f"{r['errors']:>8}{'' if ratio is None else f'{ratio:.0%}':>10}")
+    for backend, apps in results["rss_mb"].items():
+        print(f"RSS {backend}: " + ", ".join(
+            f"{app} master {r['master']} MB, worker {r['worker_max']} MB"
+            for app, r in apps.items()))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30, help="per wrk run")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--clients", default="16,64", help="wrk connections, comma-separated")
+    args = parser.parse_args()
+    backends = [b for b in args.backends.split(",") if b]
+    clients = tuple(int(n) for n in args.clients.split(","))
+    folder = Path(tempfile.mkdtemp(prefix="abierto-api-load-"))
+    redis_server = RedisServer(folder, fsync="everysec")  # as compose runs it
+    redis_server.start()
+    try:
+        results = measure(folder, redis_server.url, backends, args.seconds, clients)
+    except BaseException:
+        print(f"failed; logs kept in {folder}", file=sys.stderr)
+        raise
+    finally:
+        redis_server.stop()
+    print_table(results, backends)
+    print(json.dumps(results))
+    shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The benchmark's table: each figure beside the machine's limit it is measured against,
+and the issue's targets as ratios. Nothing here fails a run on speed; only on lost or
+repeated email (`problems`)."""
+
+RSS_LIMIT_MB = 150
+
+
+def show(results):
+    limits = results["limits"]
+    smtp = limits["smtp_one_connection_per_s"]
+    print(f"\nAbierto benchmark, {results['when']}, {results['cores']} cores"
+          f"{' (smoke: sizes too small to mean anything)' if results['smoke'] else ''}")
+    if "api" in results:
+        _api(results["api"])
+    print("\n2. Registration -> confirmation email (SQLite)")
+    print(f"{'scenario':<12}{'n':>6}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'last s':>8}"
+          f"{'emails/s':>10}{'of SMTP':>9}{'dups':>6}")
+    for name in ("burst", "steady_50"):
+        r = results[name]
+        print(f"{name:<12}{r['registrations']:>6}{r['p50_s']:>8}{r['p95_s']:>8}{r['p99_s']:>8}"
+              f"{r['last_email_after_s']:>8}{r['emails_per_second']:>10}"
+              f"{r['emails_per_second'] / smtp:>9.0%}{r['duplicates']:>6}")
+    f = results["fan_out"]
+    print("\n3. Milestone -> alerts (SQLite)")
+    print(f"{'followers':<12}{'last s':>8}{'emails/s':>10}{'of SMTP':>9}{'dups':>6}")
+    print(f"{f['followers']:<12}{f['last_email_after_s']:>8}{f['emails_per_second']:>10}"
+          f"{f['emails_per_second'] / smtp:>9.0%}{f['duplicates']:>6}")
+    print(f"\n4. Limits: SMTP one connection {smtp}/s, Redis XADD {limits['redis_xadd_per_s']}/s"
+          f" (one Python client: {limits['redis_xadd_one_client_per_s']}/s)"
+          + "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"
+                    for b in _backends(results.get("api", {}))
+                    for c, r in results["api"][b]["bare"].items()))
+    print("\nPeak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["rss_mb"].items()))
+    print("CPU seconds:   " + "; ".join(
+        f"{scenario}: " + ", ".join(f"{k} {v}" for k, v in by.items() if v >= 0.1)
+        for scenario, by in results["cpu_s"].items()))
+    print("\nTargets")
+    for line in targets(results):
+        print("  " + line)
+
+
+def _api(api):
+    print(f"\n1. Registration API (wrk, {api['seconds']} s, {api['web_concurrency']})")
+    print(f"{'backend':<12}{'clients':>8}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"
+          f"{'bare req/s':>12}{'of bare':>9}")
+    for backend in _backends(api):
+        for clients, ours in api[backend]["api"].items():
+            bare = api[backend]["bare"][clients]
+            print(f"{backend:<12}{clients:>8}{ours['rps']:>9}{ours['p50_ms']:>8}{ours['p99_ms']:>8}"
+                  f"{ours['errors']:>8}{bare['rps']:>12}{ours['rps'] / bare['rps']:>9.0%}")
+
+
+def _backends(api):
+    return [name for name in ("sqlite", "postgresql") if name in api]
+
+
+def targets(results):
+    """The issue's targets, each as `ok`/`MISSED` with the figure behind it."""
+    smtp = results["limits"]["smtp_one_connection_per_s"]
+    rows = [
+        ("burst emails/s >= 25% of SMTP", results["burst"]["emails_per_second"] / smtp, 0.25),
+        ("fan-out emails/s >= 50% of SMTP", results["fan_out"]["emails_per_second"] / smtp, 0.50),
+    ]
+    lines = [f"{'ok' if value >= goal else 'MISSED':<7}{name}: {value:.0%}" for name, value, goal in rows]
+    p99 = results["steady_50"]["p99_s"]
+    lines.append(f"{'ok' if p99 <= 0.5 else 'MISSED':<7}p99 at 50/s <= 0.5 s: {p99} s")
+    for clients, ratio in results.get("api", {}).get("sqlite", {}).get("ratio", {}).items():
+        lines.append(f"{'ok' if ratio >= 0.5 else 'MISSED':<7}API on SQLite >= 50% of bare Flask "
+                     f"(c{clients}): {ratio:.0%}")
+    rss = dict(results["rss_mb"])
+    for backend, apps in results.get("api", {}).get("rss_mb", {}).items():
+        rss.update({f"{backend} {app} gunicorn worker": r["worker_max"] for app, r in apps.items()})
+    worst = max(rss, key=rss.get)
+    lines.append(f"{'ok' if rss[worst] < RSS_LIMIT_MB else 'MISSED':<7}every process < "
+                 f"{RSS_LIMIT_MB} MB RSS: largest {worst} {rss[worst]} MB")
+    return lines
+
+
+def problems(results):
+    """What makes a run fail: lost emails raise earlier; repeated ones are counted here."""
+    found = [f"{name}: {results[name]['duplicates']} duplicate emails"
+             for name in ("burst", "steady_50", "fan_out") if results[name]["duplicates"]]
+    for backend in _backends(results.get("api", {})):
+        for clients, r in results["api"][backend]["api"].items():
+            if r["errors"]:
+                found.append(f"API {backend} c{clients}: {r['errors']} failed requests")
+    return found

@@ -30,8 +30,13 @@ def consumer_name():
 
 
 def process(bus, entries, enqueue=tasks.enqueue):
-    """Handle entries in order; ack each one once its work is handed on."""
+    """Handle a batch of entries in order, hand all their emails on at once, then ack them.
+
+    One hand-over per batch rather than per entry: a burst of registrations becomes a few
+    tasks the worker processes share instead of one broker message per email.
+    """
     settings = runtime.settings()
+    to_send, handled = [], {}
     for stream, entry_id, fields in entries:
         try:
             envelope = envelopes.loads(fields["event"])
@@ -40,12 +45,15 @@ def process(bus, entries, enqueue=tasks.enqueue):
             bus.redis.xadd(DEAD_LETTERS, {"stream": stream, "entry": entry_id, **fields})
             bus.ack(stream, GROUP, entry_id)
             continue
-        to_send = handlers.handle(runtime.db(), envelope, utcnow(),
-                                  timedelta(seconds=settings.stale_after), runtime.mail_domain(),
-                                  runtime.links())
-        enqueue(to_send)
-        bus.ack(stream, GROUP, entry_id)
-        log.info("handled %s %s: %d email(s) queued", envelope["type"], envelope["id"], len(to_send))
+        queued = handlers.handle(runtime.db(), envelope, utcnow(),
+                                 timedelta(seconds=settings.stale_after), runtime.mail_domain(),
+                                 runtime.links())
+        to_send += queued
+        handled.setdefault(stream, []).append(entry_id)
+        log.info("handled %s %s: %d email(s) to queue", envelope["type"], envelope["id"], len(queued))
+    enqueue(to_send)
+    for stream, entry_ids in handled.items():
+        bus.ack(stream, GROUP, *entry_ids)
 
 
 def run(stop=lambda: False):

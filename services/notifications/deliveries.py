@@ -10,7 +10,7 @@ import hashlib
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 
 from services.notifications.models import Delivery
 from shared.db import page_of, utcnow
@@ -63,14 +63,34 @@ def count_recent(session, kind, email_key, since):
         Delivery.created_at >= since))
 
 
-def claim(session, delivery_id, now):
-    """Take the row for sending; None if another task has it or it is already done."""
-    taken = session.execute(
+def claim(session, delivery_ids, now):
+    """Take, for this task, those of the rows still to be sent, in one statement.
+
+    The others are another task's or done. A killed worker leaves what it claimed
+    `inflight`; the sweeper calls such rows stale after `stale_after` and retries them.
+    """
+    claimed = session.scalars(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state.in_(SENDABLE))
+        .where(Delivery.id.in_(list(delivery_ids)), Delivery.state.in_(SENDABLE))
         .values(state=INFLIGHT, attempts=Delivery.attempts + 1, state_changed_at=now)
-    ).rowcount
-    return session.get(Delivery, delivery_id) if taken else None
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(claimed, key=lambda delivery: delivery.id)
+
+
+def release(db, delivery_ids, now):
+    """Give back claimed rows that were not tried (their task ran out of time)."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(delivery_ids)), Delivery.state == INFLIGHT)
+            .values(state=QUEUED, attempts=Delivery.attempts - 1, state_changed_at=now))
+
+
+_MARK_SENT = (update(Delivery).where(Delivery.id == bindparam("delivery_id"))
+              .values(state=SENT, sent_at=bindparam("now"), state_changed_at=bindparam("now")))
+# last_error stays: it is history
 
 
 @contextmanager
@@ -78,25 +98,21 @@ def recording_sent(db, delivery_id):
     """Wrap the SMTP send: the row becomes `sent` with as little work as possible after the 250.
 
     Between the server's 250 and this record, a killed worker repeats the email, so that
-    gap is kept short. On PostgreSQL the update is made before sending, in a transaction
-    left open, and the 250 is followed only by a COMMIT that does not wait for the disk; a
-    failed send rolls it back. SQLite has one write lock for the whole file and must not
-    hold it across network I/O, so there the update is its own short transaction after.
+    gap is kept short (a bare Core statement, no ORM session). On PostgreSQL the update is
+    made before sending, in a transaction left open, and the 250 is followed only by a
+    COMMIT that does not wait for the disk; a failed send rolls it back. SQLite has one
+    write lock for the whole file and must not hold it across network I/O, so there the
+    update is its own short transaction after.
     """
     if db.engine.dialect.name != "postgresql":
         yield
-        with db.transaction() as session:
-            _mark_sent(session, delivery_id, utcnow())
+        with db.engine.begin() as connection:
+            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
         return
-    with db.transaction() as session:
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        _mark_sent(session, delivery_id, utcnow())
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
         yield
-
-
-def _mark_sent(session, delivery_id, now):
-    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-        state=SENT, sent_at=now, state_changed_at=now))  # last_error stays: it is history
 
 
 def withdraw(session, delivery, reason, now):

@@ -1,5 +1,6 @@
 """Thin Celery tasks that take ids; sending twice is prevented by each delivery's state."""
 import logging
+import math
 import time
 
 from services.notifications import deliveries, emails, runtime, subscriptions
@@ -14,45 +15,57 @@ CHUNK = 50  # deliveries per task: few broker messages for a large fan-out, shor
 
 @app.task(name="notifications.send_deliveries")
 def send_deliveries(delivery_ids):
-    """Send a chunk of deliveries one by one; what time does not allow goes back to the queue."""
+    """Claim a chunk of deliveries in one transaction, then send and record them one by one.
+
+    Alerts whose follower left meanwhile are withdrawn; what time does not allow is given
+    back and goes to the queue again.
+    """
     # Stop starting sends well before the soft time limit, so no send is cut off mid-way.
     deadline = time.monotonic() + (app.conf.task_soft_time_limit or 45) / 2
+    db, now = runtime.db(), utcnow()
+    with db.transaction() as session:
+        claimed = deliveries.claim(session, delivery_ids, now)
+        leaving = subscriptions.unfollowed(session, claimed)
+        for delivery in claimed:
+            if delivery.id in leaving:
+                deliveries.withdraw(session, delivery, "the follower unsubscribed first", now)
+    to_send = [delivery for delivery in claimed if delivery.id not in leaving]
     outcomes = []
-    for position, delivery_id in enumerate(delivery_ids):
+    for position, delivery in enumerate(to_send):
         if position and time.monotonic() > deadline:
-            enqueue(delivery_ids[position:])
+            rest = [later.id for later in to_send[position:]]
+            deliveries.release(db, rest, utcnow())
+            enqueue(rest)
             break
-        outcomes.append(send_delivery(delivery_id))
+        outcomes.append(send_delivery(delivery))
     return outcomes
 
 
-def send_delivery(delivery_id):
-    """Send one delivery if it is still to be sent (its row is claimed first); record how it went."""
+def send_delivery(delivery):
+    """Send one claimed delivery and record how it went."""
     db, settings = runtime.db(), runtime.settings()
-    with db.transaction() as session:
-        delivery = deliveries.claim(session, delivery_id, utcnow())
-        if delivery is not None and not subscriptions.still_following(session, delivery):
-            deliveries.withdraw(session, delivery, "the follower unsubscribed first", utcnow())
-            return "withdrawn"
-    if delivery is None:
-        return "skipped"
-    message = emails.build(delivery.kind, delivery.context, mail_from=settings.mail_from,
-                           message_id=delivery.message_id,
-                           commitments=related_commitments(delivery, runtime.commitments()))
     try:
-        with deliveries.recording_sent(db, delivery_id):
+        message = emails.build(delivery.kind, delivery.context, mail_from=settings.mail_from,
+                               message_id=delivery.message_id,
+                               commitments=related_commitments(delivery, runtime.commitments()))
+        with deliveries.recording_sent(db, delivery.id):
             runtime.mailer().send(message)
     except (TransientMailError, PermanentMailError) as error:
-        with db.transaction() as session:
-            delivery = session.merge(delivery)
-            state = deliveries.mark_failed_attempt(
-                session, delivery, str(error), isinstance(error, PermanentMailError),
-                utcnow(), settings.retry_delays)
-        log.warning("delivery %s attempt %s: %s -> %s", delivery_id, delivery.attempts,
-                    type(error).__name__, state)
-        return state
-    log.info("delivery %s sent (%s)", delivery_id, delivery.kind)
+        return _failed(db, settings, delivery, str(error), isinstance(error, PermanentMailError))
+    except Exception as error:  # data it cannot be built from: retrying would not help
+        log.exception("delivery %s could not be built", delivery.id)
+        return _failed(db, settings, delivery, f"not built: {type(error).__name__}", permanent=True)
+    log.info("delivery %s sent (%s)", delivery.id, delivery.kind)
     return "sent"
+
+
+def _failed(db, settings, delivery, reason, permanent):
+    with db.transaction() as session:
+        delivery = session.merge(delivery)
+        state = deliveries.mark_failed_attempt(session, delivery, reason, permanent, utcnow(),
+                                               settings.retry_delays)
+    log.warning("delivery %s attempt %s -> %s", delivery.id, delivery.attempts, state)  # no reason: it may quote an address
+    return state
 
 
 def related_commitments(delivery, commitments):
@@ -73,8 +86,10 @@ def related_commitments(delivery, commitments):
 
 
 def enqueue(delivery_ids, send=None):
-    """Hand deliveries to the workers, CHUNK ids per task (raises if the broker is unreachable)."""
+    """Hand deliveries to the workers (raises if the broker is unreachable): at most CHUNK
+    ids per task, and few enough per task that every worker process gets a share."""
     send = send or send_deliveries.delay
     delivery_ids = list(delivery_ids)
-    for start in range(0, len(delivery_ids), CHUNK):
-        send(delivery_ids[start:start + CHUNK])
+    size = max(1, min(CHUNK, math.ceil(len(delivery_ids) / app.conf.worker_concurrency)))
+    for start in range(0, len(delivery_ids), size):
+        send(delivery_ids[start:start + size])

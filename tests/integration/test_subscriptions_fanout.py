@@ -1,4 +1,6 @@
 """Milestone alerts reach confirmed followers only, once each, in bounded pages and task chunks."""
+import email
+import email.policy
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -149,6 +151,17 @@ def test_enqueue_splits_ids_into_chunks_of_fifty():
     assert sent == []
 
 
+def test_a_small_batch_is_shared_between_the_worker_processes():
+    """Ten emails with two worker processes: two tasks of five, not one of ten."""
+    sent = []
+    assert tasks.app.conf.worker_concurrency == 2
+    tasks.enqueue(range(1, 11), send=sent.append)
+    assert sent == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
+    sent.clear()
+    tasks.enqueue([7], send=sent.append)
+    assert sent == [[7]]
+
+
 # --- the commitments client against a real HTTP server --------------------------------------
 
 def test_the_client_reads_a_commitment(commitments_api):
@@ -188,8 +201,9 @@ def test_a_recorded_alert_builds_into_its_email(db):
     follower(db, "ana@example.org", language="en")
     handle(db, milestone_changed())
     (row,) = alerts(db)
-    message = emails.build(row.kind, row.context, mail_from="Abierto <abierto@abierto.test>",
-                           message_id=row.message_id)
+    built = emails.build(row.kind, row.context, mail_from="Abierto <abierto@abierto.test>",
+                         message_id=row.message_id)
+    message = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
     unsubscribe_url = row.context["subscription"]["unsubscribe_url"]
     assert message["List-Unsubscribe"] == f"<{unsubscribe_url}>"
     assert message["Subject"].startswith("Update on commitment 3: Rural development")

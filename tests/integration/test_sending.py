@@ -1,0 +1,130 @@
+"""The worker's task on a real database and a real SMTP server: a chunk is claimed at once,
+each email is sent once and recorded, and what it cannot send is given back or failed."""
+import email
+import email.policy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services.mailsink.server import serve
+from services.notifications import deliveries, runtime, tasks
+from services.notifications.mailer import SMTPMailer
+from services.notifications.models import Delivery, Subscription
+from shared import config
+from shared.db import utcnow
+from tests.e2e.harness import Inbox, free_port
+from tests.unit.test_alert_emails import alert
+from tests.unit.test_emails import fact
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    inbox, port = Inbox(tmp_path / "mail"), free_port()
+    controller = serve(None, "127.0.0.1", port, handler=inbox)
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def worker(empty_database, smtp, monkeypatch):
+    """The task's collaborators pointed at this test's database and SMTP server."""
+    db, (_inbox, port) = empty_database("notifications"), smtp
+    settings = config.load("notifications", database_url=db.url, smtp_host="127.0.0.1",
+                           smtp_port=port, smtp_timeout=3.0, mail_from="Abierto <a@abierto.test>")
+    mailer = SMTPMailer(settings)
+    monkeypatch.setattr(runtime, "db", lambda: db)
+    monkeypatch.setattr(runtime, "settings", lambda: settings)
+    monkeypatch.setattr(runtime, "mailer", lambda: mailer)
+    yield db
+    mailer._close()
+
+
+def queue(db, kind, contexts):
+    """Delivery rows as the consumer records them; returns their ids."""
+    fact_envelope = {"id": f"evt-{kind}-{len(contexts)}", "type": "test", "subject": "s"}
+    with db.transaction() as session:
+        rows = deliveries.record_many(session, fact_envelope, kind, contexts, utcnow(),
+                                      timedelta(seconds=60), "abierto.test")
+        return [row.id for row in rows]
+
+
+def confirmation(address):
+    data = fact()
+    data["registration"]["email"] = address
+    return address, data
+
+
+def states(db):
+    with db.transaction() as session:
+        return {row.recipient: (row.state, row.attempts)
+                for row in session.scalars(select(Delivery))}
+
+
+def test_a_chunk_sends_each_queued_email_once_and_skips_what_is_done(worker, smtp):
+    inbox, _ = smtp
+    ids = queue(worker, "registration_confirmed", [confirmation(f"p{i}@example.org") for i in range(3)])
+    assert tasks.send_deliveries(ids) == ["sent", "sent", "sent"]
+    assert tasks.send_deliveries(ids) == []  # a redelivered task finds nothing left to send
+    assert len(inbox.messages) == 3
+    assert set(states(worker).values()) == {("sent", 1)}
+    (message,) = inbox.to("p1@example.org")
+    assert message["Subject"].startswith("Registro confirmado: Presentación del Cumplimiento")
+
+
+def test_an_alert_for_someone_who_left_is_withdrawn_and_the_rest_go(worker, smtp):
+    inbox, _ = smtp
+    with worker.transaction() as session:
+        staying = Subscription(email="stay@example.org", email_key="stay@example.org",
+                               topic="commitment:3", language="es", status="confirmed",
+                               created_at=utcnow())
+        leaving = Subscription(email="left@example.org", email_key="left@example.org",
+                               topic="commitment:3", language="es", status="cancelled",
+                               created_at=utcnow())
+        session.add_all([staying, leaving])
+        session.flush()
+        subscribers = [(s.email, s.id) for s in (staying, leaving)]
+    contexts = []
+    for address, subscription_id in subscribers:
+        data = alert()
+        data["subscription"] = {**data["subscription"], "id": subscription_id, "email": address}
+        contexts.append((address, data))
+    ids = queue(worker, "milestone_alert", contexts)
+    assert sorted(tasks.send_deliveries(ids)) == ["sent"]
+    assert [to for to, _ in inbox.parsed()] == [{"stay@example.org"}]
+    assert states(worker)["left@example.org"][0] == "withdrawn"
+
+
+def test_what_time_does_not_allow_is_given_back_and_queued_again(worker, smtp, monkeypatch):
+    inbox, _ = smtp
+    requeued = []
+    monkeypatch.setattr(tasks, "enqueue", requeued.append)
+    monkeypatch.setitem(tasks.app.conf, "task_soft_time_limit", 1e-9)  # the deadline has passed
+    ids = queue(worker, "registration_confirmed", [confirmation(f"q{i}@example.org") for i in range(3)])
+    assert tasks.send_deliveries(ids) == ["sent"]  # the first is always tried
+    assert requeued == [ids[1:]]
+    assert len(inbox.messages) == 1
+    # given back as they were: queued, no attempt counted
+    assert states(worker) == {"q0@example.org": ("sent", 1), "q1@example.org": ("queued", 0),
+                              "q2@example.org": ("queued", 0)}
+
+
+def test_data_that_cannot_become_an_email_fails_that_one_only(worker, smtp):
+    inbox, _ = smtp
+    broken = confirmation("broken@example.org")
+    del broken[1]["event"]["timezone"]
+    ids = queue(worker, "registration_confirmed", [broken, confirmation("fine@example.org")])
+    assert tasks.send_deliveries(ids) == ["failed", "sent"]
+    assert [to for to, _ in inbox.parsed()] == [{"fine@example.org"}]
+    with worker.transaction() as session:
+        row = session.scalar(select(Delivery).where(Delivery.recipient == "broken@example.org"))
+    assert (row.state, row.last_error) == ("failed", "not built: KeyError")
+
+
+def test_the_sent_email_parses_as_a_mail_client_reads_it(worker, smtp):
+    inbox, _ = smtp
+    tasks.send_deliveries(queue(worker, "registration_confirmed", [confirmation("r@example.org")]))
+    (_at, raw) = inbox.messages[0]
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert "Hola, Ana López:" in message.get_body(("plain",)).get_content()
+    assert [part.get_content_type() for part in message.iter_attachments()] == ["text/calendar"]

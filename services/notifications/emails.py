@@ -1,9 +1,15 @@
 """Bilingual emails: plain text, HTML and, for registrations, an .ics; built from data only (pure)."""
+import email.encoders
 import email.utils
 from datetime import datetime, timezone
-from email.headerregistry import Address
-from email.message import EmailMessage
+from email.charset import BASE64, QP, Charset
+from email.header import Header
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import Compat32
 from pathlib import Path
+import uuid
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -30,8 +36,39 @@ INVITES = {
 ICS_FILENAME = "evento.ics"
 # 24-hour clock is usual in Mexico; English readers expect AM/PM.
 _TIME_SKELETONS = {"es": "Hm", "en": "hm"}
+# Quoted-printable keeps the bodies 7-bit safe for any relay, yet readable raw; headers
+# take base64 (RFC 2047 "B"), which the stdlib encodes far faster than "Q".
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_UTF8_B64 = Charset("utf-8")
+_UTF8_B64.header_encoding = BASE64
 # CLDR puts narrow and thin spaces around times; some mail clients draw them as boxes.
 _SPACES = str.maketrans({"\u202f": "\u00a0", "\u2009": " "})
+
+
+
+class _Policy(Compat32):
+    """The classic policy, except that an ASCII header is written on one line (up to RFC
+    5322's 998 characters), as the default policy would: compat32 folds a long URL onto a
+    line of its own, which some parsers read back with a leading space."""
+
+    def fold(self, name, value):
+        if _fits_one_line(name, value):
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if _fits_one_line(name, value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+def _fits_one_line(name, value):
+    return (isinstance(value, str) and value.isascii() and "\n" not in value
+            and len(name) + len(value) + 2 <= 998)
+
+
+POLICY = _Policy()
 
 env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -43,8 +80,11 @@ env = jinja2.Environment(
 
 
 def build(kind: str, data: dict, *, mail_from: str, message_id: str,
-          commitments=()) -> EmailMessage:
-    """One multipart message for one recipient.
+          commitments=()):
+    """One multipart message for one recipient, ready for `as_bytes()`.
+
+    Built with the email package's classic (compat32) classes: the default policy's
+    header objects cost more than the rest of the email put together (`make bench`).
 
     `commitments` ({number, ogp_id, title, status, progress_pct}) are shown on the
     registration emails that have a place for them; the caller fetched them.
@@ -68,39 +108,37 @@ def build(kind: str, data: dict, *, mail_from: str, message_id: str,
         parts=[(language, part[2]) for language, part in zip(languages, parts)],
     )
 
-    message = EmailMessage()
-    message["Subject"] = _one_line(subject)
-    message["From"] = mail_from
-    message["To"] = to
+    message = MIMEMultipart("mixed", boundary=_boundary(), policy=POLICY)
+    message["Subject"] = _header(_one_line(subject))
+    message["From"] = _address(*email.utils.parseaddr(mail_from))
+    message["To"] = _address(*to)
     message["Date"] = email.utils.format_datetime(datetime.now(timezone.utc))
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
     for name, value in headers.items():
         message[name] = _one_line(value)
-    # Quoted-printable keeps the message 7-bit safe for any relay, yet readable raw.
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    body = MIMEMultipart("alternative", boundary=_boundary())
+    body.attach(MIMEText(text, "plain", _UTF8_QP))
+    body.attach(MIMEText(html, "html", _UTF8_QP))
+    message.attach(body)
     if kind in INVITES:
         cancelled = INVITES[kind]
         ics = calendar.invite(
             data, organizer_email=email.utils.parseaddr(mail_from)[1], cancelled=cancelled
         )
-        message.add_attachment(
-            ics,
-            maintype="text",
-            subtype="calendar",
-            filename=ICS_FILENAME,
-            params={"method": "CANCEL" if cancelled else "PUBLISH", "charset": "utf-8"},
-        )
-    else:
-        message.make_mixed()
+        invite = MIMEApplication(ics, "calendar", email.encoders.encode_base64)
+        invite.set_type("text/calendar")
+        invite.set_param("method", "CANCEL" if cancelled else "PUBLISH")
+        invite.set_param("charset", "utf-8")
+        invite.add_header("Content-Disposition", "attachment", filename=ICS_FILENAME)
+        message.attach(invite)
     return message
 
 
 def _registration(kind, data, commitments):
     """First language, To, each language's context and extra headers of a registration email."""
     registration, event = data["registration"], data["event"]
-    to = Address(display_name=_one_line(registration["name"]), addr_spec=registration["email"])
+    to = (_one_line(registration["name"]), registration["email"])
     shown = list(commitments) if kind in WITH_COMMITMENTS else []
     contexts = {language: dict(
         data,
@@ -116,8 +154,7 @@ def _registration(kind, data, commitments):
 def _follower(kind, data, mail_from):
     """The same four for an email to a follower (whose name is not known)."""
     contexts = {language: follower_emails.context(kind, data, language) for language in LOCALES}
-    return (follower_emails.language(data), Address(addr_spec=follower_emails.address(data)),
-            contexts, follower_emails.headers(kind, data, mail_from))
+    return (follower_emails.language(data), ("", follower_emails.address(data)), contexts, follower_emails.headers(kind, data, mail_from))
 
 
 def _commitment_line(item, language):
@@ -157,6 +194,20 @@ def _when(event: dict, language: str) -> dict:
         "offset": dates.get_timezone_gmt(start, locale=locale),
         "zone": event["timezone"],
     }
+
+
+def _address(name, addr_spec):
+    """A From/To value; a non-ASCII name is RFC 2047-encoded, so headers stay ASCII."""
+    return email.utils.formataddr((name, addr_spec), charset=_UTF8_B64)
+
+
+def _header(value):
+    return value if value.isascii() else Header(value, _UTF8_B64)
+
+
+def _boundary():
+    # Random enough never to occur in a body, so the generator need not search for it.
+    return f"=_abierto_{uuid.uuid4().hex}"
 
 
 def _one_line(value):

@@ -3,6 +3,8 @@
 The commitments service is a tiny real HTTP server started here (commitments 1 and 2
 exist, 500 answers an error, anything else is a 404); "down" is a closed port.
 """
+import email
+import email.policy
 import json
 import socket
 import threading
@@ -150,8 +152,9 @@ def test_a_recorded_opt_in_builds_into_its_email(follow):
     follow.subscribe(language="en")
     delivery = follow.deliveries()[0]
     context = context_of(delivery)
-    message = emails.build("subscription_optin", context, mail_from="Abierto <a@abierto.test>",
-                           message_id=delivery["message_id"])
+    built = emails.build("subscription_optin", context, mail_from="Abierto <a@abierto.test>",
+                         message_id=delivery["message_id"])
+    message = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
     assert message["Subject"] == ("Confirm you want to follow commitment 1: Violence prevention"
                                   " / Confirma que quieres seguir el compromiso 1")
     text = message.get_body(preferencelist=("plain",)).get_content()

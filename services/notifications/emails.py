@@ -1,5 +1,6 @@
 """Bilingual emails: plain text, HTML and, for registrations, an .ics; built from data only (pure)."""
 import email.encoders
+import functools
 import email.utils
 from datetime import datetime, timezone
 from email.charset import BASE64, QP, Charset
@@ -143,8 +144,8 @@ def _registration(kind, data, commitments):
     contexts = {language: dict(
         data,
         topic=event["title"],
-        when=_when(event, language),
-        country=Locale.parse(LOCALES[language]).territories.get(event["country"], event["country"]),
+        when=_when(event["starts_at"], event["ends_at"], event["timezone"], language),
+        country=_country(event["country"], language),
         attachment=ICS_FILENAME if kind in INVITES else None,
         commitments=[_commitment_line(item, language) for item in shown],
     ) for language in LOCALES}
@@ -172,12 +173,13 @@ def _render(kind, language, context):
     return text.subject, str(text).strip(), Markup(html.strip())
 
 
-def _when(event: dict, language: str) -> dict:
+@functools.lru_cache(maxsize=256)  # the same for every attendee; CLDR formatting is slow
+def _when(starts_at: str, ends_at: str, timezone_name: str, language: str) -> dict:
     """The event's date and times in its own zone, worded for one language."""
     locale = LOCALES[language]
-    zone = ZoneInfo(event["timezone"])
-    start = datetime.fromisoformat(event["starts_at"]).astimezone(zone)
-    end = datetime.fromisoformat(event["ends_at"]).astimezone(zone)
+    zone = ZoneInfo(timezone_name)
+    start = datetime.fromisoformat(starts_at).astimezone(zone)
+    end = datetime.fromisoformat(ends_at).astimezone(zone)
     skeleton = _TIME_SKELETONS[language]
     if start.date() == end.date():
         times = dates.format_interval(start, end, skeleton, tzinfo=zone, locale=locale)
@@ -192,8 +194,13 @@ def _when(event: dict, language: str) -> dict:
         "span": span.translate(_SPACES),
         "city": dates.get_timezone_location(zone, locale=locale, return_city=True),
         "offset": dates.get_timezone_gmt(start, locale=locale),
-        "zone": event["timezone"],
+        "zone": timezone_name,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _country(code, language):
+    return Locale.parse(LOCALES[language]).territories.get(code, code)
 
 
 def _address(name, addr_spec):

@@ -1,4 +1,5 @@
 """Human words for the codes emails show: statuses, percentages and dates, in each language."""
+import functools
 from datetime import date
 
 from babel import dates, numbers
@@ -26,11 +27,13 @@ def status(code, language):
     return STATUS.get(code, {}).get(language, code)
 
 
+@functools.lru_cache(maxsize=1024)  # CLDR formatting is slow, and a fan-out repeats it 10,000 times
 def percent(value, language):
     return NONE[language] if value is None else numbers.format_percent(
         value / 100, locale=LOCALES[language])
 
 
+@functools.lru_cache(maxsize=1024)
 def day(value, language):
     """An ISO date (YYYY-MM-DD) in words, e.g. "31 de mayo de 2024"."""
     if not value:

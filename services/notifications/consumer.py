@@ -30,13 +30,21 @@ def consumer_name():
 
 
 def process(bus, entries, enqueue=tasks.enqueue):
-    """Handle a batch of entries in order, hand all their emails on at once, then ack them.
+    """Handle a batch of entries in order, hand their emails on, then ack them.
 
-    One hand-over per batch rather than per entry: a burst of registrations becomes a few
-    tasks the worker processes share instead of one broker message per email.
+    Emails are handed on together, a few tasks for the whole batch, so a burst of
+    registrations is shared by the worker processes; a large audience starts going out
+    while the rest of it is still being recorded.
     """
     settings = runtime.settings()
-    to_send, handled = [], {}
+    pending, handled = [], {}
+
+    def hand_on(ids):
+        pending.extend(ids)
+        if len(pending) >= handlers.FOLLOWERS_PAGE:
+            enqueue(pending)
+            pending.clear()
+
     for stream, entry_id, fields in entries:
         try:
             envelope = envelopes.loads(fields["event"])
@@ -47,11 +55,10 @@ def process(bus, entries, enqueue=tasks.enqueue):
             continue
         queued = handlers.handle(runtime.db(), envelope, utcnow(),
                                  timedelta(seconds=settings.stale_after), runtime.mail_domain(),
-                                 runtime.links())
-        to_send += queued
+                                 runtime.links(), on_page=hand_on)
         handled.setdefault(stream, []).append(entry_id)
-        log.info("handled %s %s: %d email(s) to queue", envelope["type"], envelope["id"], len(queued))
-    enqueue(to_send)
+        log.info("handled %s %s: %d email(s) queued", envelope["type"], envelope["id"], len(queued))
+    enqueue(pending)
     for stream, entry_ids in handled.items():
         bus.ack(stream, GROUP, *entry_ids)
 

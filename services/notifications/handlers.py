@@ -43,11 +43,12 @@ AUDIENCE = {
 }
 
 
-def handle(db, envelope, now, lease, mail_domain, links):
+def handle(db, envelope, now, lease, mail_domain, links, on_page=lambda ids: None):
     """Record the deliveries an event asks for (idempotently); return the ids still to send.
 
-    A large audience is written page by page, each page its own short transaction; an
-    event handled again finds its deliveries already there and adds none.
+    A large audience is written page by page, each page its own short transaction, and
+    `on_page` hears of each page's ids once committed; an event handled again finds its
+    deliveries already there and adds none.
     """
     to_send = []
     for kind in EMAILS.get(envelope["type"], []):
@@ -57,7 +58,9 @@ def handle(db, envelope, now, lease, mail_domain, links):
                 addressed, cursor = AUDIENCE[kind](session, envelope, links, cursor)
                 recorded = deliveries.record_many(session, envelope, kind, addressed, now, lease,
                                                   mail_domain) if addressed else []
-            to_send += [delivery.id for delivery in recorded if delivery.state == deliveries.QUEUED]
+            page = [delivery.id for delivery in recorded if delivery.state == deliveries.QUEUED]
+            on_page(page)
+            to_send += page
             if cursor is None:
                 break
     return to_send

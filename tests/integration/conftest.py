@@ -10,8 +10,11 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
+from services.mailsink.server import serve
 from services.notifications import models as notifications_models
+from services.notifications import runtime
 from services.notifications.app import create_app as create_notifications_app
+from services.notifications.mailer import SMTPMailer
 from services.notifications.models import ApiToken as NotificationsToken
 from services.registration import models as registration_models
 from services.registration.app import create_app as create_registration_app
@@ -19,6 +22,7 @@ from services.registration.models import ApiToken as RegistrationToken
 from shared import config, envelope
 from shared.auth import create_token
 from shared.db import Database
+from tests.e2e.harness import Inbox, free_port
 
 SECRET_KEY = "integration-test-secret"
 PUBLIC_BASE_URL = "http://abierto.test"
@@ -229,3 +233,27 @@ def register(registration_app, person):
         return client.post(f"/api/v1/events/{event_id}/registrations", json=person(n, **overrides))
 
     return post
+
+
+# --- the notification worker's surroundings: a real SMTP server, the task's collaborators ---
+
+@pytest.fixture
+def smtp(tmp_path):
+    inbox, port = Inbox(tmp_path / "mail"), free_port()
+    controller = serve(None, "127.0.0.1", port, handler=inbox)
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def worker(empty_database, smtp, monkeypatch):
+    """The task's collaborators pointed at this test's database and SMTP server."""
+    db, (_inbox, port) = empty_database("notifications"), smtp
+    settings = config.load("notifications", database_url=db.url, smtp_host="127.0.0.1",
+                           smtp_port=port, smtp_timeout=3.0, mail_from="Abierto <a@abierto.test>")
+    mailer = SMTPMailer(settings)
+    monkeypatch.setattr(runtime, "db", lambda: db)
+    monkeypatch.setattr(runtime, "settings", lambda: settings)
+    monkeypatch.setattr(runtime, "mailer", lambda: mailer)
+    yield db
+    mailer._close()

@@ -4,40 +4,13 @@ import email
 import email.policy
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
-from services.mailsink.server import serve
-from services.notifications import deliveries, runtime, tasks
-from services.notifications.mailer import SMTPMailer
+from services.notifications import deliveries, tasks
 from services.notifications.models import Delivery, Subscription
-from shared import config
 from shared.db import utcnow
-from tests.e2e.harness import Inbox, free_port
 from tests.unit.test_alert_emails import alert
 from tests.unit.test_emails import fact
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    inbox, port = Inbox(tmp_path / "mail"), free_port()
-    controller = serve(None, "127.0.0.1", port, handler=inbox)
-    yield inbox, port
-    controller.stop()
-
-
-@pytest.fixture
-def worker(empty_database, smtp, monkeypatch):
-    """The task's collaborators pointed at this test's database and SMTP server."""
-    db, (_inbox, port) = empty_database("notifications"), smtp
-    settings = config.load("notifications", database_url=db.url, smtp_host="127.0.0.1",
-                           smtp_port=port, smtp_timeout=3.0, mail_from="Abierto <a@abierto.test>")
-    mailer = SMTPMailer(settings)
-    monkeypatch.setattr(runtime, "db", lambda: db)
-    monkeypatch.setattr(runtime, "settings", lambda: settings)
-    monkeypatch.setattr(runtime, "mailer", lambda: mailer)
-    yield db
-    mailer._close()
 
 
 def queue(db, kind, contexts):

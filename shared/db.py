@@ -57,9 +57,7 @@ def make_engine(url):
         _ensure_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
-        # BEGIN IMMEDIATE takes the write lock up front, so a read-then-write transaction
-        # (capacity check, then insert) can neither overbook nor fail on lock upgrade.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)  # no personal data in logs
 
@@ -68,6 +66,14 @@ def _ensure_folder(url):
     path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_begin(connection):
+    # BEGIN IMMEDIATE takes the write lock up front, so a read-then-write transaction
+    # (capacity check, then insert) can neither overbook nor fail on lock upgrade. A
+    # connection from `Database.reading()` only reads, and needs no lock at all under WAL.
+    read_only = connection.get_execution_options().get("read_only")
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_connect(dbapi_connection, _record):
@@ -92,6 +98,12 @@ class Database:
         """A session that commits on success and rolls back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self):
+        """A Core connection that only reads: on SQLite it never waits for, nor holds up, a writer."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(read_only=True)
 
     def ping(self):
         with self.engine.connect() as connection:

@@ -36,6 +36,9 @@ def add(session, model, envelope):
 
 def relay_once(db, model, bus, stream, batch=200):
     """Publish up to `batch` committed events in order; return how many were published."""
+    with db.reading() as connection:  # idle polls must not take SQLite's write lock
+        if connection.execute(select(model.id).limit(1)).first() is None:
+            return 0
     with db.transaction() as session:
         rows = session.scalars(
             select(model).order_by(model.id).limit(batch).with_for_update(skip_locked=True)

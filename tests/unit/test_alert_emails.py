@@ -228,6 +228,26 @@ def test_the_alert_links_to_the_history_and_to_unsubscribe_in_both_languages():
     assert html.count(f'href="{UNSUBSCRIBE_URL}"') == 2
 
 
+def test_followers_of_one_change_each_get_their_own_link_and_language():
+    """The alert is rendered once per change and language; each email still has its own link."""
+    links = {name: f"https://abierto.example/subscriptions/unsubscribe/{name}.sig&x=1"
+             for name in ("ana", "bruno", "carla")}
+    languages = {"ana": "es", "bruno": "en", "carla": "es"}
+    seen = {}
+    for name, link in links.items():
+        data = alert(languages[name])
+        data["subscription"] = {**data["subscription"], "email": f"{name}@example.org",
+                                "unsubscribe_url": link}
+        message = received("milestone_alert", data)
+        text, html = bodies(message)
+        others = [other for other in links.values() if other != link]
+        assert text.count(link) == 2 and html.count(f'href="{link.replace("&", "&amp;")}"') == 2
+        assert not any(other in text or other in html for other in others)
+        assert message["List-Unsubscribe"] == f"<{link}>"
+        seen[name] = message["Subject"]
+    assert seen["ana"] == seen["carla"] != seen["bruno"]  # Spanish first, English first
+
+
 # --- the opt-in -----------------------------------------------------------------------------
 
 def test_the_opt_in_has_the_confirm_link_and_says_nothing_comes_without_it():

@@ -43,7 +43,7 @@ from services.notifications.models import Subscription  # noqa: E402
 from shared.db import upgrade, utcnow  # noqa: E402
 from tests.e2e.harness import RedisServer, Stack, free_port, wait_until  # noqa: E402
 
-FULL = {"registrations": 1000, "followers": 10_000, "api_seconds": 30, "smtp_limit_n": 3000}
+FULL = {"registrations": 1000, "followers": 10_000, "api_seconds": 30, "smtp_limit_n": 2000}
 SMOKE = {"registrations": 40, "followers": 200, "api_seconds": 1, "smtp_limit_n": 200}
 
 
@@ -73,8 +73,13 @@ def percentile(values, pct):
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def smtp_one_connection_rate(port, n):
-    """Messages per second the SMTP server accepts over one reused connection."""
+def smtp_one_connection_rate(port, n, tries=3):
+    """Messages per second the SMTP server accepts over one reused connection: the best of
+    a few tries, since anything else the machine does only ever lowers it."""
+    return max(_smtp_rate(port, n) for _ in range(tries))
+
+
+def _smtp_rate(port, n):
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@b.c", "limit@example.org", "x"
     message.set_content(("x" * 75 + "\n") * 50)  # about the size of one of our emails

@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app, jsonify
 from flask_smorest import Api, Blueprint
+from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 
 from shared import errors
@@ -31,6 +32,11 @@ class ApiBlueprint(Blueprint):
     """The blueprint every service's API uses."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+    def arguments(self, schema, *args, **kwargs):
+        # webargs builds a new instance of a schema class on every request, which costs
+        # more than the load itself; schemas keep no state, so one per view is enough.
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """What organisers and citizens see from the registration API, against SQLite and PostgreSQL."""
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -217,6 +218,42 @@ def test_registering_for_a_full_event_puts_you_on_the_waiting_list(
     assert types(outbox_facts(db)) == ["registration.confirmed", "registration.waitlisted"]
     assert outbox_facts(db)[1]["data"]["registration"]["status"] == "waitlisted"
     assert client.get(f"/api/v1/events/{event['id']}").get_json()["seats_left"] == 0
+
+
+def _at_once(registration_app, event_id, bodies):
+    """POST the registrations from 8 threads at once (own clients, own DB connections)."""
+    app = registration_app[0].application
+
+    def post(body):
+        return app.test_client().post(f"/api/v1/events/{event_id}/registrations", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(post, bodies))
+
+
+def test_a_rush_for_the_last_seats_never_overbooks(
+        registration_app, make_event, person, outbox_facts):
+    """Many people registering at once: exactly `capacity` confirmed, the rest waiting."""
+    client, db, _ = registration_app
+    event = make_event(capacity=3)
+    answers = _at_once(registration_app, event["id"], [person(n) for n in range(24)])
+    assert [a.status_code for a in answers] == [201] * 24
+    statuses = [a.get_json()["status"] for a in answers]
+    assert statuses.count("confirmed") == 3 and statuses.count("waitlisted") == 21
+    assert client.get(f"/api/v1/events/{event['id']}").get_json()["seats_left"] == 0
+    assert sorted(types(outbox_facts(db))) == (
+        ["registration.confirmed"] * 3 + ["registration.waitlisted"] * 21)
+
+
+def test_the_same_email_at_once_is_still_one_registration(
+        registration_app, make_event, person, outbox_facts):
+    """Double-clicks from several tabs: one 201, the others 200 with the same id, one fact."""
+    db = registration_app[1]
+    event = make_event()
+    answers = _at_once(registration_app, event["id"], [person(1)] * 8)
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+    assert len({a.get_json()["id"] for a in answers}) == 1
+    assert types(outbox_facts(db)) == ["registration.confirmed"]
 
 
 def test_privacy_consent_yes_is_accepted_as_true(registration_app, make_event, register):

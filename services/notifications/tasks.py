@@ -11,6 +11,7 @@ from shared.db import utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 50  # deliveries per task: few broker messages for a large fan-out, short tasks still
+SHARE_FROM = 10  # a task of fewer is not split: the second task would cost more than it saves
 
 
 @app.task(name="notifications.send_deliveries")
@@ -90,6 +91,7 @@ def enqueue(delivery_ids, send=None):
     ids per task, and few enough per task that every worker process gets a share."""
     send = send or send_deliveries.delay
     delivery_ids = list(delivery_ids)
-    size = max(1, min(CHUNK, math.ceil(len(delivery_ids) / app.conf.worker_concurrency)))
+    share = math.ceil(len(delivery_ids) / app.conf.worker_concurrency)
+    size = min(CHUNK, max(SHARE_FROM, share))
     for start in range(0, len(delivery_ids), size):
         send(delivery_ids[start:start + size])

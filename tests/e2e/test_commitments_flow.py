@@ -8,9 +8,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, insert, select
 
+from services.notifications.celery_app import app as celery
 from services.notifications.models import Subscription
 from shared.db import utcnow
 from tests.e2e.harness import register, unique_addresses, wait_until
+
+POOL = celery.conf.worker_concurrency  # at most one repeat per pool process (a kill's bound)
 
 SETTLE = 8  # > DELIVERY_STALE_AFTER: time for a stray email to show up, if one were coming
 
@@ -130,7 +133,7 @@ def test_thousand_followers_worker_killed_mid_fan_out(stack, smtp, writer, opera
     received = {a: len(smtp.inbox.to(a)) for a in followers}
     repeated = [a for a, n in received.items() if n > 1]
     assert min(received.values()) == 1
-    assert len(repeated) <= 2 and all(received[a] == 2 for a in repeated), repeated
+    assert len(repeated) <= POOL and all(received[a] == 2 for a in repeated), repeated
 
 
 def test_confirmation_goes_out_without_the_block_when_commitments_is_down(

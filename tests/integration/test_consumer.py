@@ -1,5 +1,6 @@
 """The consumer on a real Redis and a real database: a batch of events is handed to the
 workers at once (tasks.enqueue shares it out), and acknowledged only after the hand-over."""
+import threading
 import uuid
 
 import pytest
@@ -67,3 +68,17 @@ def test_a_batch_that_cannot_be_handed_on_stays_pending(worker, bus, monkeypatch
     assert len(tasks) == 3 and bus.redis.xpending(stream, consumer.GROUP)["pending"] == 0
 
 
+
+
+def test_what_arrives_within_the_linger_joins_the_batch(bus, monkeypatch):
+    """The first entry is read at once; those right behind it come in the same batch."""
+    stream = f"test.{uuid.uuid4().hex[:6]}"
+    monkeypatch.setattr(consumer, "STREAMS", [stream])
+    bus.ensure_group(stream, consumer.GROUP)
+    bus.publish(stream, [envelope.dumps(confirmed(1))])
+    later = threading.Timer(0.05, bus.publish, [stream, [envelope.dumps(confirmed(n)) for n in (2, 3)]])
+    later.start()
+    batch = consumer.read_batch(bus, "test", linger=0.5)
+    later.join()
+    assert [envelope.loads(fields["event"])["data"]["registration"]["id"]
+            for _stream, _id, fields in batch] == [1, 2, 3]

@@ -141,8 +141,9 @@ def test_registration_facts_still_go_to_the_attendee(db):
 
 # --- handing deliveries to the workers (pure: a recording stand-in for the task) ------------
 
-def test_enqueue_splits_ids_into_chunks_of_fifty():
+def test_enqueue_splits_ids_into_chunks_of_fifty(monkeypatch):
     sent = []
+    monkeypatch.setitem(tasks.app.conf, "worker_concurrency", 2)
     tasks.enqueue(range(1, 121), send=sent.append)
     assert [len(chunk) for chunk in sent] == [50, 50, 20]
     assert [i for chunk in sent for i in chunk] == list(range(1, 121))
@@ -151,15 +152,15 @@ def test_enqueue_splits_ids_into_chunks_of_fifty():
     assert sent == []
 
 
-def test_a_small_batch_is_shared_between_the_worker_processes():
-    """Ten emails with two worker processes: two tasks of five, not one of ten."""
+def test_a_batch_is_shared_between_the_worker_processes_unless_it_is_tiny(monkeypatch):
+    """Thirty emails with two worker processes: two tasks of fifteen; ten stay one task."""
     sent = []
-    assert tasks.app.conf.worker_concurrency == 2
-    tasks.enqueue(range(1, 11), send=sent.append)
-    assert sent == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
+    monkeypatch.setitem(tasks.app.conf, "worker_concurrency", 2)
+    tasks.enqueue(range(1, 31), send=sent.append)
+    assert sent == [list(range(1, 16)), list(range(16, 31))]
     sent.clear()
-    tasks.enqueue([7], send=sent.append)
-    assert sent == [[7]]
+    tasks.enqueue(range(1, 11), send=sent.append)
+    assert sent == [list(range(1, 11))]
 
 
 # --- the commitments client against a real HTTP server --------------------------------------

@@ -7,25 +7,25 @@ RSS_LIMIT_MB = 150
 
 def show(results):
     limits = results["limits"]
-    smtp = limits["smtp_one_connection_per_s"]
     print(f"\nAbierto benchmark, {results['when']}, {results['cores']} cores"
           f"{' (smoke: sizes too small to mean anything)' if results['smoke'] else ''}")
     if "api" in results:
         _api(results["api"])
     print("\n2. Registration -> confirmation email (SQLite)")
     print(f"{'scenario':<12}{'n':>6}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'last s':>8}"
-          f"{'emails/s':>10}{'of SMTP':>9}{'dups':>6}")
+          f"{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
     for name in ("burst", "steady_50"):
         r = results[name]
         print(f"{name:<12}{r['registrations']:>6}{r['p50_s']:>8}{r['p95_s']:>8}{r['p99_s']:>8}"
-              f"{r['last_email_after_s']:>8}{r['emails_per_second']:>10}"
-              f"{r['emails_per_second'] / smtp:>9.0%}{r['duplicates']:>6}")
+              f"{r['last_email_after_s']:>8}{r['emails_per_second']:>10}{r['smtp_limit_per_s']:>8}"
+              f"{_of_smtp(r):>9.0%}{r['duplicates']:>6}")
     f = results["fan_out"]
     print("\n3. Milestone -> alerts (SQLite)")
-    print(f"{'followers':<12}{'last s':>8}{'emails/s':>10}{'of SMTP':>9}{'dups':>6}")
+    print(f"{'followers':<12}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
     print(f"{f['followers']:<12}{f['last_email_after_s']:>8}{f['emails_per_second']:>10}"
-          f"{f['emails_per_second'] / smtp:>9.0%}{f['duplicates']:>6}")
-    print(f"\n4. Limits: SMTP one connection {smtp}/s, Redis XADD {limits['redis_xadd_per_s']}/s"
+          f"{f['smtp_limit_per_s']:>8}{_of_smtp(f):>9.0%}{f['duplicates']:>6}")
+    print("\n4. Limits: SMTP one connection (best of 3, just before each scenario above), "
+          f"Redis XADD {limits['redis_xadd_per_s']}/s"
           f" (one Python client: {limits['redis_xadd_one_client_per_s']}/s)"
           + "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"
                     for b in _backends(results.get("api", {}))
@@ -50,16 +50,19 @@ def _api(api):
                   f"{ours['errors']:>8}{bare['rps']:>12}{ours['rps'] / bare['rps']:>9.0%}")
 
 
+def _of_smtp(scenario):
+    return scenario["emails_per_second"] / scenario["smtp_limit_per_s"]
+
+
 def _backends(api):
     return [name for name in ("sqlite", "postgresql") if name in api]
 
 
 def targets(results):
     """The issue's targets, each as `ok`/`MISSED` with the figure behind it."""
-    smtp = results["limits"]["smtp_one_connection_per_s"]
     rows = [
-        ("burst emails/s >= 25% of SMTP", results["burst"]["emails_per_second"] / smtp, 0.25),
-        ("fan-out emails/s >= 50% of SMTP", results["fan_out"]["emails_per_second"] / smtp, 0.50),
+        ("burst emails/s >= 25% of SMTP", _of_smtp(results["burst"]), 0.25),
+        ("fan-out emails/s >= 50% of SMTP", _of_smtp(results["fan_out"]), 0.50),
     ]
     lines = [f"{'ok' if value >= goal else 'MISSED':<7}{name}: {value:.0%}" for name, value, goal in rows]
     p99 = results["steady_50"]["p99_s"]

@@ -12,6 +12,7 @@ from babel import Locale, dates
 from markupsafe import Markup, escape
 
 from services.notifications import calendar, follower_emails, labels, mime
+from shared import wording
 
 KINDS = (  # emails to an attendee about their registration
     "registration_confirmed",
@@ -29,10 +30,6 @@ INVITES = {
     "registration_cancelled": True,
 }
 ICS_FILENAME = "evento.ics"
-# 24-hour clock is usual in Mexico; English readers expect AM/PM.
-_TIME_SKELETONS = {"es": "Hm", "en": "hm"}
-# CLDR puts narrow and thin spaces around times; some mail clients draw them as boxes.
-_SPACES = str.maketrans({"\u202f": "\u00a0", "\u2009": " "})
 
 env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -143,24 +140,13 @@ def _render(kind, language, context):
 @functools.lru_cache(maxsize=256)  # the same for every attendee; CLDR formatting is slow
 def _when(starts_at: str, ends_at: str, timezone_name: str, language: str) -> dict:
     """The event's date and times in its own zone, worded for one language."""
-    locale = LOCALES[language]
     zone = ZoneInfo(timezone_name)
     start = datetime.fromisoformat(starts_at).astimezone(zone)
     end = datetime.fromisoformat(ends_at).astimezone(zone)
-    skeleton = _TIME_SKELETONS[language]
-    if start.date() == end.date():
-        times = dates.format_interval(start, end, skeleton, tzinfo=zone, locale=locale)
-        span = f"{dates.format_date(start, 'full', locale=locale)}, {times}"
-    else:
-        span = " – ".join(
-            f"{dates.format_date(moment, 'full', locale=locale)}, "
-            f"{dates.format_skeleton(skeleton, moment, tzinfo=zone, locale=locale)}"
-            for moment in (start, end)
-        )
     return {
-        "span": span.translate(_SPACES),
-        "city": dates.get_timezone_location(zone, locale=locale, return_city=True),
-        "offset": dates.get_timezone_gmt(start, locale=locale),
+        "span": wording.span(start, end, zone, language),
+        "city": dates.get_timezone_location(zone, locale=LOCALES[language], return_city=True),
+        "offset": wording.offset(start, language),
         "zone": timezone_name,
     }
 

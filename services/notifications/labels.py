@@ -4,7 +4,9 @@ from datetime import date
 
 from babel import dates, numbers
 
-LOCALES = {"es": "es_MX", "en": "en_US"}
+from shared import wording
+
+LOCALES = wording.LOCALES
 # Milestone and commitment status codes, in the words the commitments service uses.
 STATUS = {
     "scheduled": {"es": "Programado", "en": "Scheduled"},

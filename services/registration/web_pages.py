@@ -4,13 +4,10 @@ from datetime import timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
-from babel import dates
 
 from services.registration import domain
+from shared import wording
 
-LOCALES = {"es": "es_MX", "en": "en_US"}
-_TIME_SKELETONS = {"es": "Hm", "en": "hm"}  # 24-hour clock in Mexico; AM/PM in English
-_SPACES = str.maketrans({"\u202f": "\u00a0", "\u2009": " "})
 
 SECTOR_LABELS = {  # value -> (es, en)
     "citizen": ("Ciudadanía", "Citizen"),
@@ -39,19 +36,9 @@ ERRORS = {  # field -> (es, en): one message per field, whatever marshmallow sai
 
 def when(event, language):
     """The event's date and times in its own zone, worded for one language."""
-    locale, zone = LOCALES[language], ZoneInfo(event.timezone)
-    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    skeleton = _TIME_SKELETONS[language]
-    if start.date() == end.date():
-        times = dates.format_interval(start, end, skeleton, tzinfo=zone, locale=locale)
-        span = f"{dates.format_date(start, 'full', locale=locale)}, {times}"
-    else:
-        span = " – ".join(
-            f"{dates.format_date(moment, 'full', locale=locale)}, "
-            f"{dates.format_skeleton(skeleton, moment, tzinfo=zone, locale=locale)}"
-            for moment in (start, end))
-    offset = dates.get_timezone_gmt(start, locale=locale)
-    return f"{span} ({offset})".translate(_SPACES)
+    zone = ZoneInfo(event.timezone)
+    return (f"{wording.span(event.starts_at, event.ends_at, zone, language)} "
+            f"({wording.offset(event.starts_at.astimezone(zone), language)})")
 
 
 def availability(event, now):

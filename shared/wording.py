@@ -1,0 +1,32 @@
+"""How times are worded for people, in Spanish (Mexico) and English: CLDR through babel.
+
+Pages and emails say an event's date and hours the same way, in the event's own zone.
+"""
+from babel import dates
+
+LOCALES = {"es": "es_MX", "en": "en_US"}
+# 24-hour clock is usual in Mexico; English readers expect AM/PM.
+_TIME_SKELETONS = {"es": "Hm", "en": "hm"}
+# CLDR puts narrow and thin spaces around times; some mail clients draw them as boxes.
+_SPACES = str.maketrans({"\u202f": "\u00a0", "\u2009": " "})
+
+
+def span(start, end, zone, language):
+    """"sábado, 31 de mayo de 2031, 10:00–12:00": the date and hours of `start`..`end`
+    (aware datetimes) in `zone`, or both dates when it runs over midnight."""
+    locale, skeleton = LOCALES[language], _TIME_SKELETONS[language]
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    if start.date() == end.date():
+        times = dates.format_interval(start, end, skeleton, tzinfo=zone, locale=locale)
+        worded = f"{dates.format_date(start, 'full', locale=locale)}, {times}"
+    else:
+        worded = " – ".join(
+            f"{dates.format_date(moment, 'full', locale=locale)}, "
+            f"{dates.format_skeleton(skeleton, moment, tzinfo=zone, locale=locale)}"
+            for moment in (start, end))
+    return worded.translate(_SPACES)
+
+
+def offset(moment, language):
+    """The zone's offset at `moment`, as "GMT-06:00" (CLDR's words)."""
+    return dates.get_timezone_gmt(moment, locale=LOCALES[language]).translate(_SPACES)

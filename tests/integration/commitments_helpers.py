@@ -11,10 +11,10 @@ from services.commitments.app import create_app
 from services.commitments.models import ApiToken, Base
 from shared import config
 from shared.auth import create_token
+from tests.integration.problems import PROBLEM, assert_problem  # noqa: F401 (for the commitments tests)
 
 NOW = datetime(2024, 3, 1, 18, 0, tzinfo=timezone.utc)  # the app's clock: mid-plan
 BASE_URL = "http://abierto.test"
-PROBLEM = "application/problem+json"
 TABLES = ("action_plans", "commitments", "milestones", "assessments", "history", "outbox")
 
 
@@ -53,17 +53,6 @@ def token_headers(db, scopes, name="municipio"):
 def writer(cdb):
     """Authorization headers of a token named `municipio` with `commitments:write`."""
     return token_headers(cdb, {"commitments:write"})
-
-
-def assert_problem(response, status, field=None):
-    """A problem+json answer; for validation its `errors` name `field`."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json(force=True)
-    assert body["status"] == status and body["detail"]
-    if field is not None:
-        assert field in body.get("errors", {}), body
-    return body
 
 
 def plan_body(**overrides):

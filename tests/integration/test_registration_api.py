@@ -12,8 +12,8 @@ from services.registration.app import create_app
 from services.registration.facts import Links
 from services.registration.models import ApiToken
 from services.registration.seed import seed
+from tests.integration.problems import PROBLEM, assert_problem
 
-PROBLEM = "application/problem+json"
 CONTRACT_FIELDS = {
     "title", "description", "category", "starts_at", "ends_at", "timezone", "venue", "address",
     "city", "country", "latitude", "longitude", "host_organization", "partners", "capacity",
@@ -21,17 +21,6 @@ CONTRACT_FIELDS = {
     "registration_closes_at", "language", "id", "seats_left", "registration_open",
     "created_at", "updated_at",
 }
-
-
-def assert_problem(response, status, field=None):
-    """A problem+json answer with a detail, and for validation an `errors` naming `field`."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json(force=True)
-    assert body["status"] == status and body["detail"]
-    if field is not None:
-        assert field in body["errors"], body
-    return body
 
 
 def instant(text_):

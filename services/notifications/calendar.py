@@ -1,16 +1,33 @@
 """The .ics (RFC 5545) attached to registration emails, so the event lands in a calendar."""
 import functools
+import json
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress
 
 PRODID = "-//Abierto//Gobierno Abierto//ES"
+# Stand in for what differs between two attendees of one event, in an invite serialised
+# once per event: the entry's UID and its time stamp. Short ASCII, so no line folds there.
+_UID = "abierto-invite-uid"
+_DTSTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> bytes:
     """One VEVENT for one registration; `cancelled` tells calendars to remove it."""
-    registration, event = data["registration"], data["event"]
+    shared = _event_invite(json.dumps(data["event"], sort_keys=True), organizer_email, cancelled)
+    # One UID per registration, so a later CANCEL removes exactly the entry we added.
+    uid = f"registration-{data['registration']['id']}@abierto"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return (shared.replace(f"UID:{_UID}\r\n".encode(), f"UID:{uid}\r\n".encode())
+            .replace(_DTSTAMP.strftime("DTSTAMP:%Y%m%dT%H%M%SZ").encode(), f"DTSTAMP:{stamp}".encode()))
+
+
+@functools.lru_cache(maxsize=64)
+def _event_invite(event_json, organizer_email, cancelled):
+    """The invite as every attendee of an event gets it, but for UID and DTSTAMP:
+    serialising it costs more than the rest of the email, and it is the same for all."""
+    event = json.loads(event_json)
     zone = ZoneInfo(event["timezone"])
     start = datetime.fromisoformat(event["starts_at"]).astimezone(zone)
     end = datetime.fromisoformat(event["ends_at"]).astimezone(zone)
@@ -21,9 +38,8 @@ def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> byte
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
 
     vevent = Event()
-    # One UID per registration, so a later CANCEL removes exactly the entry we added.
-    vevent.add("uid", f"registration-{registration['id']}@abierto")
-    vevent.add("dtstamp", datetime.now(timezone.utc))
+    vevent.add("uid", _UID)
+    vevent.add("dtstamp", _DTSTAMP)
     vevent.add("dtstart", start)
     vevent.add("dtend", end)
     vevent.add("summary", event["title"])

@@ -77,49 +77,68 @@ def _bodies(kind, first, contexts):
 
 
 def _registration(kind, data, commitments):
-    """To, extra headers and bodies of a registration email."""
-    registration, event = data["registration"], data["event"]
+    """To, extra headers and bodies of a registration email.
+
+    An email reads the same for every attendee of an event but for their name and link, so
+    it is rendered once per event, kind and language, and each attendee's put in after.
+    """
+    registration = data["registration"]
     to = (mime.one_line(registration["name"]), registration["email"])
     shown = list(commitments) if kind in WITH_COMMITMENTS else []
-    contexts = {language: dict(
+    shared = {**data, "registration": {"name": _NAME, "cancel_url": _LINK},
+              "commitments": shown}
+    bodies = _shared_bodies(kind, registration["language"], json.dumps(shared, sort_keys=True))
+    return to, {}, _personal(bodies, {_NAME: registration["name"],
+                                      _LINK: registration["cancel_url"]})
+
+
+def _registration_contexts(kind, data):
+    event = data["event"]
+    return {language: dict(
         data,
         topic=event["title"],
         when=_when(event["starts_at"], event["ends_at"], event["timezone"], language),
         country=_country(event["country"], language),
         attachment=ICS_FILENAME if kind in INVITES else None,
-        commitments=[_commitment_line(item, language) for item in shown],
+        commitments=[_commitment_line(item, language) for item in data["commitments"]],
     ) for language in LOCALES}
-    return to, {}, _bodies(kind, registration["language"], contexts)
-
-
-# Stands in for each follower's own unsubscribe link in an alert rendered for all of them.
-_LINK = f"abierto-link-{uuid.uuid4().hex}"
 
 
 def _follower(kind, data, mail_from):
-    """The same three for an email to a follower (whose name is not known).
-
-    An alert reads the same for every follower of a change but for the unsubscribe link, so
-    it is rendered once per change and language, and each follower's link put in after.
-    """
+    """The same three for an email to a follower (whose name is not known); an alert is,
+    like a registration email, rendered once per change and shared by its followers."""
     to = ("", follower_emails.address(data))
     headers = follower_emails.headers(kind, data, mail_from)
     if kind != "milestone_alert":
         contexts = {language: follower_emails.context(kind, data, language) for language in LOCALES}
         return to, headers, _bodies(kind, follower_emails.language(data), contexts)
-    link = data["subscription"]["unsubscribe_url"]
     shared = {**data, "subscription": {"language": follower_emails.language(data),
                                        "unsubscribe_url": _LINK}}
-    subject, text, html = _alert_bodies(json.dumps(shared, sort_keys=True))
-    return to, headers, (subject, text.replace(_LINK, link), html.replace(_LINK, escape(link)))
+    bodies = _shared_bodies(kind, follower_emails.language(data), json.dumps(shared, sort_keys=True))
+    return to, headers, _personal(bodies, {_LINK: data["subscription"]["unsubscribe_url"]})
 
 
-@functools.lru_cache(maxsize=32)
-def _alert_bodies(shared_json):
+# Stand in for what differs between two recipients of one shared email: their name and link.
+_NAME, _LINK = (f"abierto-{what}-{uuid.uuid4().hex}" for what in ("name", "link"))
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_bodies(kind, first, shared_json):
+    """Rendering costs more than the rest of an email; what is shared is rendered once."""
     data = json.loads(shared_json)
-    contexts = {language: follower_emails.context("milestone_alert", data, language)
-                for language in LOCALES}
-    return _bodies("milestone_alert", follower_emails.language(data), contexts)
+    if kind in KINDS:
+        contexts = _registration_contexts(kind, data)
+    else:
+        contexts = {language: follower_emails.context(kind, data, language) for language in LOCALES}
+    return _bodies(kind, first, contexts)
+
+
+def _personal(bodies, values):
+    """Shared bodies with one recipient's values in place of the stand-ins."""
+    subject, text, html = bodies
+    for stand_in, value in values.items():
+        text, html = text.replace(stand_in, value), html.replace(stand_in, escape(value))
+    return subject, text, html
 
 
 def _commitment_line(item, language):

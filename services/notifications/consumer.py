@@ -33,12 +33,13 @@ def consumer_name():
 def process(bus, entries, enqueue=tasks.enqueue):
     """Handle a batch of entries in order, hand their emails on, then ack them.
 
-    Emails are handed on together, a few tasks for the whole batch, so a burst of
-    registrations is shared by the worker processes; a large audience starts going out
-    while the rest of it is still being recorded.
+    The deliveries of a run of registrations are recorded in one transaction, and emails
+    are handed on together, a few tasks for the whole batch, so a burst of registrations
+    is shared by the worker processes; a large audience starts going out while the rest
+    of it is still being recorded.
     """
     settings = runtime.settings()
-    pending, handled = [], {}
+    events, handled, pending = [], {}, []
 
     def hand_on(ids):
         pending.extend(ids)
@@ -47,21 +48,30 @@ def process(bus, entries, enqueue=tasks.enqueue):
             pending.clear()
 
     for stream, entry_id, fields in entries:
-        try:
-            envelope = envelopes.loads(fields["event"])
-        except (ValidationError, ValueError, KeyError) as error:
-            log.error("entry %s on %s is not a valid event (%s); dead-lettered", entry_id, stream, error)
-            bus.redis.xadd(DEAD_LETTERS, {"stream": stream, "entry": entry_id, **fields})
-            bus.ack(stream, GROUP, entry_id)
-            continue
-        queued = handlers.handle(runtime.db(), envelope, utcnow(),
-                                 timedelta(seconds=settings.stale_after), runtime.mail_domain(),
-                                 runtime.links(), on_page=hand_on)
-        handled.setdefault(stream, []).append(entry_id)
-        log.info("handled %s %s: %d email(s) queued", envelope["type"], envelope["id"], len(queued))
+        envelope = _read(bus, stream, entry_id, fields)
+        if envelope is not None:
+            events.append(envelope)
+            handled.setdefault(stream, []).append(entry_id)
+    queued = handlers.handle_batch(runtime.db(), events, utcnow(),
+                                   timedelta(seconds=settings.stale_after),
+                                   runtime.mail_domain(), runtime.links(), on_page=hand_on)
     enqueue(pending)
     for stream, entry_ids in handled.items():
         bus.ack(stream, GROUP, *entry_ids)
+    if events:
+        log.info("handled %d event(s): %d email(s) queued", len(events), len(queued))
+
+
+def _read(bus, stream, entry_id, fields):
+    """The entry's event; None if it is not a valid one, which is dead-lettered and acked."""
+    try:
+        return envelopes.loads(fields["event"])
+    except (ValidationError, ValueError, KeyError) as error:
+        log.error("entry %s on %s is not a valid event (%s); dead-lettered", entry_id, stream,
+                  error)
+        bus.redis.xadd(DEAD_LETTERS, {"stream": stream, "entry": entry_id, **fields})
+        bus.ack(stream, GROUP, entry_id)
+        return None
 
 
 def read_batch(bus, name, linger=LINGER_S):

@@ -10,7 +10,7 @@ import hashlib
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from services.notifications.models import Delivery
 from shared.db import page_of, utcnow
@@ -37,23 +37,53 @@ def record(session, envelope, kind, recipient, context, now, lease, mail_domain)
 def record_many(session, envelope, kind, addressed, now, lease, mail_domain):
     """The deliveries for (event, kind, each (recipient, context)), in order; each created once.
 
-    One query finds those already recorded, so a page of followers costs a few round
-    trips rather than one per follower.
+    As ORM rows, for a caller that goes on to use or change them; the consumer, which
+    needs only ids, calls `record_all`.
     """
-    wanted = {idempotency_key(envelope["id"], kind, recipient): (recipient, context)
-              for recipient, context in addressed}
-    found = {row.idempotency_key: row for row in session.scalars(
-        select(Delivery).where(Delivery.idempotency_key.in_(list(wanted))))}
-    for key, (recipient, context) in wanted.items():
-        if key not in found:
-            found[key] = Delivery(
-                idempotency_key=key, kind=kind, recipient=recipient, event_id=envelope["id"],
-                event_type=envelope["type"], subject=envelope["subject"], context=context,
-                message_id=f"<{key[:32]}@{mail_domain}>", state=QUEUED, attempts=0,
-                due_at=now + lease, state_changed_at=now, created_at=now)
-            session.add(found[key])
-    session.flush()
-    return [found[key] for key in wanted]
+    recorded = record_all(session, [(envelope, kind, recipient, context)
+                                    for recipient, context in addressed], now, lease, mail_domain)
+    ids = [delivery_id for delivery_id, _state in recorded]
+    rows = {row.id: row for row in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
+    return [rows[delivery_id] for delivery_id in ids]
+
+
+_TABLE = Delivery.__table__
+_FIND = select(_TABLE.c.idempotency_key, _TABLE.c.id, _TABLE.c.state).where(
+    _TABLE.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+_INSERT = insert(_TABLE).returning(_TABLE.c.idempotency_key, _TABLE.c.id)
+
+
+def record_all(session, wanted, now, lease, mail_domain):
+    """(id, state) of the delivery for each (envelope, kind, recipient, context); each created once.
+
+    Two statements however many events `wanted` spans: one SELECT finds the deliveries
+    already there (a redelivered event), one multi-row INSERT adds the others. Bare Core,
+    as the ORM would only add CPU here. Wanted twice (an event read twice in one batch)
+    is one delivery, listed once; the order is that of first mention.
+    """
+    wanted_by_key = {}
+    for envelope, kind, recipient, context in wanted:
+        wanted_by_key.setdefault(idempotency_key(envelope["id"], kind, recipient),
+                                 (envelope, kind, recipient, context))
+    if not wanted_by_key:
+        return []
+    found = {key: (delivery_id, state) for key, delivery_id, state in session.execute(
+        _FIND, {"keys": list(wanted_by_key)})}
+    new = [_new_row(key, *asked, now, lease, mail_domain)
+           for key, asked in wanted_by_key.items() if key not in found]
+    if new:
+        # RETURNING's order is not guaranteed on every database: ids are matched by key.
+        found.update({key: (delivery_id, QUEUED)
+                      for key, delivery_id in session.execute(_INSERT, new)})
+    return [found[key] for key in wanted_by_key]
+
+
+def _new_row(key, envelope, kind, recipient, context, now, lease, mail_domain):
+    return {"idempotency_key": key, "kind": kind, "recipient": recipient,
+            "event_id": envelope["id"], "event_type": envelope["type"],
+            "subject": envelope["subject"], "context": context,
+            "message_id": f"<{key[:32]}@{mail_domain}>", "state": QUEUED, "attempts": 0,
+            "due_at": now + lease, "state_changed_at": now, "created_at": now}
 
 
 def count_recent(session, kind, email_key, since):

@@ -4,11 +4,12 @@
 bus and deletes them only after Redis accepted them, so nothing is lost when Redis is
 down and a re-publish after a crash is absorbed by the consumer's idempotency keys.
 """
+import functools
 import logging
 import time
 
 from redis.exceptions import RedisError
-from sqlalchemy import String, Text, insert, select
+from sqlalchemy import String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared import envelope as envelopes
@@ -28,28 +29,36 @@ class OutboxMixin:
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-def add(session, model, envelope):
-    """Queue one validated envelope in the current transaction."""
+def add(connection, model, envelope):
+    """Queue one validated envelope in the caller's transaction (a Session or a Core Connection)."""
     # A Core INSERT, written at once: the ORM's unit of work costs more than it adds to an
     # append-only row, and rows keep the order their facts were recorded in.
-    session.execute(insert(model.__table__), {
+    connection.execute(_insert(model.__table__), {
         "event_id": envelope["id"], "event_type": envelope["type"],
         "payload": envelopes.dumps(envelope)})
 
 
+@functools.cache
+def _insert(table):
+    # One statement per table: SQLAlchemy then computes its cache key once, not per row.
+    return insert(table)
+
+
 def relay_once(db, model, bus, stream, batch=200):
     """Publish up to `batch` committed events in order; return how many were published."""
+    outbox = model.__table__
     with db.reading() as connection:  # idle polls must not take SQLite's write lock
-        if connection.execute(select(model.id).limit(1)).first() is None:
+        if connection.execute(select(outbox.c.id).limit(1)).first() is None:
             return 0
-    with db.transaction() as session:
-        rows = session.scalars(
-            select(model).order_by(model.id).limit(batch).with_for_update(skip_locked=True)
-        ).all()
+    with db.writing() as connection:
+        # Rows another relay has locked are skipped. What is published is deleted in this
+        # transaction once Redis accepted it: a publish error rolls back and deletes nothing.
+        rows = connection.execute(
+            select(outbox.c.id, outbox.c.payload).order_by(outbox.c.id).limit(batch)
+            .with_for_update(skip_locked=True)).all()
         if rows:
             bus.publish(stream, [row.payload for row in rows])
-            for row in rows:
-                session.delete(row)
+            connection.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
     return len(rows)
 
 

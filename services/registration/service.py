@@ -78,8 +78,9 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
 
 
 # Registering is the public hot path (a rush of citizens on one event), so it runs as
-# statements built once, in Core: the ORM's identity map and unit of work cost several
-# times the CPU and add nothing to two lookups, one insert and a counter.
+# statements built once, on a Core connection (`db.writing()`): the ORM's Session, identity
+# map and unit of work cost several times the CPU and add nothing to two lookups, one
+# insert and a counter.
 _EVENTS, _REGISTRATIONS = Event.__table__, Registration.__table__
 _LOCK_EVENT = select(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
 _FIND_REGISTRATION = select(_REGISTRATIONS).where(
@@ -102,12 +103,13 @@ def _loaded(row):
 def register(db, event_id, fields, links, now):
     """Register once per email and event; return (registration, created)."""
     email_key = domain.normalize_email(fields["email"])
-    with db.transaction() as session:
-        connection = session.connection()
+    with db.writing() as connection:
         # FOR UPDATE serialises capacity decisions per event, as in _event_for_update.
         event = _loaded(connection.execute(_LOCK_EVENT, {"event_id": event_id}).one_or_none())
         if event is None:
             raise NotFound(f"There is no event {event_id}.")
+        # Looked up after the lock, not joined to it: on PostgreSQL a later statement sees what
+        # a same-email request committed while we waited; a join's row would predate it.
         registration = _loaded(connection.execute(
             _FIND_REGISTRATION, {"event_id": event_id, "email_key": email_key}).one_or_none())
         if registration is not None and registration.status != domain.CANCELLED:
@@ -132,7 +134,8 @@ def register(db, event_id, fields, links, now):
         if event.confirmed_count != confirmed_before:
             connection.execute(_SET_CONFIRMED_COUNT, {
                 "event_id": event_id, "confirmed_count": event.confirmed_count})
-        _record(session, fact_type, registration, event, links, now)
+        outbox.add(connection, Outbox, registration_fact(
+            fact_type, registration, event, links, now))
     return registration, True
 
 

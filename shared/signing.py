@@ -1,5 +1,8 @@
 """Signed, expiring links (cancel a registration, confirm or leave a subscription)."""
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+import functools
+
+from itsdangerous import (BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer,
+                          base64_encode)
 
 
 class LinkInvalid(Exception):
@@ -12,13 +15,29 @@ class LinkInvalid(Exception):
 
 def sign(secret_key, purpose, value):
     """A URL-safe token carrying `value` (an opaque id, never personal data)."""
-    return URLSafeTimedSerializer(secret_key, salt=purpose).dumps(value)
+    return _serializer(secret_key, purpose).dumps(value)
 
 
 def unsign(secret_key, purpose, token, max_age):
     try:
-        return URLSafeTimedSerializer(secret_key, salt=purpose).loads(token, max_age=max_age)
+        return _serializer(secret_key, purpose).loads(token, max_age=max_age)
     except SignatureExpired as error:
         raise LinkInvalid(expired=True) from error
     except BadSignature as error:
         raise LinkInvalid() from error
+
+
+class _IdSerializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe timed tokens, without its attempt to compress the payload."""
+
+    def dump_payload(self, obj):
+        # An id never compresses (zlib adds at least 6 bytes), so the token is the same, and
+        # trying sets up zlib's ~256 KiB of state: most of the time of signing a link.
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
+@functools.lru_cache(maxsize=32)
+def _serializer(secret_key, purpose):
+    # Every registration signs a link; a serializer keeps no state between calls, so one
+    # per key and purpose spares building it (and its trial JSON dump) each time.
+    return _IdSerializer(secret_key, salt=purpose)

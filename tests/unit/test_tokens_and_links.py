@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from marshmallow import ValidationError
 
 from services.notifications.deliveries import idempotency_key
@@ -66,6 +67,16 @@ def test_a_signed_link_carries_no_readable_personal_data():
     """Only an opaque id is signed, so the link cannot leak an email."""
     token = signing.sign(SECRET, "cancel-registration", 42)
     assert "@" not in token
+
+
+def test_links_are_itsdangerous_tokens_both_ways():
+    """Links already sent still open, and ours open with the stock serializer: same format."""
+    for value in (42, 2147483647):
+        stock = URLSafeTimedSerializer(SECRET, salt="cancel-registration")
+        ours = signing.sign(SECRET, "cancel-registration", value)
+        assert ours.split(".")[0] == stock.dumps(value).split(".")[0]  # the same payload part
+        assert stock.loads(ours, max_age=3600) == value
+        assert signing.unsign(SECRET, "cancel-registration", stock.dumps(value), 3600) == value
 
 
 def _tamper(token):

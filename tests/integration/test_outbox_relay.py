@@ -1,23 +1,40 @@
-"""The outbox relay on a real database (no Redis: a recording bus stands in for it)."""
+"""The outbox relay on a real database and a real Redis: in order, and nothing lost."""
+import socket
+import uuid
+
 import pytest
+import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
 from services.registration.models import Outbox
 from shared import envelope, outbox
+from shared.bus import Bus
 from tests.unit.test_tokens_and_links import fact_data
 
+REDIS_URL = "redis://127.0.0.1:6379/15"  # as the consumer tests: a database of their own
 
-class RecordingBus:
-    """Keeps what it is given; `down` makes it fail as an unreachable Redis does."""
 
-    def __init__(self, down=False):
-        self.published, self.down = [], down
+@pytest.fixture
+def bus():
+    """A real bus and a stream of this test's own; `published()` reads back what it got."""
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    stream = f"test.relay.{uuid.uuid4().hex[:6]}"
+    yield Bus(client), stream
+    client.delete(stream)
 
-    def publish(self, stream, payloads):
-        if self.down:
-            raise RedisConnectionError("Redis is away")
-        self.published.append((stream, list(payloads)))
+
+def published(bus, stream):
+    return [fields["event"] for _id, fields in bus.redis.xrange(stream)]
+
+
+@pytest.fixture
+def redis_down():
+    """A bus whose Redis is not there: nothing listens on its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return Bus.from_url(f"redis://127.0.0.1:{port}/0")
 
 
 @pytest.fixture
@@ -40,25 +57,27 @@ def left(db):
         return connection.execute(select(Outbox.payload).order_by(Outbox.id)).scalars().all()
 
 
-def test_the_relay_publishes_oldest_first_and_deletes_only_what_it_published(queued):
+def test_the_relay_publishes_oldest_first_and_deletes_only_what_it_published(queued, bus):
     """A batch smaller than the outbox: the oldest go out in order; the rest stay queued."""
     db, payloads = queued
-    bus = RecordingBus()
-    assert outbox.relay_once(db, Outbox, bus, "abierto.test", batch=3) == 3
-    assert bus.published == [("abierto.test", payloads[:3])]
+    bus, stream = bus
+    assert outbox.relay_once(db, Outbox, bus, stream, batch=3) == 3
+    assert published(bus, stream) == payloads[:3]
     assert left(db) == payloads[3:]
-    assert outbox.relay_once(db, Outbox, bus, "abierto.test", batch=3) == 2
-    assert bus.published[1] == ("abierto.test", payloads[3:])
+    assert outbox.relay_once(db, Outbox, bus, stream, batch=3) == 2
+    assert published(bus, stream) == payloads
     assert left(db) == []
-    assert outbox.relay_once(db, Outbox, bus, "abierto.test") == 0
-    assert len(bus.published) == 2  # an empty outbox publishes nothing
+    assert outbox.relay_once(db, Outbox, bus, stream) == 0
+    assert published(bus, stream) == payloads  # an empty outbox publishes nothing
 
 
-def test_nothing_is_deleted_when_redis_refuses_the_batch(queued):
+def test_nothing_is_deleted_when_redis_is_away(queued, bus, redis_down):
     """Redis away: the error reaches the relay loop (which backs off) and every row stays."""
     db, payloads = queued
+    bus, stream = bus
     with pytest.raises(RedisConnectionError):
-        outbox.relay_once(db, Outbox, RecordingBus(down=True), "abierto.test")
+        outbox.relay_once(db, Outbox, redis_down, stream)
     assert left(db) == payloads
-    assert outbox.relay_once(db, Outbox, RecordingBus(), "abierto.test") == 5
+    assert outbox.relay_once(db, Outbox, bus, stream) == 5
+    assert published(bus, stream) == payloads
     assert left(db) == []

@@ -11,6 +11,8 @@ PRODID = "-//Abierto//Gobierno Abierto//ES"
 # once per event: the entry's UID and its time stamp. Short ASCII, so no line folds there.
 _UID = "abierto-invite-uid"
 _DTSTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_ICAL_UTC = "%Y%m%dT%H%M%SZ"
+_UID_LINE, _DTSTAMP_LINE = f"UID:{_UID}\r\n".encode(), f"DTSTAMP:{_DTSTAMP:{_ICAL_UTC}}".encode()
 
 
 def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> bytes:
@@ -18,9 +20,9 @@ def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> byte
     shared = _event_invite(json.dumps(data["event"], sort_keys=True), organizer_email, cancelled)
     # One UID per registration, so a later CANCEL removes exactly the entry we added.
     uid = f"registration-{data['registration']['id']}@abierto"
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return (shared.replace(f"UID:{_UID}\r\n".encode(), f"UID:{uid}\r\n".encode())
-            .replace(_DTSTAMP.strftime("DTSTAMP:%Y%m%dT%H%M%SZ").encode(), f"DTSTAMP:{stamp}".encode()))
+    stamp = f"DTSTAMP:{datetime.now(timezone.utc):{_ICAL_UTC}}"
+    return (shared.replace(_UID_LINE, f"UID:{uid}\r\n".encode())
+            .replace(_DTSTAMP_LINE, stamp.encode()))
 
 
 @functools.lru_cache(maxsize=64)

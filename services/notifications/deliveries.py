@@ -28,23 +28,11 @@ def idempotency_key(event_id, kind, recipient):
 
 
 def record(session, envelope, kind, recipient, context, now, lease, mail_domain):
-    """The delivery for this (event, kind, recipient): created once, found on every redelivery."""
-    (delivery,) = record_many(session, envelope, kind, [(recipient, context)], now, lease,
-                              mail_domain)
-    return delivery
-
-
-def record_many(session, envelope, kind, addressed, now, lease, mail_domain):
-    """The deliveries for (event, kind, each (recipient, context)), in order; each created once.
-
-    As ORM rows, for a caller that goes on to use or change them; the consumer, which
-    needs only ids, calls `record_all`.
-    """
-    recorded = record_all(session, [(envelope, kind, recipient, context)
-                                    for recipient, context in addressed], now, lease, mail_domain)
-    ids = [delivery_id for delivery_id, _state in recorded]
-    rows = {row.id: row for row in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
-    return [rows[delivery_id] for delivery_id in ids]
+    """The delivery for this (event, kind, recipient) as an ORM row, for a caller that goes
+    on to use or change it: created once, found on every redelivery."""
+    ((delivery_id, _state),) = record_all(session, [(envelope, kind, recipient, context)],
+                                          now, lease, mail_domain)
+    return session.get(Delivery, delivery_id)
 
 
 _TABLE = Delivery.__table__

@@ -24,8 +24,9 @@ def _event_for_update(session, event_id):
     return event
 
 
-def _record(session, fact_type, registration, event, links, now):
-    outbox.add(session, Outbox, registration_fact(fact_type, registration, event, links, now))
+def _record(connection, fact_type, registration, event, links, now):
+    """Queue the fact in the caller's transaction (an ORM session or a Core connection)."""
+    outbox.add(connection, Outbox, registration_fact(fact_type, registration, event, links, now))
 
 
 def create_event(db, fields, now):
@@ -134,8 +135,7 @@ def register(db, event_id, fields, links, now):
         if event.confirmed_count != confirmed_before:
             connection.execute(_SET_CONFIRMED_COUNT, {
                 "event_id": event_id, "confirmed_count": event.confirmed_count})
-        outbox.add(connection, Outbox, registration_fact(
-            fact_type, registration, event, links, now))
+        _record(connection, fact_type, registration, event, links, now)
     return registration, True
 
 

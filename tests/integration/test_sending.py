@@ -17,9 +17,10 @@ def queue(db, kind, contexts):
     """Delivery rows as the consumer records them; returns their ids."""
     fact_envelope = {"id": f"evt-{kind}-{len(contexts)}", "type": "test", "subject": "s"}
     with db.transaction() as session:
-        rows = deliveries.record_many(session, fact_envelope, kind, contexts, utcnow(),
-                                      timedelta(seconds=60), "abierto.test")
-        return [row.id for row in rows]
+        recorded = deliveries.record_all(
+            session, [(fact_envelope, kind, recipient, context) for recipient, context in contexts],
+            utcnow(), timedelta(seconds=60), "abierto.test")
+        return [delivery_id for delivery_id, _state in recorded]
 
 
 def confirmation(address):

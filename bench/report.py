@@ -24,8 +24,10 @@ def show(results):
     print(f"{'followers':<12}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
     print(f"{f['followers']:<12}{f['last_email_after_s']:>8}{f['emails_per_second']:>10}"
           f"{f['smtp_limit_per_s']:>8}{_of_smtp(f):>9.0%}{f['duplicates']:>6}")
-    print("\n4. Limits: SMTP one connection (best of 3, just before each scenario above), "
-          f"Redis XADD {limits['redis_xadd_per_s']}/s"
+    sizes = ", ".join(f"{name} {results[name]['email_bytes'] / 1000:.1f}"
+                      for name in ("burst", "steady_50", "fan_out"))
+    print("\n4. Limits: SMTP one connection (best of 3, right after each scenario above, sending "
+          f"the last of its emails again: {sizes} kB), Redis XADD {limits['redis_xadd_per_s']}/s"
           f" (one Python client: {limits['redis_xadd_one_client_per_s']}/s)"
           + "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"
                     for b in _backends(results.get("api", {}))

@@ -26,7 +26,7 @@ def show(results):
           f"{f['smtp_limit_per_s']:>8}{_of_smtp(f):>9.0%}{f['duplicates']:>6}")
     sizes = ", ".join(f"{name} {results[name]['email_bytes'] / 1000:.1f}"
                       for name in ("burst", "steady_50", "fan_out"))
-    print("\n4. Limits: SMTP one connection (best of 3, right after each scenario above, sending "
+    print("\n4. Limits: SMTP one connection (best of 3 plain and 3 pipelined, right after each scenario above, sending "
           f"the last of its emails again: {sizes} kB), Redis XADD {limits['redis_xadd_per_s']}/s"
           f" (one Python client: {limits['redis_xadd_one_client_per_s']}/s)"
           + "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"

@@ -8,7 +8,18 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 
-class MaildirHandler:
+class Pipelining:
+    """A handler whose server offers PIPELINING (RFC 2920), as production relays do.
+
+    aiosmtpd already reads commands sent together one after another; it only never says so.
+    """
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # this hook's duty, in aiosmtpd's contract
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+class MaildirHandler(Pipelining):
     """Accepts every message and writes it to `folder/<n>.eml`; `messages` keeps them in memory too."""
 
     def __init__(self, folder):

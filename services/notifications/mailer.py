@@ -2,10 +2,16 @@
 
 One connection per worker process is kept open and reused: it saves a handshake per
 email, and it lets the task record "sent" right after the server's 250 — the shorter
-that gap, the smaller the chance that a killed worker sends one email twice.
+that gap, the smaller the chance that a killed worker sends one email twice. Where the
+server offers PIPELINING (RFC 2920; Postfix, Exim and the big relays all do), MAIL, RCPT
+and DATA go in one write: two round trips per email instead of four.
 """
+import io
+import re
 import smtplib
 import time
+from email.generator import BytesGenerator
+from email.utils import parseaddr
 
 IDLE_CHECK_AFTER = 10.0  # seconds; servers drop idle clients, so check before reusing
 
@@ -21,13 +27,23 @@ class PermanentMailError(Exception):
 class SMTPMailer:
     def __init__(self, settings):
         self.settings = settings
-        self._smtp, self._last_used = None, 0.0
+        self.sender = parseaddr(settings.mail_from)[1]  # the envelope's: bounces go there
+        self._smtp, self._last_used, self._pipelining = None, 0.0, False
 
-    def send(self, message):
-        """Hand one message to the server; raise Transient/PermanentMailError on failure."""
+    def send(self, message, recipient):
+        """Hand one message for `recipient` to the server; raise Transient/PermanentMailError
+        on failure."""
+        data = _wire_bytes(message)
         try:
-            self._connection().send_message(message)
+            smtp = self._connection()
+            if self._pipelining:
+                send_pipelined(smtp, self.sender, recipient, data)
+            else:
+                smtp.sendmail(self.sender, [recipient], data)
             self._last_used = time.monotonic()
+        except UnicodeEncodeError as error:  # SMTP without SMTPUTF8 takes ASCII addresses only
+            self._reset()
+            raise PermanentMailError("an address outside ASCII") from error
         except smtplib.SMTPRecipientsRefused as error:
             self._reset()  # the session is mid-transaction; start clean next time
             codes = [code for code, _ in error.recipients.values()]
@@ -52,7 +68,8 @@ class SMTPMailer:
                 smtp.starttls()
             if s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password or "")
-            self._smtp = smtp
+            smtp.ehlo_or_helo_if_needed()
+            self._smtp, self._pipelining = smtp, smtp.has_extn("pipelining")
         return self._smtp
 
     def _reset(self):
@@ -67,6 +84,39 @@ class SMTPMailer:
                 self._smtp.close()
             finally:
                 self._smtp = None
+
+
+def send_pipelined(smtp, sender, recipient, data):
+    """MAIL, RCPT and DATA in one write, their three replies read after; then the message.
+
+    Raises as `smtplib.sendmail` would, so failures sort the same way on either path.
+    """
+    smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+    mail, rcpt, data_reply = smtp.getreply(), smtp.getreply(), smtp.getreply()
+    refused = mail[0] != 250 or rcpt[0] not in (250, 251)
+    if refused and data_reply[0] == 354:  # RFC 2920 forbids it; end the session, send nothing
+        raise smtplib.SMTPServerDisconnected("DATA accepted for a refused transaction")
+    if mail[0] != 250:
+        raise smtplib.SMTPSenderRefused(*mail, sender)
+    if rcpt[0] not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+    if data_reply[0] != 354:
+        raise smtplib.SMTPDataError(*data_reply)
+    smtp.send(_DOT_AT_LINE_START.sub(b"..", data) + b".\r\n")
+    code, text = smtp.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, text)
+
+
+_DOT_AT_LINE_START = re.compile(rb"^\.", re.MULTILINE)  # RFC 5321 4.5.2: such lines get one more
+
+
+def _wire_bytes(message):
+    """The message as it goes over the wire: CRLF line ends, a CRLF at the end."""
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, mangle_from_=False, policy=message.policy).flatten(message, linesep="\r\n")
+    data = buffer.getvalue()
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
 def _by_code(code, text):

@@ -50,7 +50,7 @@ def send_delivery(delivery):
                                message_id=delivery.message_id,
                                commitments=related_commitments(delivery, runtime.commitments()))
         with deliveries.recording_sent(db, delivery.id):
-            runtime.mailer().send(message)
+            runtime.mailer().send(message, delivery.recipient)
     except (TransientMailError, PermanentMailError) as error:
         return _failed(db, settings, delivery, str(error), isinstance(error, PermanentMailError))
     except Exception as error:  # data it cannot be built from: retrying would not help

@@ -1,5 +1,6 @@
 """The Celery app: settings that make a killed worker lose nothing (see research, §3.1)."""
 from celery import Celery
+from celery.signals import worker_init
 
 from shared import config
 
@@ -25,3 +26,12 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     broker_connection_max_retries=None,  # Redis away for minutes: keep trying, never exit
 )
+
+
+@worker_init.connect
+def _load_before_forking(**_):
+    """The pool's processes are forked from this one after this signal: what it loads here,
+    each of them need not load again on its first email."""
+    from services.notifications import emails
+
+    emails.warm_up()

@@ -243,3 +243,9 @@ def test_invite_direct_and_input_left_untouched():
     assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
     assert b"METHOD:CANCEL\r\n" in ics and b"STATUS:CANCELLED\r\n" in ics
     assert data == snapshot
+
+
+def test_warm_up_compiles_every_template_before_the_worker_forks():
+    emails.warm_up()
+    cached = {name for (_loader, name) in emails.env.cache.keys()}
+    assert cached >= set(emails.env.list_templates())

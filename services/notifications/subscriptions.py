@@ -155,13 +155,13 @@ def _serialise_address(session, key):
 
 
 
-def unfollowed(session, claimed):
+def unfollowed(connection, claimed):
     """Ids of the alerts among `claimed` whose follower unsubscribed after they were queued."""
     following = {d.id: d.context["subscription"]["id"] for d in claimed
                  if d.kind == "milestone_alert" and (d.context.get("subscription") or {}).get("id")}
     if not following:
         return set()
-    confirmed = set(session.scalars(select(Subscription.id).where(
+    confirmed = set(connection.scalars(select(Subscription.id).where(
         Subscription.id.in_(set(following.values())), Subscription.status == CONFIRMED)))
     return {delivery_id for delivery_id, subscription_id in following.items()
             if subscription_id not in confirmed}

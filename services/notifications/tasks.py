@@ -7,6 +7,7 @@ from services.notifications import deliveries, emails, runtime, subscriptions
 from services.notifications.celery_app import app
 from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.mailer import PermanentMailError, TransientMailError
+from services.notifications.models import Delivery
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -24,12 +25,11 @@ def send_deliveries(delivery_ids):
     # Stop starting sends well before the soft time limit, so no send is cut off mid-way.
     deadline = time.monotonic() + (app.conf.task_soft_time_limit or 45) / 2
     db, now = runtime.db(), utcnow()
-    with db.transaction() as session:
-        claimed = deliveries.claim(session, delivery_ids, now)
-        leaving = subscriptions.unfollowed(session, claimed)
-        for delivery in claimed:
-            if delivery.id in leaving:
-                deliveries.withdraw(session, delivery, "the follower unsubscribed first", now)
+    with db.writing() as connection:
+        claimed = deliveries.claim(connection, delivery_ids, now)
+        leaving = subscriptions.unfollowed(connection, claimed)
+        if leaving:
+            deliveries.withdraw(connection, leaving, "the follower unsubscribed first", now)
     to_send = [delivery for delivery in claimed if delivery.id not in leaving]
     outcomes = []
     for position, delivery in enumerate(to_send):
@@ -62,7 +62,7 @@ def send_delivery(delivery):
 
 def _failed(db, settings, delivery, reason, permanent):
     with db.transaction() as session:
-        delivery = session.merge(delivery)
+        delivery = session.get(Delivery, delivery.id)
         state = deliveries.mark_failed_attempt(session, delivery, reason, permanent, utcnow(),
                                                settings.retry_delays)
     log.warning("delivery %s attempt %s -> %s", delivery.id, delivery.attempts, state)  # no reason: it may quote an address

@@ -94,7 +94,8 @@ def claim(connection, delivery_ids, now):
 
     The others are another task's or done. A killed worker leaves what it claimed
     `inflight`; the sweeper calls such rows stale after `stale_after` and retries them.
-    A bare Core statement: an ORM session cost this as much CPU as building the emails.
+    A bare Core statement: through the ORM, claiming cost a registration burst's worker
+    two thirds as much CPU as building its emails.
     """
     rows = connection.execute(_CLAIM, {"ids": list(delivery_ids), "now": now}).all()
     return sorted(rows, key=lambda row: row.id)

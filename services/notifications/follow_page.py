@@ -23,6 +23,7 @@ from shared.web import service
 
 log = logging.getLogger(__name__)
 bp = Blueprint("follow_page", __name__)
+_REQUEST = SubscriptionRequestSchema()  # made once: making a schema costs more than a load
 
 PAGE = """{% extends "pages/base.html" %}
 {% block title %}{{ title }}{% endblock %}
@@ -49,7 +50,7 @@ def follow():
     form = {name: request.form[name] for name in ("email", "topic", "language")
             if name in request.form}
     try:
-        fields = SubscriptionRequestSchema().load(form)
+        fields = _REQUEST.load(form)
     except ValidationError as error:
         messages = [f"{name}: {' '.join(map(str, problems))}"
                     for name, problems in error.normalized_messages().items()]

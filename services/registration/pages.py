@@ -23,6 +23,7 @@ LINK_MAX_AGE = 400 * 24 * 3600  # a year and a bit: registration can open long b
 EVENT = "/events/<int(max=2147483647):event_id>"
 LISTED = 100  # events per section of the home page
 CSRF_KEY = "csrf"
+_REGISTRATION = RegistrationSchema()  # made once: making a schema costs more than a load
 
 
 @bp.app_context_processor
@@ -94,7 +95,7 @@ def register(event_id):
         return _html("message.html", 400, kind="csrf", event_id=event_id)
     event = _event_or_404(event_id)
     try:
-        fields = RegistrationSchema().load(web_pages.schema_input(request.form))
+        fields = _REGISTRATION.load(web_pages.schema_input(request.form))
     except ValidationError as error:
         return _event_page(event, 422, web_pages.form_values(request.form),
                            web_pages.form_errors(error.messages, _lang()))

@@ -2,6 +2,8 @@
 how refusals at each step sort into "try again" and "give up", and that the connection
 stays usable after a refusal."""
 import smtplib
+import socket
+import threading
 from email.message import EmailMessage
 
 import pytest
@@ -120,3 +122,38 @@ def test_no_server_listening_is_worth_another_try():
                                     smtp_timeout=1.0, mail_from="a@abierto.test"))
     with pytest.raises(TransientMailError):
         mailer.send(message(), "ana@example.org")
+
+
+def test_a_server_that_takes_data_for_a_refused_recipient_gets_no_message():
+    """RFC 2920 forbids a 354 after every RCPT was refused; if a broken server answers so
+    anyway, the mailer ends the session instead of sending the message to nobody knows whom."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def broken_server():
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as lines:
+            connection.sendall(b"220 broken\r\n")
+            for line in lines:
+                received.append(line)
+                command = line[:4].upper()
+                if command == b"EHLO":
+                    connection.sendall(b"250-broken\r\n250 PIPELINING\r\n")
+                elif command == b"RCPT":
+                    connection.sendall(b"550 5.1.1 No such mailbox\r\n")
+                elif command == b"DATA":
+                    connection.sendall(b"354 Go ahead anyway\r\n")
+                else:
+                    connection.sendall(b"250 OK\r\n")
+
+    server = threading.Thread(target=broken_server, daemon=True)
+    server.start()
+    mailer = SMTPMailer(config.load("notifications", smtp_host="127.0.0.1",
+                                    smtp_port=listener.getsockname()[1], smtp_timeout=3.0,
+                                    mail_from="a@abierto.test"))
+    with pytest.raises(TransientMailError, match="refused transaction"):
+        mailer.send(message("Texto que no debe salir.\n"), "ana@example.org")
+    server.join(timeout=5)
+    listener.close()
+    assert not server.is_alive()  # the mailer closed the connection
+    assert not any(b"no debe salir" in line for line in received)

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel import Locale, dates, numbers
+from babel import Locale, dates
 from markupsafe import Markup, escape
 
 from services.notifications import calendar, follower_emails, labels, mime
@@ -42,19 +42,17 @@ env = jinja2.Environment(
 
 def warm_up():
     """Load what every email needs and each process would otherwise load on its first one
-    (about 30 ms): compiled templates and the CLDR data of both languages. Called by the
-    worker before it forks its pool, whose processes then share it."""
+    (about 30 ms): compiled templates and the CLDR data of both languages, read by making
+    each kind of wording once. Called by the worker before it forks its pool, whose
+    processes then share it."""
     for name in env.list_templates():
         env.get_template(name)
-    moment = datetime(2000, 1, 1, 10, tzinfo=ZoneInfo("UTC"))
-    zone = ZoneInfo("America/Chihuahua")  # any zone: what is loaded here is the languages'
-    for language, locale in LOCALES.items():
-        wording.span(moment, moment.replace(hour=12), zone, language)
-        wording.offset(moment.astimezone(zone), language)
-        dates.get_timezone_location(zone, locale=locale, return_city=True)
-        dates.format_date(moment, "long", locale=locale)
-        numbers.format_percent(0.5, locale=locale)
-        Locale.parse(locale).territories.get("MX")
+    for language in LOCALES:
+        _when("2000-01-01T16:00:00+00:00", "2000-01-01T18:00:00+00:00", "America/Chihuahua",
+              language)
+        _country("MX", language)
+        labels.day("2000-01-01", language)
+        labels.percent(50, language)
 
 
 def build(kind: str, data: dict, *, mail_from: str, message_id: str, commitments=()):

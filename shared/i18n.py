@@ -24,12 +24,15 @@ def page_language():
     return request.accept_languages.best_match(LANGUAGES) or "es"
 
 
-def install(app):
-    """Pick the language before each page and keep the switch's choice in a cookie."""
-
-    @app.before_request
-    def _choose():
+def language():
+    """This request's page language, worked out on first use: API calls never pay for it."""
+    if "lang" not in g:
         g.lang = page_language()
+    return g.lang
+
+
+def install(app):
+    """Give templates the page language and keep the switch's choice in a cookie."""
 
     @app.after_request
     def _remember(response):
@@ -40,7 +43,6 @@ def install(app):
 
     @app.context_processor
     def _language():
-        return {"lang": g.get("lang", "es"),
-                "t": lambda es, en: es if g.get("lang", "es") == "es" else en}
+        return {"lang": language(), "t": lambda es, en: es if language() == "es" else en}
 
     app.register_blueprint(assets)

@@ -5,7 +5,7 @@ no external resources. Views read through the same use-case helpers as the API.
 """
 import json
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from services.commitments import charts, domain, history
@@ -13,7 +13,7 @@ from services.commitments.domain import LOCAL_ZONE
 from services.commitments.models import ActionPlan, HistoryEntry
 from services.commitments.plans import find_commitment
 from services.commitments.vocabularies import VOCABULARIES
-from shared import config
+from shared import config, i18n
 from shared.web import service
 
 bp = Blueprint("commitment_pages", __name__, template_folder="templates")
@@ -35,7 +35,7 @@ SUBJECTS = {"commitment": ("Compromiso", "Commitment"), "milestone": ("Hito", "M
 def text_of(value):
     """A {es, en} text in the page's language (the other one if missing), or the value itself."""
     if isinstance(value, dict):
-        return value.get(g.lang) or value.get("es") or value.get("en") or ""
+        return value.get(i18n.language()) or value.get("es") or value.get("en") or ""
     return value or ""
 
 
@@ -43,7 +43,7 @@ def text_of(value):
 def label_of(code, vocabulary):
     """A vocabulary code's label in the page's language (the code if unknown)."""
     labels = VOCABULARIES[vocabulary].get(code)
-    return labels[g.lang] if labels else code
+    return labels[i18n.language()] if labels else code
 
 
 @bp.app_template_filter("local")
@@ -72,13 +72,13 @@ def history_value(value, field=None):
 @bp.app_template_global("field_name")
 def field_name(field):
     es, en = FIELDS.get(field, (field, field))
-    return es if g.lang == "es" else en
+    return es if i18n.language() == "es" else en
 
 
 @bp.app_template_global("subject_name")
 def subject_name(subject_type):
     es, en = SUBJECTS.get(subject_type, (subject_type, subject_type))
-    return es if g.lang == "es" else en
+    return es if i18n.language() == "es" else en
 
 
 def _today():

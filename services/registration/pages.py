@@ -7,14 +7,14 @@ Forms carry a CSRF token kept in Flask's signed session cookie.
 import hmac
 import secrets
 
-from flask import Blueprint, Response, abort, g, render_template, request, session
+from flask import Blueprint, Response, abort, render_template, request, session
 from marshmallow import ValidationError
 
 from services.registration import service as use_cases
 from services.registration import web_pages
 from services.registration.facts import CANCEL_PURPOSE
 from services.registration.schemas import RegistrationSchema
-from shared import config, signing
+from shared import config, i18n, signing
 from shared.ratelimit import limited
 from shared.web import service
 
@@ -33,7 +33,7 @@ def _page_helpers():
 
 
 def _lang():
-    return g.get("lang", "es")
+    return i18n.language()
 
 
 def _csrf_token():

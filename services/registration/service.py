@@ -1,7 +1,9 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.registration import domain
 from services.registration.facts import registration_fact
@@ -80,15 +82,19 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
 
 # Registering is the public hot path (a rush of citizens on one event), so it runs as
 # statements built once, on a Core connection (`db.writing()`): the ORM's Session, identity
-# map and unit of work cost several times the CPU and add nothing to two lookups, one
-# insert and a counter.
+# map and unit of work cost several times the CPU and add nothing to a lock, one insert and
+# a counter.
 _EVENTS, _REGISTRATIONS = Event.__table__, Registration.__table__
 _LOCK_EVENT = select(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
 _FIND_REGISTRATION = select(_REGISTRATIONS).where(
     _REGISTRATIONS.c.event_id == bindparam("event_id"),
     _REGISTRATIONS.c.email_key == bindparam("email_key"))
-_ADD_REGISTRATION = insert(_REGISTRATIONS).returning(
-    _REGISTRATIONS.c.id, _REGISTRATIONS.c.created_at)
+# Insert first, look up only when the email is there already: a new registration (nearly
+# all of them) costs one statement, and on PostgreSQL one round trip, less than asking first.
+_ADD_NEW_REGISTRATION = {
+    name: insert(_REGISTRATIONS).on_conflict_do_nothing(index_elements=["event_id", "email_key"])
+    .returning(_REGISTRATIONS.c.id, _REGISTRATIONS.c.created_at)
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
 # SET takes the columns given at execution; updated_at follows its `onupdate` as with the ORM.
 _RENEW_REGISTRATION = update(_REGISTRATIONS).where(
     _REGISTRATIONS.c.id == bindparam("registration_id"))
@@ -104,39 +110,47 @@ def _loaded(row):
 def register(db, event_id, fields, links, now):
     """Register once per email and event; return (registration, created)."""
     email_key = domain.normalize_email(fields["email"])
+    changes = {name: fields[name] for name in _PERSON}
+    changes.update(accessibility_needs=(fields.get("accessibility_needs") or "").strip() or None,
+                   privacy_consent_at=now, queued_at=now, cancelled_at=None)
     with db.writing() as connection:
         # FOR UPDATE serialises capacity decisions per event, as in _event_for_update.
         event = _loaded(connection.execute(_LOCK_EVENT, {"event_id": event_id}).one_or_none())
         if event is None:
             raise NotFound(f"There is no event {event_id}.")
-        # Looked up after the lock, not joined to it: on PostgreSQL a later statement sees what
-        # a same-email request committed while we waited; a join's row would predate it.
-        registration = _loaded(connection.execute(
-            _FIND_REGISTRATION, {"event_id": event_id, "email_key": email_key}).one_or_none())
-        if registration is not None and registration.status != domain.CANCELLED:
-            return registration, False
-        changes = {name: fields[name] for name in _PERSON}
-        changes.update(
-            accessibility_needs=(fields.get("accessibility_needs") or "").strip() or None,
-            privacy_consent_at=now, queued_at=now, cancelled_at=None)
-        if registration is None:
-            registration = SimpleNamespace(
-                id=None, event_id=event_id, email_key=email_key, **changes)
-        else:
-            vars(registration).update(changes)
+        registration = SimpleNamespace(id=None, event_id=event_id, email_key=email_key, **changes)
         confirmed_before = event.confirmed_count
-        fact_type = domain.register(event, registration, now)
+        try:
+            fact_type = domain.register(event, registration, now)
+        except domain.RegistrationClosed:
+            existing = _find_registration(connection, event_id, email_key)
+            if existing is None or existing.status == domain.CANCELLED:
+                raise
+            return existing, False  # a repeat after closing still gets its registration
         changes["status"] = registration.status
-        if registration.id is None:
-            registration.id, registration.created_at = connection.execute(_ADD_REGISTRATION, {
-                "event_id": event_id, "email_key": email_key, **changes}).one()
+        added = connection.execute(_ADD_NEW_REGISTRATION[connection.dialect.name], {
+            "event_id": event_id, "email_key": email_key, **changes}).one_or_none()
+        if added is not None:
+            registration.id, registration.created_at = added
         else:
+            # Looked up after the lock: on PostgreSQL this statement sees what a same-email
+            # request committed while we waited for it.
+            existing = _find_registration(connection, event_id, email_key)
+            if existing.status != domain.CANCELLED:
+                return existing, False  # nothing was written; event.confirmed_count is dropped
+            registration = existing  # registering again after cancelling: the back of the line
+            vars(registration).update(changes)
             connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
         if event.confirmed_count != confirmed_before:
             connection.execute(_SET_CONFIRMED_COUNT, {
                 "event_id": event_id, "confirmed_count": event.confirmed_count})
         _record(connection, fact_type, registration, event, links, now)
     return registration, True
+
+
+def _find_registration(connection, event_id, email_key):
+    return _loaded(connection.execute(
+        _FIND_REGISTRATION, {"event_id": event_id, "email_key": email_key}).one_or_none())
 
 
 def list_registrations(db, event_id, page, per_page):

@@ -582,6 +582,21 @@ def test_registering_after_registration_closes_is_a_409(registration_app, make_e
         assert_problem(register(event["id"], 1), 409)
 
 
+
+def test_registering_again_after_registration_closes_returns_the_registration(
+        registration_app, make_event, person, outbox_facts):
+    """A repeat click after the close still finds the registration (200); a newcomer gets 409."""
+    _, db, settings = registration_app
+    event = make_event()
+    path = f"/api/v1/events/{event['id']}/registrations"
+    first = registration_app[0].post(path, json=person(1))
+    later = datetime(2031, 6, 1, tzinfo=timezone.utc)
+    client = create_app(settings, db=db, clock=lambda: later).test_client()
+    again = client.post(path, json=person(1))
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    assert_problem(client.post(path, json=person(2)), 409)
+    assert types(outbox_facts(db)) == ["registration.confirmed"]
+
 @pytest.mark.parametrize("overrides, field", [
     (dict(privacy_consent=...), "privacy_consent"),
     (dict(privacy_consent=False), "privacy_consent"),

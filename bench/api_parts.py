@@ -1,0 +1,112 @@
+"""Where a registration's time goes inside the API process: CPU per POST, called through the
+WSGI app in process (no gunicorn, no HTTP socket; SQLite and a redis-server of its own are
+real), whole and with the rate limit or the use case taken out, beside bench/skeleton_app.py
+and bench/bare_app.py called the same way. Not part of `make bench`: a tool for working on
+the API's hot path (gunicorn adds the same ~170 µs to every app, so it is left out).
+
+    .venv/bin/python bench/api_parts.py --requests 2000 --rounds 3
+"""
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench import bare_app, skeleton_app  # noqa: E402
+from services.registration import service as use_cases  # noqa: E402
+from services.registration.app import create_app  # noqa: E402
+from shared import config  # noqa: E402
+from shared.db import upgrade, utcnow  # noqa: E402
+from tests.e2e.harness import RedisServer  # noqa: E402
+
+
+def environ(path, body):
+    """One POST as gunicorn hands it to the app."""
+    data = json.dumps(body).encode()
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data),
+            "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False}
+
+
+def cpu_per_post(app, path, count, tag, extra=None):
+    """CPU µs per POST of `count` new registrations; every answer must be a 201."""
+    bodies = [{"name": "Ana López", "email": f"{tag}{i}@example.org", "sector": "citizen",
+               "privacy_consent": True, **(extra or {})} for i in range(count)]
+    environs = [environ(path, body) for body in bodies]  # built before the clock starts
+    statuses = []
+    started = time.process_time()
+    for env in environs:
+        b"".join(app(env, lambda status, headers, exc_info=None: statuses.append(status)))
+    spent = time.process_time() - started
+    refused = [s for s in statuses if not s.startswith("201")]
+    assert not refused, f"{tag}: {refused[:3]}"
+    return spent / count * 1e6
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="POSTs per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="the best round is reported")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="abierto-api-parts-"))
+    redis_server = RedisServer(folder)
+    redis_server.start()
+    try:
+        report(folder, redis_server.url, args.requests, args.rounds)
+    finally:
+        redis_server.stop()
+
+
+def report(folder, redis_url, count, rounds):
+    urls = {name: f"sqlite:///{folder}/{name}.db" for name in ("api", "skeleton", "bare")}
+    upgrade("registration", urls["api"])
+    bare_app.prepare(urls["bare"])
+    os.environ.update(SKELETON_DATABASE_URL=urls["skeleton"], BARE_DATABASE_URL=urls["bare"])
+    settings = config.load("registration", database_url=urls["api"], redis_url=redis_url,
+                           public_rate_limit="1000000/minute")  # as bench/api_load.py sets it
+    app = create_app(settings)
+    service = app.extensions["abierto"]
+    starts = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event = use_cases.create_event(service.db, dict(
+        title="Bench", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        timezone="America/Chihuahua", host_organization="Bench", capacity=None), utcnow())
+    path = f"/api/v1/events/{event.id}/registrations"
+    receipt = SimpleNamespace(id=1, event_id=event.id, status="confirmed", created_at=utcnow())
+    real_register, real_limit = use_cases.register, service.rate_limit
+    no_limit = SimpleNamespace(retry_after=lambda client: None)
+    variants = {
+        "API, whole": (real_register, real_limit),
+        "API without the rate limit": (real_register, no_limit),
+        "API without the use case": (lambda *a, **kw: (receipt, True), real_limit),
+        "API without either": (lambda *a, **kw: (receipt, True), no_limit),
+    }
+    references = {"skeleton (flask-smorest, marshmallow, one Core insert)": skeleton_app.create_app(),
+                  "bare Flask, one sqlite3 insert": bare_app.create_app()}
+    best = {}
+    for round_ in range(rounds):
+        for number, (name, (register, limit)) in enumerate(variants.items()):
+            use_cases.register, service.rate_limit = register, limit
+            micros = cpu_per_post(app, path, count, f"r{round_}v{number}-", {"language": "es"})
+            best[name] = min(best.get(name, micros), micros)
+        use_cases.register, service.rate_limit = real_register, real_limit
+        for number, (name, reference) in enumerate(references.items()):
+            micros = cpu_per_post(reference, "/api/v1/events/1/registrations", count,
+                                  f"r{round_}ref{number}-")
+            best[name] = min(best.get(name, micros), micros)
+    print(f"CPU per POST, in process, best of {rounds} rounds of {count}:")
+    for name, micros in best.items():
+        print(f"  {name:<55}{micros:>7.0f} µs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,11 +1,13 @@
 """The outbox relay on a real database and a real Redis: in order, and nothing lost."""
 import socket
+import threading
+import time
 import uuid
 
 import pytest
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.registration.models import Outbox
 from shared import envelope, outbox
@@ -81,3 +83,39 @@ def test_nothing_is_deleted_when_redis_is_away(queued, bus, redis_down):
     assert outbox.relay_once(db, Outbox, bus, stream) == 5
     assert published(bus, stream) == payloads
     assert left(db) == []
+
+
+def test_a_quiet_relay_polls_less_often_and_still_publishes_what_comes(queued, bus, monkeypatch):
+    """After a quiet spell the relay polls about twice a second, not twenty; a new fact still goes."""
+    db, payloads = queued
+    bus, stream = bus
+    monkeypatch.setattr(outbox, "QUIET_AFTER", 0.3)  # the real spell is seconds long
+    polls = []
+    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: polls.append(
+        statement) if " ".join(statement.split()).startswith("SELECT outbox.id FROM outbox LIMIT")
+        else None)  # the idle check; a poll that finds rows reads their payload too
+    stop = threading.Event()
+    relay = threading.Thread(target=outbox.run_relay, args=(db, Outbox, bus, stream),
+                             kwargs={"stop": stop.is_set})
+    relay.start()
+    try:
+        _wait_for(lambda: published(bus, stream) == payloads)
+        time.sleep(outbox.QUIET_AFTER + outbox.QUIET_PAUSE)  # quiet from here on
+        polls.clear()
+        time.sleep(1.0)
+        assert 1 <= len(polls) <= 3  # busy, it would have polled about 20 times
+        late = envelope.make("registration.confirmed", "/abierto/registration",
+                             "events/1/registrations/9", fact_data())
+        with db.writing() as connection:
+            outbox.add(connection, Outbox, late)
+        _wait_for(lambda: published(bus, stream) == payloads + [envelope.dumps(late)])
+    finally:
+        stop.set()
+        relay.join(5)
+
+
+def _wait_for(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the relay did not publish in time"
+        time.sleep(0.02)

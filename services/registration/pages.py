@@ -28,12 +28,8 @@ _REGISTRATION = RegistrationSchema()  # made once: making a schema costs more th
 
 @bp.app_context_processor
 def _page_helpers():
-    return {"csrf_token": _csrf_token, "when": lambda event: web_pages.when(event, _lang()),
+    return {"csrf_token": _csrf_token, "when": lambda event: web_pages.when(event, i18n.language()),
             "sectors": web_pages.SECTOR_LABELS}
-
-
-def _lang():
-    return i18n.language()
 
 
 def _csrf_token():
@@ -78,7 +74,7 @@ def _event_page(event, status=200, values=None, errors=None):
         json_ld=web_pages.json_ld(event),
         commitment_links=[(cid, f"{commitments}/commitments/{cid}")
                           for cid in event.related_commitments or ()],
-        values=values or {"language": _lang()}, errors=errors or {}), status
+        values=values or {"language": i18n.language()}, errors=errors or {}), status
 
 
 @bp.get(EVENT)
@@ -98,7 +94,7 @@ def register(event_id):
         fields = _REGISTRATION.load(web_pages.schema_input(request.form))
     except ValidationError as error:
         return _event_page(event, 422, web_pages.form_values(request.form),
-                           web_pages.form_errors(error.messages, _lang()))
+                           web_pages.form_errors(error.messages, i18n.language()))
     try:
         registration, created = use_cases.register(
             service().db, event_id, fields, service().extra["links"], service().clock())

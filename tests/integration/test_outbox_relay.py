@@ -104,7 +104,7 @@ def test_an_idle_relay_asks_sqlite_for_rows_only_after_a_commit(queued, bus):
     relay.start()
     try:
         _wait_for(lambda: published(bus, stream) == payloads)
-        time.sleep(0.2)  # its own deletes count as a commit: one more look, then idle
+        time.sleep(0.5)  # its own deletes count as a commit: one more look, then idle
         looks.clear()
         time.sleep(1.0)
         if db.url.startswith("sqlite"):

@@ -59,7 +59,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="the best round is reported")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="abierto-api-parts-"))
-    redis_server = RedisServer(folder)
+    redis_server = RedisServer(folder, fsync="everysec")  # as bench/api_load.py and compose run it
     redis_server.start()
     try:
         report(folder, redis_server.url, args.requests, args.rounds)

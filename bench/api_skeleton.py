@@ -1,6 +1,7 @@
 """Where the registration API's gap to bare Flask comes from: our API, the mandated stack
-alone (bench/skeleton_app.py) and bare Flask (bench/bare_app.py), on SQLite, each under
-gunicorn's default and the same wrk load as `make bench`, in turns, `--rounds` times.
+alone (bench/skeleton_app.py), our rules on the thinnest stack (bench/floor_app.py, with and
+without the rate limit) and bare Flask (bench/bare_app.py), on SQLite, each under gunicorn's
+default and the same wrk load as `make bench`, in turns, `--rounds` times.
 Not part of `make bench`: a comparison to run when the API's target is discussed.
 
     .venv/bin/python bench/api_skeleton.py --seconds 20 --rounds 2
@@ -8,12 +9,14 @@ Not part of `make bench`: a comparison to run when the API's target is discussed
 import argparse
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import api_load, bare_app  # noqa: E402
-from shared.db import upgrade  # noqa: E402
+from services.registration import service as use_cases  # noqa: E402
+from shared.db import Database, upgrade, utcnow  # noqa: E402
 from tests.e2e.harness import RedisServer, free_port  # noqa: E402
 
 CLIENTS = (16, 64)
@@ -27,6 +30,22 @@ def run_skeleton(folder, redis_url, database_url, seconds):
         return api_load.load(server, "/api/v1/events/1/registrations", seconds, CLIENTS)
 
 
+def run_floor(folder, redis_url, database_url, seconds, rate_limit):
+    """bench/floor_app.py on its own migrated database, with one open event like the API's."""
+    upgrade("registration", database_url)
+    db = Database(database_url)
+    starts = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event = use_cases.create_event(db, dict(
+        title="Bench", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        timezone="America/Chihuahua", host_organization="Bench", capacity=None), utcnow())
+    db.dispose()
+    port = free_port()
+    env = {**api_load.base_env(folder, redis_url, port), "FLOOR_DATABASE_URL": database_url,
+           "FLOOR_RATE_LIMIT": "on" if rate_limit else "off"}
+    with api_load.Gunicorn("bench.floor_app:create_app()", port, env, folder / "floor.log") as server:
+        return api_load.load(server, f"/api/v1/events/{event.id}/registrations", seconds, CLIENTS)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
@@ -37,19 +56,28 @@ def main():
     redis_server.start()
     try:
         for round_ in range(1, args.rounds + 1):
-            url = {name: f"sqlite:///{folder}/{name}{round_}.db" for name in ("api", "skeleton", "bare")}
+            url = {name: f"sqlite:///{folder}/{name}{round_}.db"
+                   for name in ("api", "skeleton", "floor", "floor_unlimited", "bare")}
             upgrade("registration", url["api"])
             bare_app.prepare(url["bare"])
             runs = {
                 "ours": api_load.run_api(folder, redis_server.url, url["api"], args.seconds, CLIENTS)[0],
                 "skeleton": run_skeleton(folder, redis_server.url, url["skeleton"], args.seconds),
+                "floor": run_floor(folder, redis_server.url, url["floor"], args.seconds, True),
+                "floor without the rate limit": run_floor(
+                    folder, redis_server.url, url["floor_unlimited"], args.seconds, False),
                 "bare": api_load.run_bare(folder, redis_server.url, url["bare"], args.seconds, CLIENTS)[0],
             }
+            failed = {f"{name}, {clients} clients": run[clients]["error_kinds"]
+                      for name, run in runs.items() for clients in run if run[clients]["errors"]}
+            if failed:  # a rate made of refusals or 500s would compare nothing
+                raise SystemExit(f"requests failed: {failed}; logs in {folder}")
             for clients in map(str, CLIENTS):
-                ours, skeleton, bare = (runs[name][clients]["rps"] for name in ("ours", "skeleton", "bare"))
-                print(f"round {round_}, {clients} clients: ours {ours}/s, skeleton {skeleton}/s, "
-                      f"bare {bare}/s; ours/bare {ours / bare:.0%}, skeleton/bare {skeleton / bare:.0%}, "
-                      f"ours/skeleton {ours / skeleton:.0%}")
+                bare = runs["bare"][clients]["rps"]
+                print(f"round {round_}, {clients} clients: bare {bare}/s; " + ", ".join(
+                    f"{name} {run[clients]['rps']}/s = {run[clients]['rps'] / bare:.0%}"
+                    for name, run in runs.items() if name != "bare")
+                    + f"; ours/skeleton {runs['ours'][clients]['rps'] / runs['skeleton'][clients]['rps']:.0%}")
     finally:
         redis_server.stop()
 

@@ -4,6 +4,8 @@ import functools
 from itsdangerous import (BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer,
                           base64_encode)
 
+from shared.schemas import MAX_INT
+
 
 class LinkInvalid(Exception):
     """The link was tampered with, made for another purpose, or has expired."""
@@ -19,12 +21,17 @@ def sign(secret_key, purpose, value):
 
 
 def unsign(secret_key, purpose, token, max_age):
+    """The id a token carries; LinkInvalid if tampered, foreign, expired or not an id."""
     try:
-        return _serializer(secret_key, purpose).loads(token, max_age=max_age)
+        value = _serializer(secret_key, purpose).loads(token, max_age=max_age)
     except SignatureExpired as error:
         raise LinkInvalid(expired=True) from error
     except BadSignature as error:
         raise LinkInvalid() from error
+    # Only we can sign, but a leaked key must not turn a link into a crash on lookup.
+    if type(value) is not int or not 0 < value <= MAX_INT:
+        raise LinkInvalid()
+    return value
 
 
 class _IdSerializer(URLSafeTimedSerializer):

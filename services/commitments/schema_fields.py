@@ -65,7 +65,7 @@ class OgpId(fields.String):
 
 def ogp_id(**kwargs):
     return OgpId(allow_none=True, load_default=None, validate=validate.Regexp(
-        r"^[A-Z]{2}[A-Z0-9]{0,14}[0-9]{4}$", error="Use OGP's commitment id, e.g. MXCHH0003."),
+        r"^[A-Z]{2}[A-Z0-9]{0,14}[0-9]{4}\Z", error="Use OGP's commitment id, e.g. MXCHH0003."),
         metadata={"example": "MXCHH0003"}, **kwargs)
 
 

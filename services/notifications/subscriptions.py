@@ -18,7 +18,8 @@ from shared.errors import DomainError
 SOURCE = "/abierto/notifications"
 PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
 STATUSES = (PENDING, CONFIRMED, CANCELLED)
-TOPIC = re.compile(r"^commitment:([1-9][0-9]{0,9})$")
+# \Z, not $: "$" also matches before a final newline, and "commitment:3\n" is not a topic
+TOPIC = re.compile(r"^commitment:([1-9][0-9]{0,9})\Z")
 OPTIN = "subscription_optin"
 OPTINS_PER_HOUR = 3  # per address, whatever the topic: a form cannot be used to mail-bomb
 

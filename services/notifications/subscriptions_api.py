@@ -11,7 +11,8 @@ from shared.auth import require
 from shared.errors import problem
 from shared.events import LANGUAGES
 from shared.ratelimit import limited
-from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
+from shared.schemas import (MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field, page_body,
+                            page_schema)
 from shared.web import ApiBlueprint, service
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class Topic(fields.String):
 
 
 class SubscriptionRequestSchema(StrictSchema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = email_field(required=True)
     topic = Topic(required=True, metadata={"description": "what to follow: commitment:<id>"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES),
                              metadata={"description": "of the emails (both languages are in each)"})

@@ -4,7 +4,7 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from services.registration import domain
-from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime
+from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field
 from shared.web import service
 
 SECTORS = ("citizen", "civil_society", "government", "academia", "private_sector", "media", "other")
@@ -24,7 +24,7 @@ class EventSchema(StrictSchema):
     address = _text(300, load_default="")
     city = _text(100, load_default="")
     country = fields.String(load_default="", validate=validate.Regexp(
-        r"^([A-Z]{2})?$", error="Use an ISO 3166-1 alpha-2 code such as MX."))
+        r"^([A-Z]{2})?\Z", error="Use an ISO 3166-1 alpha-2 code such as MX."))
     latitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
     host_organization = fields.String(required=True, validate=validate.Length(min=1, max=300))
@@ -86,7 +86,7 @@ class RegistrationSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     event_id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = email_field(required=True)
     organization = _text(200, load_default="")
     sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))

@@ -161,6 +161,8 @@ def test_commitment_conflicts_and_bad_references(client, make, writer, cdb):
     ({"end_date": "2023-01-01"}, "end_date"),
     ({"number": 2**40}, "number"),
     ({"title": {"es": "a\x00b", "en": ""}}, "title"),
+    ({"title": {"es": "a\udfffb", "en": ""}}, "title"),
+    ({"institutions": [{"name": "Tesorer\ud800ía", "role": "lead"}]}, "institutions"),
 ])
 def test_an_invalid_commitment_is_a_422_naming_the_field(client, make, writer, cdb, overrides, field):
     """Unknown codes, bad shapes and dates out of order are refused, and nothing is written."""
@@ -206,6 +208,15 @@ def test_unknown_ids_are_404(client, writer, method, path):
     elif path.endswith("/assessments"):
         body = {"assessor": "IRM", "kind": "irm", "assessed_on": "2024-06-01"}
     assert_problem(getattr(client, method)(path, json=body, headers=writer), 404)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/commitments/%00", "/api/v1/commitments/MXCHH0001%00/history",
+    "/api/v1/commitments?status=%00", "/commitments/%00",
+])
+def test_a_nul_character_in_the_address_is_a_400(client, path):
+    """PostgreSQL cannot look up U+0000: refused up front on every backend, pages included."""
+    assert_problem(client.get(path), 400)
 
 
 @pytest.mark.parametrize("method, path", [

@@ -696,6 +696,75 @@ def test_a_nul_character_in_a_text_field_is_refused(registration_app, organiser_
     assert "title" in response.json["errors"]
 
 
+@pytest.mark.parametrize("body", [
+    "[" * 5000 + "]" * 5000,  # deeper than the JSON parser goes
+    '{"name": ' + "9" * 5000 + "}",  # more digits than Python turns into an int
+], ids=["nested-5000-deep", "5000-digit-number"])
+def test_json_the_parser_cannot_take_is_a_400(registration_app, make_event, nothing_written, body):
+    """Small bodies built to exhaust the parser are bad JSON to the public endpoint, not a crash."""
+    event_id = make_event()["id"]
+    with nothing_written():
+        response = registration_app[0].post(f"/api/v1/events/{event_id}/registrations",
+                                            data=body, content_type="application/json")
+    assert_problem(response, 400)
+
+
+def test_an_unpaired_surrogate_is_refused_before_anything_is_written(
+        registration_app, organiser_headers, future_event, make_event, person, nothing_written):
+    """"\\udfff" is valid JSON but no UTF-8 text: a 422 naming the field, on every backend,
+    in a plain field and in a list alike."""
+    client = registration_app[0]
+    event_id = make_event()["id"]
+    with nothing_written():
+        registered = client.post(f"/api/v1/events/{event_id}/registrations",
+                                 json=person(1, name="Ana\udfffLópez"))
+        published = client.post("/api/v1/events", headers=organiser_headers,
+                                json=future_event(partners=["Colectivo \ud800"]))
+    assert_problem(registered, 422, "name")
+    assert_problem(published, 422, "partners")
+
+
+@pytest.mark.parametrize("starts_at", [
+    "0001-01-01T00:00:00+01:00",  # before year 1 once in UTC
+    "0001-01-01T00:00:00Z",  # in range in UTC, but not in America/Chihuahua
+    "9999-12-31T20:00:00Z",
+    "1899-12-31T23:59:59Z",
+    "3000-01-01T00:00:00Z",
+])
+def test_a_date_outside_1900_to_2999_is_a_422(registration_app, organiser_headers, future_event,
+                                              nothing_written, starts_at):
+    """Dates no page or zone could show are refused when published, not stored to break pages."""
+    with nothing_written():
+        response = registration_app[0].post("/api/v1/events", headers=organiser_headers,
+                                            json=future_event(starts_at=starts_at))
+    assert_problem(response, 422, "starts_at")
+
+
+def test_a_nul_character_in_the_address_is_a_400(registration_app):
+    """?q=%00 is refused on every backend (PostgreSQL cannot search for it)."""
+    body = assert_problem(registration_app[0].get("/api/v1/events?q=%00"), 400)
+    assert "NUL" in body["detail"]
+
+
+def test_an_email_too_long_once_lower_cased_is_a_422(registration_app, make_event, person,
+                                                     nothing_written):
+    """212 characters, but "İ" lower-cases to two: its key would not fit the column."""
+    event_id = make_event()["id"]
+    with nothing_written():
+        response = registration_app[0].post(f"/api/v1/events/{event_id}/registrations",
+                                            json=person(1, email="İ" * 200 + "@example.org"))
+    assert_problem(response, 422, "email")
+
+
+def test_a_country_with_a_trailing_newline_is_a_422(registration_app, organiser_headers,
+                                                    future_event, nothing_written):
+    """"MX\\n" is not a country code (a regular expression's "$" would have let it in)."""
+    with nothing_written():
+        response = registration_app[0].post("/api/v1/events", headers=organiser_headers,
+                                            json=future_event(country="MX\n"))
+    assert_problem(response, 422, "country")
+
+
 def test_a_fractional_capacity_is_refused(registration_app, organiser_headers, future_event):
     """A capacity of 2.5 seats is refused rather than silently made 2."""
     response = registration_app[0].post("/api/v1/events", headers=organiser_headers,

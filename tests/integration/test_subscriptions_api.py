@@ -234,6 +234,8 @@ def test_an_unknown_commitment_is_a_422_naming_topic(follow, row_counts):
     ({"email": "ana@example.org", "topic": "commitment:0"}, "topic"),
     ({"email": "ana@example.org", "topic": "commitment:99999999999"}, "topic"),
     ({"email": "ana@example.org", "topic": "commitment:1 "}, "topic"),
+    ({"email": "ana@example.org", "topic": "commitment:1\n"}, "topic"),
+    ({"email": "İ" * 200 + "@example.org", "topic": "commitment:1"}, "email"),  # 412 lower-cased
     ({"email": "ana@example.org"}, "topic"),
     ({"email": "not-an-address", "topic": "commitment:1"}, "email"),
     ({"email": "ana@example.org", "topic": "commitment:1", "language": "fr"}, "language"),

@@ -116,6 +116,14 @@ def test_a_link_signed_with_another_key_is_invalid():
         signing.unsign(SECRET, "cancel-registration", token, max_age=3600)
 
 
+@pytest.mark.parametrize("value", [2**63, 0, -1, "42", True, None])
+def test_a_signed_value_that_is_no_id_is_invalid(value):
+    """Only we sign, but should the key leak, a forged link is refused, not a crash on lookup."""
+    token = signing.sign(SECRET, "cancel-registration", value)
+    with pytest.raises(signing.LinkInvalid):
+        signing.unsign(SECRET, "cancel-registration", token, max_age=3600)
+
+
 def test_an_old_link_is_expired():
     """A link older than max_age says it expired (the page shows 'Enlace vencido')."""
     token = signing.sign(SECRET, "cancel-registration", 42)

@@ -2,14 +2,19 @@
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 
 import click
+from marshmallow import ValidationError, validate
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared import config
 from shared.auth import SCOPES
 from shared.db import Database, upgrade
+from shared.errors import DomainError
+from shared.schemas import MAX_INT
 
 
 def _models(service):
@@ -20,12 +25,48 @@ def _db(service):
     return Database(config.load(service).database_url)
 
 
-@click.group()
+class OperatorCommands(click.Group):
+    """Known failures (a database that does not answer, a busy port, a rule that says no)
+    end in one line that says what to fix, not in a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise  # click's own ways out (two of them are RuntimeErrors)
+        except SQLAlchemyError as error:
+            cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise click.ClickException(
+                f"the database refused: {cause} (check the *_DATABASE_URL settings; "
+                "a new database needs `abierto db upgrade`)") from error
+        except (OSError, RuntimeError) as error:  # a busy port, a missing folder, SECRET_KEY unset
+            raise click.ClickException(str(error)) from error
+        except DomainError as error:
+            raise click.ClickException(error.detail) from error
+
+
+@click.group(cls=OperatorCommands)
 def main():
     """Abierto's operator commands (configuration comes from the environment)."""
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if any(_NOT_TEXT.search(argument) for argument in sys.argv):
+        raise click.UsageError("arguments must be UTF-8 text (check the terminal's encoding)")
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise click.UsageError(f"LOG_LEVEL={level} is not a logging level (DEBUG, INFO, WARNING)")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+# Python reads bytes that are not UTF-8 in arguments as lone surrogates.
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
+
+
+def _email(_ctx, _param, value):
+    """An --email option: a person's address, so that a typo is not "0 erased"."""
+    try:
+        return validate.Email()(value.strip())
+    except ValidationError as error:
+        raise click.BadParameter(f"{value!r} is not an email address") from error
 
 
 @main.group()
@@ -37,6 +78,11 @@ def db():
 @click.option("--service", type=click.Choice(("all",) + config.SERVICES), default="all")
 def db_upgrade(service):
     """Migrate a service's database (default: all three) to the newest schema."""
+    urls = {name: config.load(name).database_url for name in config.SERVICES}
+    if len(set(urls.values())) < len(urls):  # each keeps its own migration history
+        raise click.ClickException(
+            "two services share one database; give each its own with REGISTRATION_, "
+            "COMMITMENTS_ and NOTIFICATIONS_DATABASE_URL")
     for name in config.SERVICES if service == "all" else (service,):
         upgrade(name, config.load(name).database_url)
         click.echo(f"{name}: database up to date", err=True)
@@ -63,7 +109,8 @@ def token():
 @token.command("create")
 @click.option("--service", type=click.Choice(config.SERVICES), required=True)
 @click.option("--scopes", required=True, help="comma-separated, e.g. events:write,registrations:read")
-@click.option("--name", default="cli", help="who or what uses it; shown in logs and history")
+@click.option("--name", default="cli",
+              help="who or what uses it (1-100 characters); shown in logs and history")
 def token_create(service, scopes, name):
     """Create a token and print it, alone, on stdout."""
     from shared.auth import create_token
@@ -73,6 +120,8 @@ def token_create(service, scopes, name):
     if not wanted or unknown:
         raise click.BadParameter(f"{service} knows the scopes {', '.join(sorted(SCOPES[service]))}",
                                  param_hint="--scopes")
+    if not 1 <= len(name.strip()) <= 100:
+        raise click.BadParameter("give 1 to 100 characters", param_hint="--name")
     with _db(service).transaction() as session:
         value = create_token(session, _models(service).ApiToken, name, wanted)
     click.echo(value)
@@ -93,7 +142,7 @@ def token_list(service):
 
 @token.command("revoke")
 @click.option("--service", type=click.Choice(config.SERVICES), required=True)
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=click.IntRange(1, MAX_INT))
 def token_revoke(service, token_id):
     """Revoke a token by the id `token list` shows."""
     from shared.db import utcnow
@@ -151,7 +200,8 @@ def sweep():
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=lambda: int(config.env("SMTP_PORT", "8025")), type=int)
+@click.option("--port", default=lambda: int(config.env("SMTP_PORT", "8025")),
+              type=click.IntRange(1, 65535))
 def mailsink(host, port):
     """Run the local SMTP server; it keeps every message under DATA_DIR/mail."""
     import time
@@ -188,7 +238,7 @@ def mail_list():
 def mail_show(name):
     """Print one message (its file name from `mail list`, e.g. 000001.eml)."""
     path = config.load("notifications").data_dir / "mail" / os.path.basename(name)
-    if not path.exists():
+    if not path.is_file():
         raise click.ClickException(f"no message {name}")
     sys.stdout.write(path.read_text(errors="replace"))
 
@@ -207,7 +257,7 @@ def arco():
 
 
 @arco.command("export")
-@click.option("--email", required=True)
+@click.option("--email", required=True, callback=_email)
 def arco_export(email):
     """Print, as JSON, every piece of personal data each service holds for an email."""
     import json
@@ -222,7 +272,7 @@ def arco_export(email):
 
 
 @arco.command("erase")
-@click.option("--email", required=True)
+@click.option("--email", required=True, callback=_email)
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def arco_erase(email, yes):
     """Erase an email's registrations (freeing their seats) and the emails kept for it."""
@@ -234,10 +284,14 @@ def arco_erase(email, yes):
     if not yes:
         click.confirm(f"Erase every piece of data held for {email}?", abort=True)
     settings = config.load("registration")
-    erased = registration.erase(_db("registration"), email,
+    registrations, deliveries = _db("registration"), _db("notifications")
+    for db in (registrations, deliveries):
+        db.ping()  # both answer before either erases: half an erasure is a promise half kept
+    erased = registration.erase(registrations, email,
                                 Links(settings.public_base_url, settings.secret_key), utcnow())
-    sent = notifications.erase(_db("notifications"), email)
-    click.echo(f"registration: {erased} erased; notifications: {sent} erased", err=True)
+    click.echo(f"registration: {erased} erased", err=True)  # said at once, should the next fail
+    sent = notifications.erase(deliveries, email)
+    click.echo(f"notifications: {sent} erased", err=True)
 
 
 def _stop_on_sigterm():
@@ -274,20 +328,17 @@ def plan_import(file):
     """Create an action plan from an export document (FILE, or - for stdin); history actor `cli`."""
     import json
 
-    from marshmallow import ValidationError
-
     from services.commitments.transfer import ExportPlanSchema, import_document
     from shared.db import utcnow
-    from shared.errors import DomainError
 
     try:
-        document = ExportPlanSchema().load(json.load(file))
-        created = import_document(_db("commitments"), document, "cli", utcnow())
-    except json.JSONDecodeError as error:
-        raise click.ClickException(f"{file.name} is not JSON: {error}") from error
+        parsed = json.load(file)
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or beyond the parser
+        raise click.ClickException(f"{file.name} is not UTF-8 JSON: {error}") from error
+    try:
+        document = ExportPlanSchema().load(parsed)
     except ValidationError as error:
         raise click.ClickException(json.dumps(error.messages, ensure_ascii=False)) from error
-    except DomainError as error:
-        raise click.ClickException(error.detail) from error
+    created = import_document(_db("commitments"), document, "cli", utcnow())
     click.echo(f"commitments: imported action plan {created.id} "
                f"with {len(created.commitments)} commitment(s)", err=True)

@@ -25,7 +25,11 @@ class MaildirHandler(Pipelining):
     def __init__(self, folder):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._numbers = itertools.count(len(list(self.folder.glob("*.eml"))) + 1)
+        # after the highest number there, not the count: with a file deleted, a count would
+        # land on a message already kept and overwrite it
+        self._numbers = itertools.count(max(
+            (int(path.stem) for path in self.folder.glob("*.eml") if path.stem.isdigit()),
+            default=0) + 1)
         self._lock = threading.Lock()
         self.messages = []  # (arrival monotonic time, raw bytes): parsing waits for the reader
 
@@ -55,5 +59,7 @@ def serve(folder, host="127.0.0.1", port=8025, handler=None):
 def list_messages(folder):
     """(file name, date, to, subject) of each stored message, oldest first."""
     for path in sorted(Path(folder).glob("*.eml")):
+        if not path.is_file():
+            continue
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
         yield path.name, message["Date"], message["To"], message["Subject"]

@@ -222,9 +222,9 @@ def abierto(registration_app, notifications_db, tmp_path):
                LOG_LEVEL="WARNING")
     env.pop("DATABASE_URL", None)
 
-    def run(*args, input=None):
-        return subprocess.run([str(ABIERTO), *args], env=env, input=input, capture_output=True,
-                              text=True, timeout=60)
+    def run(*args, input=None, **changes):
+        return subprocess.run([str(ABIERTO), *args], env={**env, **changes}, input=input,
+                              capture_output=True, text=True, timeout=60)
 
     return run
 
@@ -262,7 +262,7 @@ def test_arco_erase_asks_first_and_erases_with_yes(
     done = abierto("arco", "erase", "--email", "persona1@example.org", "--yes")
 
     assert done.returncode == 0, done.stderr
-    assert "registration: 1 erased; notifications: 1 erased" in done.stderr
+    assert done.stderr.splitlines() == ["registration: 1 erased", "notifications: 1 erased"]
     assert statuses(db) == {second: "confirmed", third: "waitlisted"}
     assert table(notifications_db, "SELECT id FROM deliveries") == [(kept,)]
     promoted = outbox_facts(db)[-1]
@@ -272,3 +272,26 @@ def test_arco_erase_asks_first_and_erases_with_yes(
     again = abierto("arco", "export", "--email", "persona1@example.org")
     assert json.loads(again.stdout) == {"email": "persona1@example.org", "registration": [],
                                         "notifications": [], "subscriptions": []}
+
+
+@pytest.mark.parametrize("email", ["notanemail", "", "   ", "*"])
+def test_arco_refuses_what_is_not_an_email(abierto, email):
+    """A typo must not be answered with "0 erased", as if the person had been forgotten."""
+    for command in (("arco", "export", "--email", email), ("arco", "erase", "--email", email, "--yes")):
+        done = abierto(*command)
+        assert done.returncode == 2 and "is not an email address" in done.stderr
+
+
+def test_arco_erase_erases_nothing_while_a_database_is_away(
+        abierto, registration_app, full_event, deliver):
+    """Both databases must answer before either erases: no half-kept erasure, and one line."""
+    db = registration_app[1]
+    _, (erased, _, _) = full_event
+    before = statuses(db)
+
+    done = abierto("arco", "erase", "--email", "persona1@example.org", "--yes",
+                   NOTIFICATIONS_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: the database refused:") and "Traceback" not in done.stderr
+    assert statuses(db) == before and erased in before

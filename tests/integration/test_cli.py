@@ -1,0 +1,122 @@
+"""`abierto` on operators' mistakes: one line that says what to fix, never a traceback,
+and nothing half done."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.mailsink.server import MaildirHandler, list_messages
+
+ABIERTO = Path(sys.executable).with_name("abierto")
+NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
+
+
+@pytest.fixture
+def abierto(tmp_path, monkeypatch):
+    """abierto(*args, **env) -> the finished process, with every database under tmp_path."""
+    base = {"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING", "PATH": "/usr/bin:/bin"}
+
+    def run(*args, input=None, **env):
+        return subprocess.run([str(ABIERTO), *args], env={**base, **env}, input=input,
+                              capture_output=True, text=True, timeout=60)
+
+    return run
+
+
+def one_line_error(done, exit_code=1):
+    assert done.returncode == exit_code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr and lines[-1].startswith("Error: "), done.stderr
+    return lines[-1]
+
+
+@pytest.mark.parametrize("args", [
+    ("token", "list", "--service", "registration"),
+    ("token", "create", "--service", "registration", "--scopes", "events:write"),
+    ("history", "verify"),
+    ("seed",),
+])
+def test_a_database_that_does_not_answer_is_one_line(abierto, args):
+    done = abierto(*args, REGISTRATION_DATABASE_URL=NOWHERE, COMMITMENTS_DATABASE_URL=NOWHERE)
+    assert "the database refused" in one_line_error(done)
+
+
+def test_a_database_never_migrated_says_to_upgrade(abierto):
+    done = abierto("token", "list", "--service", "registration")
+    assert "abierto db upgrade" in one_line_error(done)
+
+
+def test_one_database_for_every_service_is_refused_before_any_migration(abierto, tmp_path):
+    """Each service keeps its own migration history; one shared database would break halfway."""
+    shared = tmp_path / "one.db"
+    done = abierto("db", "upgrade", DATABASE_URL=f"sqlite:///{shared}")
+    assert "share one database" in one_line_error(done)
+    assert not shared.exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (("token", "revoke", "--service", "registration", str(2**63)), "TOKEN_ID"),
+    (("token", "create", "--service", "registration", "--scopes", "events:write", "--name", " "),
+     "--name"),
+    (("mailsink", "--port", "70000"), "--port"),
+])
+def test_values_out_of_range_are_usage_errors(abierto, args, says):
+    done = abierto("db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    assert says in one_line_error(abierto(*args), exit_code=2)
+
+
+def test_arguments_that_are_not_utf8_are_a_usage_error(abierto):
+    done = subprocess.run([str(ABIERTO), "token", "list", "--service", "registration",
+                           b"jos\xe9"], capture_output=True, text=True, timeout=60)
+    assert "UTF-8" in one_line_error(done, exit_code=2)
+
+
+def test_a_lower_case_log_level_is_understood(abierto):
+    assert abierto("events", LOG_LEVEL="debug").returncode == 0
+    assert "LOG_LEVEL" in one_line_error(abierto("events", LOG_LEVEL="chatty"), exit_code=2)
+
+
+@pytest.mark.parametrize("content", [
+    "{\"title\": \"Acci\xf3n\"}".encode("latin-1"),
+    b"[" * 100_000 + b"]" * 100_000,
+    b"{\"number\": " + b"9" * 5000 + b"}",
+], ids=["latin-1", "nested-100000-deep", "5000-digit-number"])
+def test_a_plan_file_that_is_not_utf8_json_is_one_line(abierto, tmp_path, content):
+    path = tmp_path / "plan.json"
+    path.write_bytes(content)
+    assert abierto("db", "upgrade").returncode == 0
+    assert "is not UTF-8 JSON" in one_line_error(abierto("plan", "import", str(path)))
+
+
+@pytest.mark.parametrize("name", ["", ".", "folder.eml"])
+def test_mail_show_of_what_is_no_message_says_so(abierto, tmp_path, name):
+    (tmp_path / "mail" / "folder.eml").mkdir(parents=True)
+    assert "no message" in one_line_error(abierto("mail", "show", name))
+    assert abierto("mail", "list").returncode == 0
+
+
+def test_a_busy_port_stops_the_mail_sink_with_one_line(abierto):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = abierto("mailsink", "--port", str(taken.getsockname()[1]))
+    assert "in use" in one_line_error(done)
+
+
+def test_the_mail_sink_never_overwrites_a_kept_message(tmp_path):
+    """With 000002 deleted, counting files would write the next message over 000003."""
+    for number in (1, 3):
+        (tmp_path / f"{number:06d}.eml").write_bytes(b"Subject: kept\r\n\r\nkept\r\n")
+    handler = MaildirHandler(tmp_path)
+    envelope = type("Envelope", (), {"original_content": b"Subject: new\r\n\r\nnew\r\n",
+                                     "content": None})()
+
+    import asyncio
+    assert asyncio.run(handler.handle_DATA(None, None, envelope)).startswith("250")
+
+    assert [(name, subject) for name, _, _, subject in list_messages(tmp_path)] == [
+        ("000001.eml", "kept"), ("000003.eml", "kept"), ("000004.eml", "new")]

@@ -32,14 +32,12 @@ class OperatorCommands(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.Abort, click.exceptions.Exit):
-            raise  # click's own ways out (two of them are RuntimeErrors)
         except SQLAlchemyError as error:
             cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             raise click.ClickException(
                 f"the database refused: {cause} (check the *_DATABASE_URL settings; "
                 "a new database needs `abierto db upgrade`)") from error
-        except (OSError, RuntimeError) as error:  # a busy port, a missing folder, SECRET_KEY unset
+        except (OSError, config.ConfigError) as error:  # a busy port, a missing folder, a setting
             raise click.ClickException(str(error)) from error
         except DomainError as error:
             raise click.ClickException(error.detail) from error
@@ -200,7 +198,7 @@ def sweep():
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=lambda: int(config.env("SMTP_PORT", "8025")),
+@click.option("--port", default=lambda: config.load("notifications").smtp_port,
               type=click.IntRange(1, 65535))
 def mailsink(host, port):
     """Run the local SMTP server; it keeps every message under DATA_DIR/mail."""

@@ -18,8 +18,24 @@ def env(name, default=None, service=None):
     return value if value not in (None, "") else default
 
 
-def _floats(text):
-    return tuple(float(part) for part in text.split(",") if part.strip())
+class ConfigError(RuntimeError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+def _number(kind, name, default):
+    text = env(name, default)
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number") from None
+
+
+def _floats(name, default):
+    text = env(name, default)
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a list of seconds such as 10,30,60") from None
 
 
 @dataclass(frozen=True)
@@ -64,19 +80,21 @@ def load(service, **overrides):
             "PUBLIC_BASE_URL", f"http://127.0.0.1:{PORTS.get(service, 5001)}", service
         ).rstrip("/"),
         smtp_host=env("SMTP_HOST", "127.0.0.1"),
-        smtp_port=int(env("SMTP_PORT", "8025")),
+        smtp_port=_number(int, "SMTP_PORT", "8025"),
         smtp_username=env("SMTP_USERNAME"),
         smtp_password=env("SMTP_PASSWORD"),
         smtp_starttls=env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
-        smtp_timeout=float(env("SMTP_TIMEOUT", "10")),
+        smtp_timeout=_number(float, "SMTP_TIMEOUT", "10"),
         mail_from=env("MAIL_FROM", "Abierto <abierto@localhost>"),
         commitments_api_url=env("COMMITMENTS_API_URL", "http://127.0.0.1:5002").rstrip("/"),
-        retry_delays=_floats(env("DELIVERY_RETRY_DELAYS", "10,30,60,300,900,1800")),
-        stale_after=float(env("DELIVERY_STALE_AFTER", "120")),
-        sweep_every=float(env("SWEEP_EVERY", "5")),
+        retry_delays=_floats("DELIVERY_RETRY_DELAYS", "10,30,60,300,900,1800"),
+        stale_after=_number(float, "DELIVERY_STALE_AFTER", "120"),
+        sweep_every=_number(float, "SWEEP_EVERY", "5"),
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
     )
     values.update(overrides)
     if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":
-        raise RuntimeError("SECRET_KEY must be set when ABIERTO_ENV=production")
+        raise ConfigError("SECRET_KEY must be set when ABIERTO_ENV=production")
+    if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL={values['redis_url']!r} needs a scheme: redis://host:6379/0")
     return Settings(**values)

@@ -73,6 +73,16 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(abierto):
     assert "UTF-8" in one_line_error(done, exit_code=2)
 
 
+@pytest.mark.parametrize("setting, says", [
+    ({"SMTP_PORT": "abc"}, "SMTP_PORT"),
+    ({"DELIVERY_RETRY_DELAYS": "a,b"}, "DELIVERY_RETRY_DELAYS"),
+    ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
+    ({"ABIERTO_ENV": "production"}, "SECRET_KEY"),
+])
+def test_a_setting_that_cannot_be_used_is_named(abierto, setting, says):
+    assert says in one_line_error(abierto("mail", "list", **setting))
+
+
 def test_a_lower_case_log_level_is_understood(abierto):
     assert abierto("events", LOG_LEVEL="debug").returncode == 0
     assert "LOG_LEVEL" in one_line_error(abierto("events", LOG_LEVEL="chatty"), exit_code=2)

@@ -1,12 +1,14 @@
 """`abierto` on operators' mistakes: one line that says what to fix, never a traceback,
 and nothing half done."""
+import smtplib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from services.mailsink.server import MaildirHandler, list_messages
+from services.mailsink.server import list_messages, serve
+from tests.e2e.harness import free_port
 
 ABIERTO = Path(sys.executable).with_name("abierto")
 NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
@@ -121,12 +123,12 @@ def test_the_mail_sink_never_overwrites_a_kept_message(tmp_path):
     """With 000002 deleted, counting files would write the next message over 000003."""
     for number in (1, 3):
         (tmp_path / f"{number:06d}.eml").write_bytes(b"Subject: kept\r\n\r\nkept\r\n")
-    handler = MaildirHandler(tmp_path)
-    envelope = type("Envelope", (), {"original_content": b"Subject: new\r\n\r\nnew\r\n",
-                                     "content": None})()
-
-    import asyncio
-    assert asyncio.run(handler.handle_DATA(None, None, envelope)).startswith("250")
+    controller = serve(tmp_path, port=free_port())
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port, timeout=10) as client:
+            client.sendmail("a@example.org", ["b@example.org"], b"Subject: new\r\n\r\nnew\r\n")
+    finally:
+        controller.stop()
 
     assert [(name, subject) for name, _, _, subject in list_messages(tmp_path)] == [
         ("000001.eml", "kept"), ("000003.eml", "kept"), ("000004.eml", "new")]

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 from flask import Flask, jsonify, request
 
+from bench import bare_app
 from services.registration import domain
 from services.registration.facts import Links, registration_fact
 from services.registration.schemas import RegistrationReceiptSchema, RegistrationSchema
@@ -52,10 +53,8 @@ def loaded_event(row):
 
 def create_app():
     app = Flask(__name__)
-    connection = sqlite3.connect(os.environ["FLOOR_DATABASE_URL"].split("///", 1)[1],
-                                 timeout=30, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")  # the pragmas shared/db.py gives our services
-    connection.execute("PRAGMA synchronous=NORMAL")
+    # bare Flask's own connection: autocommit, so BEGIN IMMEDIATE is ours, and our pragmas
+    connection, _ = bare_app.connect(os.environ["FLOOR_DATABASE_URL"])
     connection.row_factory = sqlite3.Row
     limit = None
     if os.environ.get("FLOOR_RATE_LIMIT") != "off":

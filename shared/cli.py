@@ -82,7 +82,7 @@ def db_upgrade(service):
             "two services share one database; give each its own with REGISTRATION_, "
             "COMMITMENTS_ and NOTIFICATIONS_DATABASE_URL")
     for name in config.SERVICES if service == "all" else (service,):
-        upgrade(name, config.load(name).database_url)
+        upgrade(name, urls[name])
         click.echo(f"{name}: database up to date", err=True)
 
 

@@ -61,6 +61,7 @@ class Settings:
     sweep_every: float = 5.0
     max_body_bytes: int = 64 * 1024
     public_rate_limit: str = "30/minute;300/hour"
+    trusted_proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For
 
     @property
     def is_sqlite(self):
@@ -91,10 +92,13 @@ def load(service, **overrides):
         stale_after=_number(float, "DELIVERY_STALE_AFTER", "120"),
         sweep_every=_number(float, "SWEEP_EVERY", "5"),
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
+        trusted_proxy_hops=_number(int, "TRUSTED_PROXY_HOPS", "0"),
     )
     values.update(overrides)
     if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":
         raise ConfigError("SECRET_KEY must be set when ABIERTO_ENV=production")
+    if values["trusted_proxy_hops"] < 0:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS={values['trusted_proxy_hops']} must be 0 or more")
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"REDIS_URL={values['redis_url']!r} needs a scheme: redis://host:6379/0")
     return Settings(**values)

@@ -1,6 +1,11 @@
 """Rate limits for public actions (register, cancel): per client address, shared by every
-worker through Redis, and kept in process memory while Redis is away so they never fail."""
+worker through Redis, and kept in process memory while Redis is away so they never fail.
+
+The client address is `request.remote_addr`: the peer itself, or, with TRUSTED_PROXY_HOPS=N,
+the address N hops from the right of X-Forwarded-For (shared.web wraps the app in ProxyFix).
+"""
 import functools
+import ipaddress
 import logging
 import math
 import time
@@ -37,6 +42,31 @@ class PublicRateLimit:
         return None
 
 
+def address_key(address):
+    """The key one client's requests are counted under.
+
+    IPv4 as is. IPv6 by its /64: one subscriber or host is given a whole /64 and can pick
+    any address in it, so counting single addresses would let it escape the limit freely.
+    An IPv4-mapped IPv6 address (::ffff:a.b.c.d, from dual-stack sockets) is its IPv4 one.
+    Anything else (a Unix socket's empty address) is kept as it is.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    network = ipaddress.IPv6Network((int(ip), 64), strict=False)  # int(): drops a %zone
+    return str(network)
+
+
+def client_key():
+    """This request's client, as rate limits count it."""
+    return address_key(request.remote_addr or "")
+
+
 def limited(view):
     """Decorate a public view: over the limit answers 429 with Retry-After."""
 
@@ -44,7 +74,7 @@ def limited(view):
     def wrapper(*args, **kwargs):
         from shared.web import service
 
-        wait = service().rate_limit.retry_after(request.remote_addr or "unknown")
+        wait = service().rate_limit.retry_after(client_key())
         if wait is not None:
             log.info("rate limit reached on %s", request.endpoint)
             return problem(429, f"Too many requests from this address; try again in {wait} s.",

@@ -3,14 +3,11 @@
 Order: `?lang=es|en` (the switch; it also sets a cookie), the cookie, the browser's
 Accept-Language on a first visit, then Spanish.
 """
-from flask import Blueprint, g, request
+from flask import current_app, g, request
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"
 ONE_YEAR = 365 * 24 * 3600
-
-assets = Blueprint("abierto_assets", __name__, static_folder="static",
-                   static_url_path="/assets")
 
 
 def page_language():
@@ -37,12 +34,12 @@ def install(app):
     @app.after_request
     def _remember(response):
         if request.args.get("lang") in LANGUAGES:
-            response.set_cookie(COOKIE, request.args["lang"], max_age=ONE_YEAR,
-                                samesite="Lax", httponly=True)
+            # The same flags as the session cookie (shared.web): Secure behind https.
+            response.set_cookie(COOKIE, request.args["lang"], max_age=ONE_YEAR, samesite="Lax",
+                                httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
         return response
 
     @app.context_processor
     def _language():
         return {"lang": language(), "t": lambda es, en: es if language() == "es" else en}
 
-    app.register_blueprint(assets)

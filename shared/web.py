@@ -1,16 +1,41 @@
-"""What every service's Flask app has: settings, DB, problem+json errors, OpenAPI, health."""
+"""What every service's Flask app has: settings, DB, problem+json errors, OpenAPI, health,
+the stylesheet, and the security headers and cookie flags of every answer."""
 import json
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app, jsonify, request
+from flask import Blueprint as FlaskBlueprint
+from flask import Flask, current_app, jsonify, request, session
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import errors
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.ratelimit import PublicRateLimit
+
+
+# Every page's one stylesheet; pages carry no inline style or script, so the CSP needs neither.
+assets = FlaskBlueprint("abierto_assets", __name__, static_folder="static",
+                        static_url_path="/assets")
+
+# Pages load only from their own origin, cannot be framed, and post forms only to their own
+# origin (plus the targets a service names); everything else (JSON, problem+json, .ics, CSS)
+# is data that must never be rendered as a document able to load anything.
+PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'; form-action {forms}; base-uri 'none'"
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+HSTS = "max-age=31536000"
+
+
+def secret_url(view):
+    """Mark a view whose URL holds a signed token (a link from an email).
+
+    Its answers send no Referer, so the token never reaches another site through a link
+    or a resource, and are never stored by a cache, since they show whose link it is.
+    """
+    view.abierto_secret_url = True
+    return view
 
 
 class ProblemApi(Api):
@@ -64,15 +89,27 @@ class Service:
 
 
 def create_service_app(settings, title, token_model, blueprints=(), *, db=None, bus=None,
-                       clock=utcnow):
-    """A Flask app for one service with the parts every service shares."""
+                       clock=utcnow, form_targets=()):
+    """A Flask app for one service with the parts every service shares.
+
+    `form_targets`: URLs on other origins that this service's pages post forms to.
+    """
     app = Flask(settings.service)
+    https = settings.public_base_url.startswith("https://")
     app.config.update(
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes, SECRET_KEY=settings.secret_key,
         JSON_SORT_KEYS=False,
+        # The CSRF session cookie; shared.i18n's language cookie follows the same flags.
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
     )
+    if settings.trusted_proxy_hops:
+        # remote_addr becomes the address the Nth proxy from us saw; what a client writes
+        # into X-Forwarded-For further left is ignored. The Host header is never taken
+        # from a proxy: links are built from PUBLIC_BASE_URL.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     service = Service(settings, db or Database(settings.database_url), token_model,
                       bus or Bus.from_url(settings.redis_url), clock,
                       PublicRateLimit(settings.redis_url, settings.public_rate_limit,
@@ -84,6 +121,29 @@ def create_service_app(settings, title, token_model, blueprints=(), *, db=None, 
         api.register_blueprint(blueprint)
     errors.install(app)
     app.before_request(_refuse_nul_in_address)
+    app.register_blueprint(assets)
+    page_policy = PAGE_POLICY.format(forms=" ".join(("'self'", *form_targets)))
+
+    @app.after_request
+    def _security_headers(response):
+        # Registered first, so it runs after every other app-wide after_request hook and
+        # sees their cookies (shared.i18n's language cookie).
+        headers = response.headers
+        view = current_app.view_functions.get(request.endpoint)
+        token_url = getattr(view, "abierto_secret_url", False)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Content-Security-Policy"] = (
+            page_policy if response.mimetype == "text/html" else DATA_POLICY)
+        headers["Referrer-Policy"] = "no-referrer" if token_url else "strict-origin-when-cross-origin"
+        # Flask writes the session cookie after these hooks; reading the session (the CSRF
+        # token) is what makes it, and makes the page that person's alone.
+        personal = (token_url or "Authorization" in request.headers or session.accessed
+                    or "Set-Cookie" in headers)
+        if personal:
+            headers["Cache-Control"] = "no-store"
+        if https:
+            headers["Strict-Transport-Security"] = HSTS
+        return response
 
     @app.get("/healthz")
     def healthz():

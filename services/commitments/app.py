@@ -14,9 +14,14 @@ IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a whole national plan, texts in two langua
 def create_app(settings=None, **collaborators):
     """Build the app; tests pass settings and collaborators (db, bus, clock) instead of patching."""
     settings = settings or config.load("commitments")
+    # The commitment page's follow form posts to the notification service: the pages' CSP
+    # (form-action) names that one address besides our own origin.
+    follow_url = config.load("notifications").public_base_url + "/follow"
     app = create_service_app(settings, "Abierto — Commitments", ApiToken,
-                             [api.blp, api_tracking.blp], **collaborators)
-    i18n.install(app)  # the public pages' language and /assets/abierto.css
+                             [api.blp, api_tracking.blp], form_targets=(follow_url,),
+                             **collaborators)
+    app.extensions["abierto"].extra["follow_url"] = follow_url
+    i18n.install(app)  # the public pages' language
     app.register_blueprint(pages.bp)
     app.json.sort_keys = False  # documents keep their order: an export reads `format` first
     # More specific than shared.errors' DomainError handler: the answer names the field.

@@ -13,7 +13,7 @@ from services.commitments.domain import LOCAL_ZONE
 from services.commitments.models import ActionPlan, HistoryEntry
 from services.commitments.plans import find_commitment
 from services.commitments.vocabularies import VOCABULARIES
-from shared import config, i18n
+from shared import i18n
 from shared.web import service
 
 bp = Blueprint("commitment_pages", __name__, template_folder="templates")
@@ -133,11 +133,4 @@ def commitment_page(ref):
         milestones=[(m, domain.is_delayed(m, today)) for m in milestones],
         progress=domain.commitment_progress(commitment.milestones), verification=verification,
         chart=charts.layout(charts.progress_series(entries)),
-        follow_url=_notifications_url() + "/follow")
-
-
-def _notifications_url():
-    extra = service().extra
-    if "notifications_url" not in extra:
-        extra["notifications_url"] = config.load("notifications").public_base_url.rstrip("/")
-    return extra["notifications_url"]
+        follow_url=service().extra["follow_url"])

@@ -6,7 +6,7 @@ from services.notifications.commitments import CommitmentsUnavailable, UnknownCo
 from services.notifications.links import CONFIRM, UNSUBSCRIBE
 from shared import signing
 from shared.ratelimit import limited
-from shared.web import service
+from shared.web import secret_url, service
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -35,6 +35,7 @@ def _commitment(subscription):
 
 
 @bp.get("/subscriptions/confirm/<token>")
+@secret_url
 @limited
 def confirm_page(token):
     """Show what confirming means, with a button; changes nothing."""
@@ -44,6 +45,7 @@ def confirm_page(token):
 
 
 @bp.post("/subscriptions/confirm/<token>")
+@secret_url
 @limited
 def confirm(token):
     """Confirm the subscription: alerts start."""
@@ -53,6 +55,7 @@ def confirm(token):
 
 
 @bp.get("/subscriptions/unsubscribe/<token>")
+@secret_url
 @limited
 def unsubscribe_page(token):
     """Show a button that stops the alerts; changes nothing."""
@@ -64,6 +67,7 @@ def unsubscribe_page(token):
 # Not rate limited: RFC 8058 one-click POSTs come from mailbox providers' servers, with many
 # followers behind one address, and a refused unsubscribe would keep mailing people who left.
 @bp.post("/subscriptions/unsubscribe/<token>")
+@secret_url
 def unsubscribe(token):
     """Stop the alerts: the page's button, or a mail client's RFC 8058 one-click POST."""
     # The body (`List-Unsubscribe=One-Click`, or nothing) adds nothing: the token says who.

@@ -16,7 +16,7 @@ from services.registration.facts import CANCEL_PURPOSE
 from services.registration.schemas import RegistrationSchema
 from shared import config, i18n, signing
 from shared.ratelimit import limited
-from shared.web import service
+from shared.web import secret_url, service
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 LINK_MAX_AGE = 400 * 24 * 3600  # a year and a bit: registration can open long before the event
@@ -123,6 +123,7 @@ def _registration_id(token):
 
 
 @bp.route("/registrations/cancel/<token>", methods=["GET", "POST"])
+@secret_url
 @limited
 def cancel(token):
     """Show the registration with a cancel button; the button's POST cancels it."""

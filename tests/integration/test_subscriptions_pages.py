@@ -42,13 +42,17 @@ def old_token(purpose, value, age):
 
 
 def assert_page(response, status_code):
-    """A bilingual HTML page, Spanish first, with nothing loaded from elsewhere and no cookie."""
+    """A bilingual HTML page, Spanish first, with nothing loaded from elsewhere (only our own
+    stylesheet, since the CSP allows no inline style) and no cookie."""
     assert response.status_code == status_code
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
     assert '<html lang="es">' in html and 'lang="en"' in html
     assert html.index('lang="es"') < html.index('lang="en"')
-    assert "<script" not in html and "<link" not in html and "src=" not in html
+    own_stylesheet = '<link rel="stylesheet" href="/assets/abierto.css">'
+    assert html.count(own_stylesheet) == 1
+    rest = html.replace(own_stylesheet, "")
+    assert "<script" not in rest and "<link" not in rest and "src=" not in rest
     assert "Set-Cookie" not in response.headers
     return html
 

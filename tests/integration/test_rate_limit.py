@@ -32,3 +32,67 @@ def test_limits_hold_and_nothing_crashes_when_redis_is_away(registration_app, ma
     statuses = [client.post(f"/api/v1/events/{event_id}/registrations", json=person(n),
                             environ_base=environ).status_code for n in range(4)]
     assert statuses == [201, 201, 201, 429]
+
+
+# --- who "one client" is: behind proxies (TRUSTED_PROXY_HOPS) and over IPv6 ---------------------
+
+def _random_ipv4():
+    return ".".join(str(uuid.uuid4().int % 250 + 1) for _ in range(4))
+
+
+def _random_64():
+    """A /64 no other run of these tests uses (the limit's window outlives a test)."""
+    return "2001:db8:{:x}:{:x}".format(uuid.uuid4().int % 0xFFFF, uuid.uuid4().int % 0xFFFF)
+
+
+def _limited_client(registration_app, hops):
+    """The registration app with 3 public requests a minute and `hops` trusted proxies."""
+    _, db, settings = registration_app
+    app = create_app(replace(settings, public_rate_limit="3/minute", trusted_proxy_hops=hops), db=db)
+    return app.test_client()
+
+
+def _tries(client, peer, *forwarded_for):
+    """Statuses of public requests (a cancel link that is not valid: 400 until limited, then 429),
+    one per X-Forwarded-For value given, all from the TCP peer `peer`."""
+    return [client.get("/registrations/cancel/not-a-token", environ_base={"REMOTE_ADDR": peer},
+                       headers={"X-Forwarded-For": value} if value else {}).status_code
+            for value in forwarded_for]
+
+
+def test_with_no_trusted_proxy_a_forged_x_forwarded_for_gains_nothing(registration_app):
+    """TRUSTED_PROXY_HOPS=0 (the default): a new made-up X-Forwarded-For each time, still limited."""
+    client = _limited_client(registration_app, hops=0)
+    forged = [_random_ipv4() for _ in range(4)]
+    assert _tries(client, _random_ipv4(), *forged) == [400, 400, 400, 429]
+
+
+def test_behind_one_proxy_each_forwarded_client_has_its_own_limit(registration_app):
+    """TRUSTED_PROXY_HOPS=1: clients behind one proxy are told apart by the address it appends."""
+    client, proxy = _limited_client(registration_app, hops=1), _random_ipv4()
+    first, second = _random_ipv4(), _random_ipv4()
+    assert _tries(client, proxy, *[first] * 4) == [400, 400, 400, 429]
+    assert _tries(client, proxy, second) == [400]
+
+
+def test_behind_one_proxy_a_client_cannot_escape_by_prepending_addresses(registration_app):
+    """What the client itself sends (left of what the proxy appends) is not believed."""
+    client, proxy, address = _limited_client(registration_app, hops=1), _random_ipv4(), _random_ipv4()
+    assert _tries(client, proxy, *[address] * 3) == [400, 400, 400]
+    prepended = [f"{_random_ipv4()}, {address}", f"{_random_ipv4()}, {_random_ipv4()}, {address}"]
+    assert _tries(client, proxy, *prepended) == [429, 429]
+
+
+def test_ipv6_addresses_in_one_64_share_a_limit_and_another_64_does_not(registration_app):
+    client, network, other = _limited_client(registration_app, hops=0), _random_64(), _random_64()
+    hosts = ("1:2:3:4", "0:0:0:5", "ab::1", "ffff:ffff:ffff:ffff")
+    statuses = [_tries(client, f"{network}:{host}", None)[0] for host in hosts]
+    assert statuses == [400, 400, 400, 429]
+    assert _tries(client, f"{other}::1", None) == [400]
+
+
+def test_an_ipv4_mapped_ipv6_peer_shares_the_ipv4_address_limit(registration_app):
+    """A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: still the one client."""
+    client, address = _limited_client(registration_app, hops=0), _random_ipv4()
+    assert _tries(client, address, None, None, None) == [400, 400, 400]
+    assert _tries(client, f"::ffff:{address}", None) == [429]

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass, field
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, current_app, jsonify, request, session
+from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
@@ -36,6 +36,14 @@ def secret_url(view):
     """
     view.abierto_secret_url = True
     return view
+
+
+def personal_answer():
+    """Say that this request's answer is the visitor's alone (it holds their session's CSRF
+    token, say), so no cache keeps it. Flask writes the session cookie after every
+    after_request hook, so the headers cannot show it; and reading `session` there would
+    itself mark every answer as varying by cookie."""
+    g.abierto_personal = True
 
 
 class ProblemApi(Api):
@@ -135,11 +143,10 @@ def create_service_app(settings, title, token_model, blueprints=(), *, db=None, 
         headers["Content-Security-Policy"] = (
             page_policy if response.mimetype == "text/html" else DATA_POLICY)
         headers["Referrer-Policy"] = "no-referrer" if token_url else "strict-origin-when-cross-origin"
-        # Flask writes the session cookie after these hooks; reading the session (the CSRF
-        # token) is what makes it, and makes the page that person's alone.
-        personal = (token_url or "Authorization" in request.headers or session.accessed
-                    or "Set-Cookie" in headers)
-        if personal:
+        # No cache keeps: a token link's page, what a bearer token reads (attendee lists,
+        # deliveries), a page marked personal_answer(), or anything that sets a cookie.
+        if (token_url or "Authorization" in request.headers or g.get("abierto_personal")
+                or "Set-Cookie" in headers):
             headers["Cache-Control"] = "no-store"
         if https:
             headers["Strict-Transport-Security"] = HSTS

@@ -16,7 +16,7 @@ from services.registration.facts import CANCEL_PURPOSE
 from services.registration.schemas import RegistrationSchema
 from shared import config, i18n, signing
 from shared.ratelimit import limited
-from shared.web import secret_url, service
+from shared.web import personal_answer, secret_url, service
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 LINK_MAX_AGE = 400 * 24 * 3600  # a year and a bit: registration can open long before the event
@@ -33,6 +33,7 @@ def _page_helpers():
 
 
 def _csrf_token():
+    personal_answer()  # a page with this session's token (and maybe its new cookie)
     if CSRF_KEY not in session:
         session[CSRF_KEY] = secrets.token_urlsafe(32)
     return session[CSRF_KEY]

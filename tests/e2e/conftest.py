@@ -3,6 +3,7 @@ import pytest
 import redis
 import requests
 
+from tests.e2e.browser import explain, watch_csp
 from tests.e2e.harness import RedisServer, SMTPServer, Stack
 
 
@@ -90,7 +91,11 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser context (no cookies) and page per test."""
+    """A fresh browser context (no cookies) and page per test. `page.csp_violations` lists what
+    the pages' Content-Security-Policy refused; any left at the end fails the test."""
     context = browser.new_context(locale="es-MX", viewport={"width": 1200, "height": 900})
-    yield context.new_page()
+    page = context.new_page()
+    page.csp_violations = watch_csp(page)
+    yield page
     context.close()
+    assert page.csp_violations == [], explain(page.csp_violations)

@@ -13,9 +13,11 @@ PAST = {"starts_at": "2024-05-31T10:00:00-06:00", "ends_at": "2024-05-31T12:00:0
 
 
 def assert_accessible(page, name):
-    """Keep a screenshot for the reviewer, and let axe-core find nothing wrong."""
+    """Keep a screenshot for the reviewer, let axe-core find nothing wrong, and the page's
+    Content-Security-Policy refuse nothing (it allows no inline style or script)."""
     screenshot(page, name)
     assert axe_violations(page) == [], explain(axe_violations(page))
+    assert page.csp_violations == [], explain(page.csp_violations)
 
 
 def fill_registration(page, name, email):
@@ -97,8 +99,9 @@ def test_follow_from_the_commitment_page_then_alert_then_leave(stack, smtp, writ
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_every_page_has_no_accessibility_violations(stack, new_event, writer, page, lang):  # noqa: F811
-    """axe-core (WCAG 2.2 A/AA) finds nothing on any page, in either language, and nothing is
-    loaded from anywhere but our own services; screenshots kept."""
+    """axe-core (WCAG 2.2 A/AA) finds nothing on any page, in either language, nothing is
+    loaded from anywhere but our own services, and no CSP violation (the event page's JSON-LD
+    block included); screenshots kept."""
     event_id = new_event(related_commitments=[1], latitude=28.6353, longitude=-106.0889)
     commitment_id, milestone_id = new_commitment(stack, writer)
     change(stack, writer, milestone_id, status="met", progress_pct=100, justification="Concluido")
@@ -114,8 +117,28 @@ def test_every_page_has_no_accessibility_violations(stack, new_event, writer, pa
     for name, url in pages.items():
         page.goto(f"{url}?lang={lang}")
         screenshot(page, f"{name}-{lang}-{stack.folder.name}")
-        violations = axe_violations(page)
+        violations = axe_violations(page) + page.csp_violations
         if violations:
             found[name] = violations
+        page.csp_violations.clear()
     assert found == {}, explain(found)
     assert origins == {"127.0.0.1"}, f"pages loaded something from elsewhere: {origins}"
+
+
+def test_the_csp_watch_sees_what_the_policy_refuses(stack, page):
+    """The checks above can fail: an inline style and another origin's image are refused and
+    reported."""
+    page.goto(stack.url("registration", "/privacy"))
+    page.evaluate("""() => {
+        const style = document.createElement("style");
+        style.textContent = "body { color: red }";
+        document.head.append(style);
+        document.body.append(Object.assign(document.createElement("img"), {src: "http://127.0.0.1:9/x.png"}));
+    }""")
+    for _ in range(50):  # the reports arrive while Playwright runs, not during time.sleep
+        if len(page.csp_violations) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert sorted(v["directive"] for v in page.csp_violations) == ["img-src", "style-src-elem"]
+    assert page.evaluate("getComputedStyle(document.body).color") != "rgb(255, 0, 0)"
+    page.csp_violations.clear()  # seen; the fixture fails a test on any left over

@@ -79,6 +79,8 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(abierto):
     ({"SMTP_PORT": "abc"}, "SMTP_PORT"),
     ({"DELIVERY_RETRY_DELAYS": "a,b"}, "DELIVERY_RETRY_DELAYS"),
     ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
+    ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS"),
+    ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
     ({"ABIERTO_ENV": "production"}, "SECRET_KEY"),
 ])
 def test_a_setting_that_cannot_be_used_is_named(abierto, setting, says):

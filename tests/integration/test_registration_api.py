@@ -828,7 +828,8 @@ def test_the_attendee_list_as_csv(registration_app, organiser_headers, make_even
     assert [r[7] for r in rows[1:]] == ["confirmed", "waitlisted", "waitlisted"]
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"])
+# (a formula without "://": a name carrying a link is refused before it reaches the list)
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"evil.example/x\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"])
 def test_a_formula_in_a_name_is_neutralised_in_the_csv(registration_app, organiser_headers,
                                                        make_event, register, name):
     """A name that a spreadsheet would run as a formula is exported as text."""

@@ -43,8 +43,8 @@ _TABLE = Delivery.__table__
 # One look-up for a page: the deliveries already there (a redelivered event) and, for the
 # mail cap, the recent anonymous-request emails of the page's mailboxes, told apart by `part`.
 _FIND = union_all(
-    select(literal_column("'found'").label("part"), _TABLE.c.idempotency_key.label("key"), _TABLE.c.id,
-           _TABLE.c.state, _TABLE.c.created_at)
+    select(literal_column("'found'").label("part"), _TABLE.c.idempotency_key.label("key"),
+           _TABLE.c.id, _TABLE.c.state, _TABLE.c.created_at)
     .where(_TABLE.c.idempotency_key.in_(bindparam("keys", expanding=True))),
     select(literal_column("'recent'"), _TABLE.c.mailbox_key, _TABLE.c.id, _TABLE.c.state,
            _TABLE.c.created_at)

@@ -58,7 +58,9 @@ def handle_batch(db, envelopes, now, lease, mail_domain, links, on_page=lambda i
     """Record the deliveries of a batch of events (idempotently); return the ids still to send.
 
     `cap` is the mail cap (mailcap.parse(MAIL_CAP)): an email an anonymous request caused
-    to a mailbox that has reached it is recorded `suppressed`, and not sent. An email to an event's attendee is a small write: consecutive such events share one
+    to a mailbox that has reached it is recorded `suppressed`, and not sent.
+
+    An email to an event's attendee is a small write: consecutive such events share one
     short transaction. A large audience is written page by page, each page its own short
     transaction. `on_page` hears of each transaction's ids once committed, in the order
     of the events; an event handled again finds its deliveries already there and adds none.

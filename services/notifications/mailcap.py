@@ -47,7 +47,8 @@ class Window:
 @functools.lru_cache(maxsize=8)
 def parse(text):
     """`5/hour;20/day` -> its windows (config.load has refused any other text)."""
-    return tuple(Window(item.amount, item.get_expiry(), _label(item)) for item in parse_many(text))
+    return tuple(Window(item.amount, item.get_expiry(), _label(item))
+                 for item in parse_many(text))
 
 
 def _label(item):

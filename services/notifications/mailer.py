@@ -62,7 +62,8 @@ class SMTPMailer:
             raise _by_code(error.smtp_code, f"{error.smtp_code} {_text(error.smtp_error)}") from error
         except ssl.SSLCertVerificationError as error:  # an OSError: before the generic case
             self._close()
-            raise TransientMailError(f"TLS certificate not trusted: {error.verify_message}") from error
+            raise TransientMailError(
+                f"TLS certificate not trusted: {error.verify_message}") from error
         except (OSError, smtplib.SMTPException) as error:
             self._close()
             raise TransientMailError(f"{type(error).__name__}: {error}") from error
@@ -79,7 +80,7 @@ class SMTPMailer:
         return self._smtp
 
     def _open(self):
-        """A new session, protected as SMTP_SECURITY says and logged in; closed if any step fails."""
+        """A new session, protected as SMTP_SECURITY says, logged in; closed if a step fails."""
         s = self.settings
         if s.smtp_security == "tls":
             smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,

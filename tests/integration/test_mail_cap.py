@@ -76,7 +76,8 @@ def test_the_sixth_email_in_an_hour_to_one_mailbox_is_suppressed(capped, bus, sm
 def test_other_mailboxes_and_staff_caused_emails_are_not_capped(capped, bus, smtp):
     inbox, _ = smtp
     events = [registered(n, "ana@gmail.com") for n in range(1, 6)]
-    events += [registered(6, "otra@gmail.com"), registered(7, "ana@gmail.com", "registration.promoted"),
+    events += [registered(6, "otra@gmail.com"),
+               registered(7, "ana@gmail.com", "registration.promoted"),
                registered(8, "ana@gmail.com", "registration.cancelled")]
     consume(bus, events)
     assert [state for *_, state, _error in rows(capped)] == ["sent"] * 8

@@ -3,7 +3,8 @@ import pytest
 
 from shared import config
 
-SMTP = ("SMTP_SECURITY", "SMTP_STARTTLS", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_CA_FILE", "MAIL_CAP")
+SMTP = ("SMTP_SECURITY", "SMTP_STARTTLS", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_CA_FILE",
+        "MAIL_CAP")
 
 
 @pytest.fixture

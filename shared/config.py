@@ -3,9 +3,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from limits import parse_many
+
 SERVICES = ("registration", "commitments", "notifications")
 PORTS = {"registration": 5001, "commitments": 5002, "notifications": 5003}
 DEV_SECRET_KEY = "dev-only-not-secret"
+SMTP_SECURITY = ("starttls", "tls", "none")  # STARTTLS on 587/25, implicit TLS on 465, plain
 
 
 def env(name, default=None, service=None):
@@ -38,6 +41,37 @@ def _floats(name, default):
         raise ConfigError(f"{name}={text!r} is not a list of seconds such as 10,30,60") from None
 
 
+def _rates(name, default):
+    """A list of limits such as 5/hour;20/day, checked now so a typo stops the process."""
+    text = env(name, default)
+    try:
+        rates = parse_many(text)
+    except ValueError:
+        rates = []
+    if not rates or any(rate.amount < 1 for rate in rates):
+        raise ConfigError(f"{name}={text!r} is not a list of limits such as 5/hour;20/day")
+    return text
+
+
+def _smtp_security():
+    """SMTP_SECURITY; unset, it is what the rest of the SMTP settings imply.
+
+    SMTP_STARTTLS=true (the older setting) still means starttls. A login implies starttls:
+    a password is never sent in clear by default. With neither, `none`: the local sink.
+    """
+    starttls = env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes")
+    security = env("SMTP_SECURITY")
+    if security is None:
+        return "starttls" if starttls or env("SMTP_USERNAME") else "none"
+    security = security.lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"SMTP_SECURITY={security!r} is not one of starttls, tls, none")
+    if starttls and security != "starttls":
+        raise ConfigError(f"SMTP_STARTTLS=true contradicts SMTP_SECURITY={security}; "
+                          "drop SMTP_STARTTLS")
+    return security
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know about its surroundings."""
@@ -52,9 +86,10 @@ class Settings:
     smtp_port: int
     smtp_username: str | None
     smtp_password: str | None
-    smtp_starttls: bool
+    smtp_security: str  # starttls | tls | none (see SMTP_SECURITY)
     smtp_timeout: float
     mail_from: str
+    smtp_ca_file: str | None = None  # a private CA to trust; None: the system's store
     commitments_api_url: str = "http://127.0.0.1:5002"
     retry_delays: tuple = field(default=(10.0, 30.0, 60.0, 300.0, 900.0, 1800.0))
     stale_after: float = 120.0
@@ -62,6 +97,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     public_rate_limit: str = "30/minute;300/hour"
     trusted_proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For
+    mail_cap: str = "5/hour;20/day"  # per mailbox, for the emails anonymous requests cause
 
     @property
     def is_sqlite(self):
@@ -84,7 +120,8 @@ def load(service, **overrides):
         smtp_port=_number(int, "SMTP_PORT", "8025"),
         smtp_username=env("SMTP_USERNAME"),
         smtp_password=env("SMTP_PASSWORD"),
-        smtp_starttls=env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+        smtp_security=_smtp_security(),
+        smtp_ca_file=env("SMTP_CA_FILE"),
         smtp_timeout=_number(float, "SMTP_TIMEOUT", "10"),
         mail_from=env("MAIL_FROM", "Abierto <abierto@localhost>"),
         commitments_api_url=env("COMMITMENTS_API_URL", "http://127.0.0.1:5002").rstrip("/"),
@@ -93,6 +130,7 @@ def load(service, **overrides):
         sweep_every=_number(float, "SWEEP_EVERY", "5"),
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
         trusted_proxy_hops=_number(int, "TRUSTED_PROXY_HOPS", "0"),
+        mail_cap=_rates("MAIL_CAP", "5/hour;20/day"),
     )
     values.update(overrides)
     if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":
@@ -101,4 +139,9 @@ def load(service, **overrides):
         raise ConfigError(f"TRUSTED_PROXY_HOPS={values['trusted_proxy_hops']} must be 0 or more")
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"REDIS_URL={values['redis_url']!r} needs a scheme: redis://host:6379/0")
+    if values["smtp_username"] and values["smtp_security"] == "none":
+        raise ConfigError("SMTP_USERNAME is set but SMTP_SECURITY=none: a password is never "
+                          "sent without TLS; use starttls or tls")
+    if values["smtp_ca_file"] and not Path(values["smtp_ca_file"]).is_file():
+        raise ConfigError(f"SMTP_CA_FILE={values['smtp_ca_file']!r} is not a file")
     return Settings(**values)

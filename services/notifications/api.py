@@ -16,8 +16,9 @@ class DeliverySchema(StrictSchema):
     kind = fields.String(metadata={"description": "the email template"})
     recipient = fields.String()
     status = fields.Function(lambda d: deliveries.PUBLIC_STATUS[d.state],
-                             metadata={"description": "pending, sent, failed or withdrawn"})
-    state = fields.String(metadata={"description": "queued, inflight, awaiting_retry, sent, failed"})
+                             metadata={"description": ", ".join(deliveries.PUBLIC_STATUSES)})
+    state = fields.String(metadata={"description": "queued, inflight, awaiting_retry, sent, "
+                                                   "failed, withdrawn, suppressed"})
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
     event_id = fields.String(metadata={"description": "id of the CloudEvent it answers"})
@@ -28,7 +29,7 @@ class DeliverySchema(StrictSchema):
 
 
 class DeliveryQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(("pending", "sent", "failed", "withdrawn")))
+    status = fields.String(validate=validate.OneOf(deliveries.PUBLIC_STATUSES))
     recipient = fields.String()
     kind = fields.String()
     event_id = fields.String()

@@ -12,7 +12,7 @@ from datetime import timedelta
 from marshmallow import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
-from services.notifications import handlers, runtime, tasks
+from services.notifications import handlers, mailcap, runtime, tasks
 from shared import envelope as envelopes
 from shared.bus import Bus, stream_name
 from shared.db import utcnow
@@ -54,7 +54,8 @@ def process(bus, entries, enqueue=tasks.enqueue):
             handled.setdefault(stream, []).append(entry_id)
     queued = handlers.handle_batch(runtime.db(), events, utcnow(),
                                    timedelta(seconds=settings.stale_after),
-                                   runtime.mail_domain(), runtime.links(), on_page=hand_on)
+                                   runtime.mail_domain(), runtime.links(), on_page=hand_on,
+                                   cap=mailcap.parse(settings.mail_cap))
     enqueue(pending)
     for stream, entry_ids in handled.items():
         bus.ack(stream, GROUP, *entry_ids)

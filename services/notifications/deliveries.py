@@ -3,6 +3,7 @@
 queued -> inflight -> sent
                    -> awaiting_retry -> inflight ...   (SMTP 4xx, connection errors)
                    -> failed                            (SMTP 5xx, or retries used up)
+suppressed: never sent, as its mailbox had reached MAIL_CAP (see mailcap.py); final.
 `due_at` is when the sweeper (re)queues the row if it is not done by then, so a task
 lost with a killed worker, or a retry whose time has come, is picked up again.
 """
@@ -10,16 +11,19 @@ import hashlib
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, select, text, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 
+from services.notifications import mailcap
 from services.notifications.models import Delivery
 from shared.db import page_of, utcnow
 
-QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN = (
-    "queued", "inflight", "sent", "awaiting_retry", "failed", "withdrawn")
+QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN, SUPPRESSED = (
+    "queued", "inflight", "sent", "awaiting_retry", "failed", "withdrawn", "suppressed")
 PUBLIC_STATUS = {QUEUED: "pending", INFLIGHT: "pending", AWAITING_RETRY: "pending",
-                 SENT: "sent", FAILED: "failed", WITHDRAWN: "withdrawn"}
-SENDABLE = (QUEUED, AWAITING_RETRY)
+                 SENT: "sent", FAILED: "failed", WITHDRAWN: "withdrawn", SUPPRESSED: "suppressed"}
+PUBLIC_STATUSES = tuple(dict.fromkeys(PUBLIC_STATUS.values()))  # pending, sent, ... suppressed
+SENDABLE = (QUEUED, AWAITING_RETRY)  # the sweeper and the tasks touch only these
 
 
 def idempotency_key(event_id, kind, recipient):
@@ -27,27 +31,45 @@ def idempotency_key(event_id, kind, recipient):
     return hashlib.sha256(f"{event_id}|{kind}|{recipient.strip().lower()}".encode()).hexdigest()
 
 
-def record(session, envelope, kind, recipient, context, now, lease, mail_domain):
+def record(session, envelope, kind, recipient, context, now, lease, mail_domain, cap=None):
     """The delivery for this (event, kind, recipient) as an ORM row, for a caller that goes
     on to use or change it: created once, found on every redelivery."""
     ((delivery_id, _state),) = record_all(session, [(envelope, kind, recipient, context)],
-                                          now, lease, mail_domain)
+                                          now, lease, mail_domain, cap)
     return session.get(Delivery, delivery_id)
 
 
 _TABLE = Delivery.__table__
-_FIND = select(_TABLE.c.idempotency_key, _TABLE.c.id, _TABLE.c.state).where(
-    _TABLE.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+# One look-up for a page: the deliveries already there (a redelivered event) and, for the
+# mail cap, the recent anonymous-request emails of the page's mailboxes, told apart by `part`.
+_FIND = union_all(
+    select(literal_column("'found'").label("part"), _TABLE.c.idempotency_key.label("key"),
+           _TABLE.c.id, _TABLE.c.state, _TABLE.c.created_at)
+    .where(_TABLE.c.idempotency_key.in_(bindparam("keys", expanding=True))),
+    select(literal_column("'recent'"), _TABLE.c.mailbox_key, _TABLE.c.id, _TABLE.c.state,
+           _TABLE.c.created_at)
+    .where(_TABLE.c.mailbox_key.in_(bindparam("mailboxes", expanding=True)),
+           _TABLE.c.created_at >= bindparam("since"),
+           _TABLE.c.kind.in_(sorted(mailcap.ANONYMOUS_KINDS)),
+           _TABLE.c.state != SUPPRESSED))  # suppressed ones do not count: the window ends
 _INSERT = insert(_TABLE).returning(_TABLE.c.idempotency_key, _TABLE.c.id)
+# Sorted keys, locked in array order in one statement: two consumers cannot deadlock.
+_LOCK = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(:locks) AS k").bindparams(
+    bindparam("locks", type_=ARRAY(BIGINT)))
 
 
-def record_all(session, wanted, now, lease, mail_domain):
+def record_all(session, wanted, now, lease, mail_domain, cap=None):
     """(id, state) of the delivery for each (envelope, kind, recipient, context); each created once.
 
     Two statements however many events `wanted` spans: one SELECT finds the deliveries
-    already there (a redelivered event), one multi-row INSERT adds the others. Bare Core,
-    as the ORM would only add CPU here. Wanted twice (an event read twice in one batch)
-    is one delivery, listed once; the order is that of first mention.
+    already there (a redelivered event) and what the page's mailboxes were recently sent,
+    one multi-row INSERT adds the others. Bare Core, as the ORM would only add CPU here.
+    Wanted twice (an event read twice in one batch) is one delivery, listed once; the
+    order is that of first mention.
+
+    `cap` (mailcap.parse(MAIL_CAP)) caps the emails of ANONYMOUS_KINDS per mailbox: past
+    it a new delivery is recorded `suppressed`, not queued. None caps nothing (callers
+    that record only what staff caused, and tests of other things).
     """
     wanted_by_key = {}
     for envelope, kind, recipient, context in wanted:
@@ -55,30 +77,66 @@ def record_all(session, wanted, now, lease, mail_domain):
                                  (envelope, kind, recipient, context))
     if not wanted_by_key:
         return []
-    found = {key: (delivery_id, state) for key, delivery_id, state in session.execute(
-        _FIND, {"keys": list(wanted_by_key)})}
+    capped = sorted({mailcap.mailbox_key(recipient) for _e, kind, recipient, _c
+                     in wanted_by_key.values() if kind in mailcap.ANONYMOUS_KINDS}) if cap else []
+    if capped and session.get_bind().dialect.name == "postgresql":
+        lock_mailboxes(session, capped)
+    found, recent = {}, {}
+    for part, key, delivery_id, state, created_at in session.execute(_FIND, {
+            "keys": list(wanted_by_key), "mailboxes": capped,
+            "since": now - timedelta(seconds=mailcap.longest(cap) if cap else 0)}):
+        if part == "found":
+            found[key] = (delivery_id, state)
+        else:
+            recent.setdefault(key, []).append(created_at)
     new = [_new_row(key, *asked, now, lease, mail_domain)
            for key, asked in wanted_by_key.items() if key not in found]
+    if cap:
+        for row in new:
+            _apply_cap(row, cap, recent, now)
     if new:
         # RETURNING's order is not guaranteed on every database: ids are matched by key.
-        found.update({key: (delivery_id, QUEUED)
+        states = {row["idempotency_key"]: row["state"] for row in new}
+        found.update({key: (delivery_id, states[key])
                       for key, delivery_id in session.execute(_INSERT, new)})
     return [found[key] for key in wanted_by_key]
 
 
 def _new_row(key, envelope, kind, recipient, context, now, lease, mail_domain):
     return {"idempotency_key": key, "kind": kind, "recipient": recipient,
+            "mailbox_key": mailcap.mailbox_key(recipient),
             "event_id": envelope["id"], "event_type": envelope["type"],
             "subject": envelope["subject"], "context": context,
             "message_id": f"<{key[:32]}@{mail_domain}>", "state": QUEUED, "attempts": 0,
-            "due_at": now + lease, "state_changed_at": now, "created_at": now}
+            "last_error": None, "due_at": now + lease, "state_changed_at": now, "created_at": now}
 
 
-def count_recent(session, kind, email_key, since):
-    """How many `kind` emails went (or are going) to this address since a moment."""
+def _apply_cap(row, cap, recent, now):
+    """Queue the row if its mailbox is under the cap (and count it), else suppress it."""
+    if row["kind"] not in mailcap.ANONYMOUS_KINDS:
+        return
+    sent_at = recent.setdefault(row["mailbox_key"], [])
+    window = mailcap.reached(cap, sent_at, now)
+    if window is None:
+        sent_at.append(now)
+    else:
+        row.update(state=SUPPRESSED, last_error=mailcap.suppressed_reason(window))
+
+
+def lock_mailboxes(session, mailbox_keys):
+    """PostgreSQL: hold, until commit, a lock per mailbox, so that two transactions cannot
+    both count a mailbox under its cap and both add an email. SQLite needs none: BEGIN
+    IMMEDIATE already lets one writer at a time count and insert."""
+    locks = sorted({int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+                    for key in mailbox_keys})
+    session.execute(_LOCK, {"locks": locks})
+
+
+def count_recent(session, kind, mailbox_key, since):
+    """How many `kind` emails went (or are going) to this mailbox since a moment."""
     return session.scalar(select(func.count()).select_from(Delivery).where(
-        Delivery.kind == kind, func.lower(Delivery.recipient) == email_key,
-        Delivery.created_at >= since))
+        Delivery.mailbox_key == mailbox_key, Delivery.created_at >= since,
+        Delivery.kind == kind, Delivery.state != SUPPRESSED))
 
 
 _CLAIM = (update(_TABLE)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import Blueprint, render_template_string, request
 from marshmallow import ValidationError
 
-from services.notifications import subscriptions
+from services.notifications import mailcap, subscriptions
 from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.subscriptions_api import (RETRY_AFTER, SubscriptionRequestSchema,
                                                       _enqueue)
@@ -73,7 +73,7 @@ def follow():
     _enqueue(subscriptions.request(
         app.db, fields["email"], fields["topic"], fields["language"], commitment,
         app.extra["links"], app.clock(), timedelta(seconds=app.settings.stale_after),
-        app.extra["mail_domain"]))
+        app.extra["mail_domain"], mailcap.parse(app.settings.mail_cap)))
     return _page(200, "Revisa tu correo para confirmar", "Check your email to confirm",
                  ["Si la dirección es correcta, te enviamos un correo con un enlace para "
                   "confirmar. Los avisos empiezan solo después de confirmar."],

@@ -48,13 +48,17 @@ AUDIENCE = {
 }
 
 
-def handle(db, envelope, now, lease, mail_domain, links, on_page=lambda ids: None):
+def handle(db, envelope, now, lease, mail_domain, links, on_page=lambda ids: None, cap=None):
     """Record the deliveries an event asks for (idempotently); return the ids still to send."""
-    return handle_batch(db, [envelope], now, lease, mail_domain, links, on_page)
+    return handle_batch(db, [envelope], now, lease, mail_domain, links, on_page, cap)
 
 
-def handle_batch(db, envelopes, now, lease, mail_domain, links, on_page=lambda ids: None):
+def handle_batch(db, envelopes, now, lease, mail_domain, links, on_page=lambda ids: None,
+                 cap=None):
     """Record the deliveries of a batch of events (idempotently); return the ids still to send.
+
+    `cap` is the mail cap (mailcap.parse(MAIL_CAP)): an email an anonymous request caused
+    to a mailbox that has reached it is recorded `suppressed`, and not sent.
 
     An email to an event's attendee is a small write: consecutive such events share one
     short transaction. A large audience is written page by page, each page its own short
@@ -65,7 +69,7 @@ def handle_batch(db, envelopes, now, lease, mail_domain, links, on_page=lambda i
 
     def record(page, cursor=None):
         """Record one page, then hand its ids on; return the cursor of the page after it."""
-        ids, cursor = _record_page(db, page, cursor, now, lease, mail_domain)
+        ids, cursor = _record_page(db, page, cursor, now, lease, mail_domain, cap)
         on_page(ids)
         to_send.extend(ids)
         return cursor
@@ -101,7 +105,7 @@ def _attendees_page(envelopes, links, session, cursor):
             for wanted in _audience_page(envelope, kind, links, session, None)[0]], None
 
 
-def _record_page(db, page, cursor, now, lease, mail_domain):
+def _record_page(db, page, cursor, now, lease, mail_domain, cap):
     """Record a page in one transaction; return (ids still to send, next cursor).
 
     Two consumers may record one event at once (one reclaimed it from the other, which
@@ -109,14 +113,14 @@ def _record_page(db, page, cursor, now, lease, mail_domain):
     try finds the first one's deliveries instead of pausing the consumer.
     """
     try:
-        return _record_page_once(db, page, cursor, now, lease, mail_domain)
+        return _record_page_once(db, page, cursor, now, lease, mail_domain, cap)
     except IntegrityError:
-        return _record_page_once(db, page, cursor, now, lease, mail_domain)
+        return _record_page_once(db, page, cursor, now, lease, mail_domain, cap)
 
 
-def _record_page_once(db, page, cursor, now, lease, mail_domain):
+def _record_page_once(db, page, cursor, now, lease, mail_domain, cap):
     with db.transaction() as session:
         wanted, next_cursor = page(session, cursor)
-        recorded = deliveries.record_all(session, wanted, now, lease, mail_domain)
+        recorded = deliveries.record_all(session, wanted, now, lease, mail_domain, cap)
     to_send = [delivery_id for delivery_id, state in recorded if state == deliveries.QUEUED]
     return to_send, next_cursor

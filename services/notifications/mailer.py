@@ -5,10 +5,17 @@ email, and it lets the task record "sent" right after the server's 250 — the s
 that gap, the smaller the chance that a killed worker sends one email twice. Where the
 server offers PIPELINING (RFC 2920; Postfix, Exim and the big relays all do), MAIL, RCPT
 and DATA go in one write: two round trips per email instead of four.
+
+`SMTP_SECURITY` says how the connection is protected: `starttls` (upgrade after EHLO;
+no STARTTLS offered means no email, never a fallback to clear text), `tls` (implicit TLS,
+port 465) or `none` (the local sink only). TLS always verifies the server's certificate
+and host name, against the system's CAs or `SMTP_CA_FILE`; a server that fails that gets
+no email, and the delivery waits for a retry with the reason in its `last_error`.
 """
 import io
 import re
 import smtplib
+import ssl
 import time
 from email.generator import BytesGenerator
 from email.utils import parseaddr
@@ -29,6 +36,8 @@ class SMTPMailer:
         self.settings = settings
         self.sender = parseaddr(settings.mail_from)[1]  # the envelope's: bounces go there
         self._smtp, self._last_used, self._pipelining = None, 0.0, False
+        self._tls = (ssl.create_default_context(cafile=settings.smtp_ca_file)
+                     if settings.smtp_security != "none" else None)
 
     def send(self, message, recipient):
         """Hand one message for `recipient` to the server; raise Transient/PermanentMailError
@@ -51,6 +60,10 @@ class SMTPMailer:
         except smtplib.SMTPResponseException as error:
             self._close()
             raise _by_code(error.smtp_code, f"{error.smtp_code} {_text(error.smtp_error)}") from error
+        except ssl.SSLCertVerificationError as error:  # an OSError: before the generic case
+            self._close()
+            raise TransientMailError(
+                f"TLS certificate not trusted: {error.verify_message}") from error
         except (OSError, smtplib.SMTPException) as error:
             self._close()
             raise TransientMailError(f"{type(error).__name__}: {error}") from error
@@ -62,15 +75,28 @@ class SMTPMailer:
             except (OSError, smtplib.SMTPException):
                 self._close()
         if self._smtp is None:
-            s = self.settings
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
-            if s.smtp_starttls:
-                smtp.starttls()
-            if s.smtp_username:
-                smtp.login(s.smtp_username, s.smtp_password or "")
-            smtp.ehlo_or_helo_if_needed()
+            smtp = self._open()
             self._smtp, self._pipelining = smtp, smtp.has_extn("pipelining")
         return self._smtp
+
+    def _open(self):
+        """A new session, protected as SMTP_SECURITY says, logged in; closed if a step fails."""
+        s = self.settings
+        if s.smtp_security == "tls":
+            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
+                                    context=self._tls)
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+        try:
+            if s.smtp_security == "starttls":
+                smtp.starttls(context=self._tls)  # raises if not offered: no clear-text fallback
+            if s.smtp_username:  # config.load refuses a login with SMTP_SECURITY=none
+                smtp.login(s.smtp_username, s.smtp_password or "")
+            smtp.ehlo_or_helo_if_needed()
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def _reset(self):
         try:

@@ -18,14 +18,19 @@ class Outbox(OutboxMixin, Base):
 
 
 class Delivery(Base):
-    """One email to one recipient: queued -> inflight -> sent | awaiting_retry | failed."""
+    """One email to one recipient: queued -> inflight -> sent | awaiting_retry | failed,
+    or suppressed from the start (its mailbox had reached MAIL_CAP)."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_state_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_deliveries_state_due", "state", "due_at"),
+                      # the mail cap counts a page's mailboxes' recent emails in one look-up
+                      Index("ix_deliveries_mailbox_recent", "mailbox_key", "created_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(50))
-    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)  # as typed: mail goes here
+    # mailcap.mailbox_key(recipient), for counting only; NULL on rows older than the cap
+    mailbox_key: Mapped[str | None] = mapped_column(String(254), nullable=True)
     event_id: Mapped[str] = mapped_column(String(36), index=True)  # the CloudEvent it answers
     event_type: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200))

@@ -3,13 +3,12 @@
 Each use case is one transaction that saves the change, its `subscription.*` fact (outbox)
 and, for a request, the opt-in email's delivery; the caller queues that email after commit.
 """
-import hashlib
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.notifications import deliveries
+from services.notifications import deliveries, mailcap
 from services.notifications.models import Outbox, Subscription
 from shared import envelope, outbox
 from shared.db import page_of, utcnow
@@ -21,7 +20,9 @@ STATUSES = (PENDING, CONFIRMED, CANCELLED)
 # \Z, not $: "$" also matches before a final newline, and "commitment:3\n" is not a topic
 TOPIC = re.compile(r"^commitment:([1-9][0-9]{0,9})\Z")
 OPTIN = "subscription_optin"
-OPTINS_PER_HOUR = 3  # per address, whatever the topic: a form cannot be used to mail-bomb
+# Per mailbox, whatever the topic: tighter than MAIL_CAP, and past it nothing is recorded
+# at all (the subscription's language and status are not churned by a flood of requests).
+OPTINS_PER_HOUR = 3
 
 
 class NotFound(DomainError):
@@ -39,20 +40,21 @@ def normalize_email(email):
     return email.strip().lower()
 
 
-def request(db, email, topic, language, commitment, links, now, lease, mail_domain):
+def request(db, email, topic, language, commitment, links, now, lease, mail_domain, cap):
     """Ask to follow `topic`; return the ids of opt-in emails to queue (often none).
 
     Nothing is sent to a confirmed follower, nor past the hourly cap of opt-in emails for
-    an address; the caller answers the same either way, so nobody learns who follows what.
+    a mailbox, nor past the mail cap (`cap`, the email is recorded `suppressed`); the
+    caller answers the same either way, so nobody learns who follows what.
     """
-    key = normalize_email(email)
+    key, mailbox = normalize_email(email), mailcap.mailbox_key(email)
     with db.transaction() as session:
-        _serialise_address(session, key)
+        _serialise_mailbox(session, mailbox)
         subscription = session.scalar(select(Subscription).where(
             Subscription.email_key == key, Subscription.topic == topic))
         if subscription is not None and subscription.status == CONFIRMED:
             return []
-        recent = deliveries.count_recent(session, OPTIN, key, now - timedelta(hours=1))
+        recent = deliveries.count_recent(session, OPTIN, mailbox, now - timedelta(hours=1))
         if recent >= OPTINS_PER_HOUR:
             return []
         if subscription is None:
@@ -70,8 +72,8 @@ def request(db, email, topic, language, commitment, links, now, lease, mail_doma
             "commitment": commitment,
         }
         optin = deliveries.record(session, fact, OPTIN, subscription.email, context, now, lease,
-                                  mail_domain)
-        return [optin.id]
+                                  mail_domain, cap)
+        return [optin.id] if optin.state == deliveries.QUEUED else []
 
 
 def get(db, subscription_id):
@@ -146,13 +148,13 @@ def _record(session, fact_type, subscription, now):
     return fact
 
 
-def _serialise_address(session, key):
-    # Two requests for one address at once must not both pass the hourly cap or both insert
-    # the row. SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL takes a lock
-    # on the address's hash, released at commit.
+def _serialise_mailbox(session, mailbox):
+    # Two requests for one mailbox at once must not both pass the hourly cap or both insert
+    # the row (a mailbox covers every spelling of its address, so one email_key too).
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL takes the mailbox's
+    # lock, the one the mail cap takes (re-entrant), released at commit.
     if session.get_bind().dialect.name == "postgresql":
-        lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(lock)))
+        deliveries.lock_mailboxes(session, [mailbox])
 
 
 

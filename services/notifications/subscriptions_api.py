@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, pre_load, validate
 
-from services.notifications import subscriptions
+from services.notifications import mailcap, subscriptions
 from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
 from shared.auth import require
 from shared.errors import problem
@@ -93,7 +93,7 @@ class Subscriptions(MethodView):
         to_send = subscriptions.request(
             app.db, fields["email"], fields["topic"], fields["language"], commitment,
             app.extra["links"], app.clock(), timedelta(seconds=app.settings.stale_after),
-            app.extra["mail_domain"])
+            app.extra["mail_domain"], mailcap.parse(app.settings.mail_cap))
         _enqueue(to_send)
         return {"status": subscriptions.PENDING}
 

@@ -10,6 +10,14 @@ from shared.web import service
 SECTORS = ("citizen", "civil_society", "government", "academia", "private_sector", "media", "other")
 LANGUAGES = ("es", "en")
 _text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
+NO_LINK = "Must not contain a link (://, www.)."
+
+
+def no_link(value):
+    """Refuse a link in text that an email echoes to the address typed beside it: with the
+    name "Win a prize at www.example.com", the municipality's own email carries the spam."""
+    if "://" in value or "www." in value.lower():
+        raise ValidationError(NO_LINK)
 
 
 class EventSchema(StrictSchema):
@@ -85,7 +93,9 @@ class RegistrationSchema(StrictSchema):
 
     id = fields.Integer(dump_only=True)
     event_id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True,
+                         validate=[validate.Length(min=1, max=200), no_link],
+                         metadata={"description": "greets the person in emails: no links"})
     email = email_field(required=True)
     organization = _text(200, load_default="")
     sector = fields.String(required=True, validate=validate.OneOf(SECTORS))

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from services.registration import domain
+from services.registration.schemas import NO_LINK
 from shared import wording
 
 
@@ -31,6 +32,10 @@ ERRORS = {  # field -> (es, en): one message per field, whatever marshmallow sai
                             "Accessibility needs can be up to 500 characters."),
     "privacy_consent": ("Para registrarte debes aceptar el aviso de privacidad.",
                         "You must accept the privacy notice to register."),
+}
+LINK_ERRORS = {  # field -> (es, en), when the field's trouble is a link (schemas.no_link)
+    "name": ("Escribe tu nombre sin enlaces (sin «://» ni «www.»).",
+             "Enter your name without links (no “://” or “www.”)."),
 }
 
 
@@ -118,4 +123,9 @@ def schema_input(form):
 def form_errors(messages, language):
     """marshmallow's messages -> {field: message in the page's language}."""
     index = 0 if language == "es" else 1
-    return {field: ERRORS[field][index] for field in messages if field in ERRORS}
+    return {field: (LINK_ERRORS if _is_link(messages[field], field) else ERRORS)[field][index]
+            for field in messages if field in ERRORS}
+
+
+def _is_link(field_messages, field):
+    return field in LINK_ERRORS and NO_LINK in field_messages

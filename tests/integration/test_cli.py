@@ -82,6 +82,12 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(abierto):
     ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS"),
     ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
     ({"ABIERTO_ENV": "production"}, "SECRET_KEY"),
+    ({"MAIL_CAP": "lots"}, "MAIL_CAP"),
+    ({"MAIL_CAP": "0/hour"}, "MAIL_CAP"),
+    ({"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY"),
+    ({"SMTP_USERNAME": "abierto", "SMTP_SECURITY": "none"}, "SMTP_SECURITY=none"),
+    ({"SMTP_STARTTLS": "true", "SMTP_SECURITY": "none"}, "SMTP_STARTTLS"),
+    ({"SMTP_CA_FILE": "/no/such/ca.pem"}, "SMTP_CA_FILE"),
 ])
 def test_a_setting_that_cannot_be_used_is_named(abierto, setting, says):
     assert says in one_line_error(abierto("mail", "list", **setting))

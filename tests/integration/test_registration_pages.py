@@ -197,3 +197,20 @@ def test_the_privacy_notice_in_both_languages(registration_app, lang, words):
     page = html(response)
     assert response.status_code == 200 and f'<html lang="{lang}">' in page
     assert all(word in page for word in words) and page.count("<h1") == 1
+
+
+@pytest.mark.parametrize("language, says", [
+    ("es", 'id="name-error">Escribe tu nombre sin enlaces'),
+    ("en", 'id="name-error">Enter your name without links'),
+])
+def test_a_name_with_a_link_shows_why_beside_the_field(registration_app, make_event, submit,
+                                                       row_counts, language, says):
+    client, db, _ = registration_app
+    event = make_event()
+    client.get(f"/?lang={language}")
+    before = row_counts(db)
+    response = submit(event["id"], name="Premio en www.premio.example")
+    assert response.status_code == 422 and row_counts(db) == before
+    page = html(response)
+    assert says in page
+    assert re.search(r'id="name" name="name" aria-invalid="true" aria-describedby="name-error"', page)

@@ -14,7 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
-from services.notifications import emails
+from datetime import timedelta
+
+from services.notifications import deliveries, emails, mailcap
 from services.notifications.app import create_app
 from services.notifications.models import ApiToken
 from shared import config
@@ -177,6 +179,30 @@ def test_a_flood_for_one_address_sends_at_most_three_opt_ins_an_hour(follow, out
     assert sum(len(ids) for ids in follow.queued) == 3
     other = follow.subscribe(email="bea@example.org")  # the cap is per address
     assert other.status_code == 202 and len(follow.deliveries()) == 4
+
+
+def test_the_opt_in_cap_counts_every_spelling_of_a_mailbox(follow):
+    spellings = ["ana+1@gmail.com", "A.na@gmail.com", "ana+x@googlemail.com", "ANA@gmail.com"]
+    assert {follow.subscribe(email=address).status_code for address in spellings} == {202}
+    assert [d["recipient"] for d in follow.deliveries()] == spellings[:3]
+
+
+def test_past_the_mail_cap_a_follow_request_is_saved_but_its_opt_in_suppressed(follow):
+    """Five registration emails already went to the mailbox this hour: the request is
+    answered and saved as usual, and its opt-in is recorded, not sent."""
+    with follow.db.transaction() as session:
+        deliveries.record_all(session, [
+            ({"id": f"evt-{n}", "type": "registration.confirmed", "subject": f"r/{n}"},
+             "registration_confirmed", f"ana+{n}@gmail.com", {}) for n in range(5)],
+            deliveries.utcnow(), timedelta(seconds=60), "abierto.test",
+            mailcap.parse(follow.settings.mail_cap))
+    response = follow.subscribe(email="a.na@gmail.com")
+    assert (response.status_code, response.get_json()) == (202, {"status": "pending"})
+    assert [s["status"] for s in follow.subscriptions()] == ["pending"]
+    (optin,) = follow.deliveries()
+    assert optin["state"] == "suppressed" and optin["recipient"] == "a.na@gmail.com"
+    assert optin["last_error"] == "mail cap for this mailbox reached (5/hour)"
+    assert sum(len(ids) for ids in follow.queued) == 0
 
 
 def test_simultaneous_requests_for_one_address_still_send_three_and_save_one_row(follow):

@@ -286,7 +286,7 @@ def arco_erase(email, yes):
     for db in (registrations, deliveries):
         db.ping()  # both answer before either erases: half an erasure is a promise half kept
     erased = registration.erase(registrations, email,
-                                Links(settings.public_base_url, settings.secret_key), utcnow())
+                                Links(settings.public_base_url, settings.keys), utcnow())
     click.echo(f"registration: {erased} erased", err=True)  # said at once, should the next fail
     sent = notifications.erase(deliveries, email)
     click.echo(f"notifications: {sent} erased", err=True)

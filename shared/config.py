@@ -1,11 +1,22 @@
 """The one config loader: 12-factor settings from the environment, with local defaults."""
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shared.signing import Keys
 
 SERVICES = ("registration", "commitments", "notifications")
 PORTS = {"registration": 5001, "commitments": 5002, "notifications": 5003}
 DEV_SECRET_KEY = "dev-only-not-secret"
+# Every key this project ever shipped as a default (config.py, docker-compose.yml): anyone
+# can read them, so outside development they are refused like no key at all.
+SHIPPED_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "change-me"})
+MIN_SECRET_LENGTH = 32
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# gunicorn's exit code for "App failed to load": its master stops instead of restarting
+# a worker that can never start.
+EXIT_CONFIG = 4
 
 
 def env(name, default=None, service=None):
@@ -61,10 +72,17 @@ class Settings:
     sweep_every: float = 5.0
     max_body_bytes: int = 64 * 1024
     public_rate_limit: str = "30/minute;300/hour"
+    secret_key_fallbacks: tuple = ()
+    environment: str = "production"
 
     @property
     def is_sqlite(self):
         return self.database_url.startswith("sqlite")
+
+    @property
+    def keys(self):
+        """What signs and verifies links and cookies, per purpose (shared.signing.Keys)."""
+        return Keys(self.secret_key, self.secret_key_fallbacks)
 
 
 def load(service, **overrides):
@@ -91,10 +109,39 @@ def load(service, **overrides):
         stale_after=_number(float, "DELIVERY_STALE_AFTER", "120"),
         sweep_every=_number(float, "SWEEP_EVERY", "5"),
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
+        secret_key_fallbacks=tuple(
+            part.strip() for part in env("SECRET_KEY_FALLBACKS", "").split(",") if part.strip()),
+        environment=env("ABIERTO_ENV", "production"),
     )
     values.update(overrides)
-    if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":
-        raise ConfigError("SECRET_KEY must be set when ABIERTO_ENV=production")
+    if values["environment"] != "development":
+        _check_secret("SECRET_KEY", values["secret_key"])
+        for secret in values["secret_key_fallbacks"]:
+            _check_secret("SECRET_KEY_FALLBACKS", secret)
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"REDIS_URL={values['redis_url']!r} needs a scheme: redis://host:6379/0")
     return Settings(**values)
+
+
+def load_or_exit(service):
+    """`load` for a process's entry point (an app factory, the Celery app): a setting that
+    cannot be used ends the process with one line on stderr, not a traceback."""
+    try:
+        return load(service)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _check_secret(name, secret):
+    """Fail closed: outside development, a key anyone could know or guess stops the process."""
+    if secret == DEV_SECRET_KEY:
+        problem = ("is not set, or is the built-in development key "
+                   "(only ABIERTO_ENV=development runs with it)")
+    elif secret in SHIPPED_SECRET_KEYS:
+        problem = f"is {secret!r}, a default this project shipped"
+    elif len(secret) < MIN_SECRET_LENGTH:
+        problem = f"has {len(secret)} characters; it needs at least {MIN_SECRET_LENGTH}"
+    else:
+        return
+    raise ConfigError(f"{name} {problem}; make a key with: {MAKE_A_KEY}")

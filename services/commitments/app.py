@@ -13,7 +13,7 @@ IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a whole national plan, texts in two langua
 
 def create_app(settings=None, **collaborators):
     """Build the app; tests pass settings and collaborators (db, bus, clock) instead of patching."""
-    settings = settings or config.load("commitments")
+    settings = settings or config.load_or_exit("commitments")
     app = create_service_app(settings, "Abierto — Commitments", ApiToken,
                              [api.blp, api_tracking.blp], **collaborators)
     i18n.install(app)  # the public pages' language and /assets/abierto.css

@@ -139,9 +139,13 @@ def token_create(service, scopes, name, lifetime):
                                  param_hint="--scopes")
     if not 1 <= len(name.strip()) <= 100:
         raise click.BadParameter("give 1 to 100 characters", param_hint="--name")
+    from shared.db import utcnow
+
+    now = utcnow()
     with _db(service).transaction() as session:
-        value = create_token(session, _models(service).ApiToken, name, wanted, lifetime)
+        value = create_token(session, _models(service).ApiToken, name, wanted, lifetime, now)
     click.echo(value)
+    click.echo(f"expires {_minute(now + lifetime, 'never')}", err=True)  # stdout: the token alone
 
 
 @token.command("list")

@@ -172,6 +172,8 @@ def test_token_create_takes_a_lifetime_and_list_shows_expiry_and_last_use(
                    "--name", "portal", "--expires-in", "90d")
     assert made.returncode == 0, made.stderr
     expires = token_row(db).expires_at
+    assert made.stdout.count("\n") == 1 and made.stdout.startswith("abt_")
+    assert made.stderr == f"expires {expires:%Y-%m-%d %H:%M}Z\n"
     assert timedelta(days=89, hours=23) < expires - datetime.now(timezone.utc) <= timedelta(days=90)
     (line,) = abierto("token", "list", "--service", "registration").stdout.splitlines()
     assert line.endswith(f"active\texpires {expires:%Y-%m-%d %H:%M}Z\tlast used never")

@@ -29,11 +29,11 @@ WRK := $(shell command -v wrk)
 
 bench: $(STAMP)
 	@test -n "$(WRK)" || { echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; }
-	$(PY) bench/pipeline.py
+	ABIERTO_ENV=development $(PY) bench/pipeline.py
 
 bench-smoke: $(STAMP)
 	@test -n "$(WRK)" || { echo "make bench-smoke needs wrk: sudo apt-get install wrk" >&2; exit 1; }
-	$(PY) bench/pipeline.py --smoke
+	ABIERTO_ENV=development $(PY) bench/pipeline.py --smoke
 
 clean:
 	rm -rf $(VENV) data test-output node_modules

@@ -88,7 +88,7 @@ def fresh_database(backend, folder):
 def base_env(folder, redis_url, port):
     """The environment both apps get, so only the app differs between them."""
     return {**os.environ, "DATA_DIR": str(folder), "REDIS_URL": redis_url,
-            "SECRET_KEY": "bench-secret", "PYTHONUNBUFFERED": "1",
+            "SECRET_KEY": "bench-secret", "ABIERTO_ENV": "development", "PYTHONUNBUFFERED": "1",
             "REGISTRATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             # every request comes from 127.0.0.1: the per-address limit must not refuse the load
             "PUBLIC_RATE_LIMIT": "1000000/minute"}

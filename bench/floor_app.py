@@ -26,6 +26,7 @@ from services.registration.facts import Links, registration_fact
 from services.registration.schemas import RegistrationReceiptSchema, RegistrationSchema
 from shared import envelope
 from shared.ratelimit import PublicRateLimit
+from shared.signing import Keys
 
 ADD_REGISTRATION = (
     "INSERT INTO registrations (event_id, name, email, email_key, organization, sector, "
@@ -60,7 +61,7 @@ def create_app():
     if os.environ.get("FLOOR_RATE_LIMIT") != "off":
         limit = PublicRateLimit(os.environ["REDIS_URL"], os.environ["PUBLIC_RATE_LIMIT"], "register")
     body_schema, receipt_schema = RegistrationSchema(), RegistrationReceiptSchema()
-    links = Links(os.environ["REGISTRATION_PUBLIC_BASE_URL"], os.environ["SECRET_KEY"])
+    links = Links(os.environ["REGISTRATION_PUBLIC_BASE_URL"], Keys(os.environ["SECRET_KEY"]))
 
     @app.post("/api/v1/events/<int:event_id>/registrations")
     def register(event_id):

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export DATA_DIR="${DATA_DIR:-$PWD/data}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+# A local run may use the built-in development key; anything else needs a real SECRET_KEY.
+export ABIERTO_ENV="${ABIERTO_ENV:-development}"
 mkdir -p "$DATA_DIR"
 
 redis_answers() { python -c "import redis,sys; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=1).ping()" 2>/dev/null; }

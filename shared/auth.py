@@ -2,6 +2,8 @@
 import functools
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app, g, request
 from sqlalchemy import String, select
@@ -11,11 +13,15 @@ from shared.db import UTCDateTime, utcnow
 from shared.errors import problem
 
 SCOPES = {
-    "registration": {"events:write", "registrations:read"},
+    # events:write changes the events the same token created; events:admin changes any.
+    "registration": {"events:write", "events:admin", "registrations:read"},
     "commitments": {"commitments:write"},
     "notifications": {"deliveries:read", "subscriptions:read"},
 }
 PREFIX = "abt_"
+DEFAULT_LIFETIME = timedelta(days=365)
+# A busy integration would otherwise write its token's row on every request.
+USE_RECORDED_EVERY = timedelta(minutes=1)
 
 
 class TokenMixin:
@@ -28,20 +34,40 @@ class TokenMixin:
     scopes: Mapped[str] = mapped_column(String(500))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     revoked_at = mapped_column(UTCDateTime, nullable=True)
+    expires_at = mapped_column(UTCDateTime, nullable=True)  # None: never (none made so now)
+    last_used_at = mapped_column(UTCDateTime, nullable=True)  # to the minute
 
     @property
     def scope_set(self):
         return set(self.scopes.split())
+
+    def expired(self, now):
+        return self.expires_at is not None and self.expires_at <= now
+
+    def note_use(self, now):
+        """Remember the last use, writing at most once a minute per token."""
+        if self.last_used_at is None or now - self.last_used_at >= USE_RECORDED_EVERY:
+            self.last_used_at = now
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request's token is: what the use cases that have owners need to know."""
+
+    token_id: int
+    name: str
+    scopes: frozenset
 
 
 def hash_token(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session, model, name, scopes):
+def create_token(session, model, name, scopes, lifetime=DEFAULT_LIFETIME, now=None):
     """Store a new token's hash and return the token itself (shown once)."""
     token = PREFIX + secrets.token_urlsafe(32)
-    session.add(model(name=name, token_hash=hash_token(token), scopes=" ".join(sorted(scopes))))
+    session.add(model(name=name, token_hash=hash_token(token), scopes=" ".join(sorted(scopes)),
+                      expires_at=(now or utcnow()) + lifetime))
     return token
 
 
@@ -51,28 +77,42 @@ def find_token(session, model, token):
     return row if row is not None and row.revoked_at is None else None
 
 
-def require(scope):
-    """Decorate a view: a bearer token with `scope` is needed (401 without, 403 without scope)."""
+def require(scope, *alternatives):
+    """Decorate a view: a bearer token with `scope` (or one of `alternatives`) is needed
+    (401 without a usable token, 403 without the scope). The view finds the token in
+    `g.caller` and its name in `g.actor`."""
+    accepted = (scope, *alternatives)
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             kind, _, token = header.partition(" ")
-            challenge = {"WWW-Authenticate": f'Bearer scope="{scope}"'}
+            challenge = {"WWW-Authenticate": f'Bearer scope="{" ".join(accepted)}"'}
             if kind.lower() != "bearer" or not token.strip():
                 return problem(401, "A bearer token is required.", headers=challenge)
-            service = current_app.extensions["abierto"]
-            with service.db.transaction() as session:
-                row = find_token(session, service.token_model, token.strip())
-                scopes, g.actor = (row.scope_set, row.name) if row else (None, None)
-            if scopes is None:
-                return problem(401, "The token is unknown or revoked.", headers=challenge)
-            if scope not in scopes:
-                return problem(403, f"The token lacks the scope `{scope}`.")
+            caller, refusal = _caller(current_app.extensions["abierto"], token.strip())
+            if refusal:
+                return problem(401, refusal, headers=challenge)
+            if caller.scopes.isdisjoint(accepted):
+                return problem(403, f"The token lacks the scope `{'` or `'.join(accepted)}`.")
+            g.caller, g.actor = caller, caller.name
             return view(*args, **kwargs)
 
         wrapper._required_scope = scope
         return wrapper
 
     return decorator
+
+
+def _caller(service, token):
+    """(Caller, None) for a usable token, or (None, why it is refused); notes the use."""
+    now = service.clock()
+    with service.db.transaction() as session:
+        row = find_token(session, service.token_model, token)
+        if row is None:
+            return None, "The token is unknown or revoked."
+        if row.expired(now):
+            return None, "The token has expired."
+        row.note_use(now)
+        return Caller(row.id, row.name, frozenset(row.scope_set)), None

@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import sys
+from datetime import timedelta
 
 import click
 from marshmallow import ValidationError, validate
@@ -99,6 +100,22 @@ def db_revision(service, message):
                      message=message, autogenerate=True)
 
 
+_DURATION = re.compile(r"(\d{1,6})([mhdy])")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
+          "y": timedelta(days=365)}
+_LONGEST = timedelta(days=10 * 365)  # a token for longer is a password nobody rotates
+
+
+def _lifetime(_ctx, _param, value):
+    """An --expires-in option such as 30m, 12h, 90d or 1y: a timedelta."""
+    match = _DURATION.fullmatch(value.strip().lower())
+    lifetime = int(match.group(1)) * _UNITS[match.group(2)] if match else None
+    if lifetime is None or not timedelta(0) < lifetime <= _LONGEST:
+        raise click.BadParameter(f"{value!r}: give a number and m, h, d or y, e.g. 90d "
+                                 "(at most 10y)")
+    return lifetime
+
+
 @main.group()
 def token():
     """API tokens (stored hashed; shown once)."""
@@ -109,7 +126,9 @@ def token():
 @click.option("--scopes", required=True, help="comma-separated, e.g. events:write,registrations:read")
 @click.option("--name", default="cli",
               help="who or what uses it (1-100 characters); shown in logs and history")
-def token_create(service, scopes, name):
+@click.option("--expires-in", "lifetime", default="1y", show_default=True, callback=_lifetime,
+              help="how long it works: 30m, 12h, 90d, 1y")
+def token_create(service, scopes, name, lifetime):
     """Create a token and print it, alone, on stdout."""
     from shared.auth import create_token
 
@@ -120,22 +139,39 @@ def token_create(service, scopes, name):
                                  param_hint="--scopes")
     if not 1 <= len(name.strip()) <= 100:
         raise click.BadParameter("give 1 to 100 characters", param_hint="--name")
+    from shared.db import utcnow
+
+    now = utcnow()
     with _db(service).transaction() as session:
-        value = create_token(session, _models(service).ApiToken, name, wanted)
+        value = create_token(session, _models(service).ApiToken, name, wanted, lifetime, now)
     click.echo(value)
+    click.echo(f"expires {_minute(now + lifetime, 'never')}", err=True)  # stdout: the token alone
 
 
 @token.command("list")
 @click.option("--service", type=click.Choice(config.SERVICES), required=True)
 def token_list(service):
-    """List tokens (never their values)."""
+    """List tokens (never their values): id, name, scopes, state, expiry, last use (UTC)."""
     from sqlalchemy import select
 
-    model = _models(service).ApiToken
+    from shared.db import utcnow
+
+    model, now = _models(service).ApiToken, utcnow()
     with _db(service).transaction() as session:
         for row in session.scalars(select(model).order_by(model.id)):
-            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            click.echo(f"{row.id}\t{row.name}\t{row.scopes}\t{state}")
+            click.echo("\t".join((str(row.id), row.name, row.scopes, _token_state(row, now),
+                                  f"expires {_minute(row.expires_at, 'never')}",
+                                  f"last used {_minute(row.last_used_at, 'never')}")))
+
+
+def _token_state(row, now):
+    if row.revoked_at:
+        return f"revoked {row.revoked_at:%Y-%m-%d}"
+    return "expired" if row.expired(now) else "active"
+
+
+def _minute(moment, otherwise):
+    return f"{moment:%Y-%m-%d %H:%M}Z" if moment else otherwise
 
 
 @token.command("revoke")
@@ -286,7 +322,7 @@ def arco_erase(email, yes):
     for db in (registrations, deliveries):
         db.ping()  # both answer before either erases: half an erasure is a promise half kept
     erased = registration.erase(registrations, email,
-                                Links(settings.public_base_url, settings.secret_key), utcnow())
+                                Links(settings.public_base_url, settings.keys), utcnow())
     click.echo(f"registration: {erased} erased", err=True)  # said at once, should the next fail
     sent = notifications.erase(deliveries, email)
     click.echo(f"notifications: {sent} erased", err=True)

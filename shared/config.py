@@ -1,14 +1,25 @@
 """The one config loader: 12-factor settings from the environment, with local defaults."""
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from limits import parse_many
 
+from shared.signing import Keys
+
 SERVICES = ("registration", "commitments", "notifications")
 PORTS = {"registration": 5001, "commitments": 5002, "notifications": 5003}
 DEV_SECRET_KEY = "dev-only-not-secret"
 SMTP_SECURITY = ("starttls", "tls", "none")  # STARTTLS on 587/25, implicit TLS on 465, plain
+# Every key this project ever shipped as a default (config.py, docker-compose.yml): anyone
+# can read them, so outside development they are refused like no key at all.
+SHIPPED_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "change-me"})
+MIN_SECRET_LENGTH = 32
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# gunicorn's exit code for "App failed to load": its master stops instead of restarting
+# a worker that can never start.
+EXIT_CONFIG = 4
 
 
 def env(name, default=None, service=None):
@@ -98,10 +109,17 @@ class Settings:
     public_rate_limit: str = "30/minute;300/hour"
     trusted_proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For
     mail_cap: str = "5/hour;20/day"  # per mailbox, for the emails anonymous requests cause
+    secret_key_fallbacks: tuple = ()
+    environment: str = "production"
 
     @property
     def is_sqlite(self):
         return self.database_url.startswith("sqlite")
+
+    @property
+    def keys(self):
+        """What signs and verifies links and cookies, per purpose (shared.signing.Keys)."""
+        return Keys(self.secret_key, self.secret_key_fallbacks)
 
 
 def load(service, **overrides):
@@ -131,10 +149,15 @@ def load(service, **overrides):
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
         trusted_proxy_hops=_number(int, "TRUSTED_PROXY_HOPS", "0"),
         mail_cap=_rates("MAIL_CAP", "5/hour;20/day"),
+        secret_key_fallbacks=tuple(
+            part.strip() for part in env("SECRET_KEY_FALLBACKS", "").split(",") if part.strip()),
+        environment=env("ABIERTO_ENV", "production"),
     )
     values.update(overrides)
-    if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":
-        raise ConfigError("SECRET_KEY must be set when ABIERTO_ENV=production")
+    if values["environment"] != "development":
+        _check_secret("SECRET_KEY", values["secret_key"])
+        for secret in values["secret_key_fallbacks"]:
+            _check_secret("SECRET_KEY_FALLBACKS", secret)
     if values["trusted_proxy_hops"] < 0:
         raise ConfigError(f"TRUSTED_PROXY_HOPS={values['trusted_proxy_hops']} must be 0 or more")
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
@@ -145,3 +168,27 @@ def load(service, **overrides):
     if values["smtp_ca_file"] and not Path(values["smtp_ca_file"]).is_file():
         raise ConfigError(f"SMTP_CA_FILE={values['smtp_ca_file']!r} is not a file")
     return Settings(**values)
+
+
+def load_or_exit(service):
+    """`load` for a process's entry point (an app factory, the Celery app): a setting that
+    cannot be used ends the process with one line on stderr, not a traceback."""
+    try:
+        return load(service)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _check_secret(name, secret):
+    """Fail closed: outside development, a key anyone could know or guess stops the process."""
+    if secret == DEV_SECRET_KEY:
+        problem = ("is not set, or is the built-in development key "
+                   "(only ABIERTO_ENV=development runs with it)")
+    elif secret in SHIPPED_SECRET_KEYS:
+        problem = f"is {secret!r}, a default this project shipped"
+    elif len(secret) < MIN_SECRET_LENGTH:
+        problem = f"has {len(secret)} characters; it needs at least {MIN_SECRET_LENGTH}"
+    else:
+        return
+    raise ConfigError(f"{name} {problem}; make a key with: {MAKE_A_KEY}")

@@ -1,5 +1,9 @@
-"""Signed, expiring links (cancel a registration, confirm or leave a subscription)."""
+"""Signed, expiring links (cancel a registration, confirm or leave a subscription), and the
+keys every purpose signs with."""
 import functools
+import hashlib
+import hmac
+from dataclasses import dataclass
 
 from itsdangerous import (BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer,
                           base64_encode)
@@ -15,15 +19,45 @@ class LinkInvalid(Exception):
         self.expired = expired
 
 
-def sign(secret_key, purpose, value):
+SESSION = "session"  # Flask's session cookie (the forms' CSRF token)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """SECRET_KEY and the keys it replaced (SECRET_KEY_FALLBACKS): the one place that says
+    which keys sign and verify each purpose."""
+
+    current: str
+    fallbacks: tuple = ()
+
+    def for_purpose(self, purpose):
+        """The keys for `purpose`, oldest first: the last signs, every one verifies (the
+        order itsdangerous and Flask's SECRET_KEY_FALLBACKS expect)."""
+        return [derive(secret, purpose) for secret in (*self.fallbacks, self.current)]
+
+    def legacy(self):
+        """The keys themselves, which links sent before keys were derived were signed with
+        (the purpose was, and is, itsdangerous' salt): they verify, never sign, so an
+        unsubscribe link already in a mailbox still works for its year. Links only."""
+        return [*self.fallbacks, self.current]
+
+
+def derive(secret, purpose):
+    """HMAC-SHA256(secret, "abierto/" + purpose), the usual one-step key derivation (as in
+    HKDF-Expand): a token or cookie made for one purpose never verifies for another, and
+    one leaked purpose key tells nothing of SECRET_KEY or the other purposes' keys."""
+    return hmac.new(secret.encode(), f"abierto/{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+def sign(keys, purpose, value):
     """A URL-safe token carrying `value` (an opaque id, never personal data)."""
-    return _serializer(secret_key, purpose).dumps(value)
+    return _serializer(keys, purpose).dumps(value)
 
 
-def unsign(secret_key, purpose, token, max_age):
+def unsign(keys, purpose, token, max_age):
     """The id a token carries; LinkInvalid if tampered, foreign, expired or not an id."""
     try:
-        value = _serializer(secret_key, purpose).loads(token, max_age=max_age)
+        value = _serializer(keys, purpose).loads(token, max_age=max_age)
     except SignatureExpired as error:
         raise LinkInvalid(expired=True) from error
     except BadSignature as error:
@@ -44,7 +78,7 @@ class _IdSerializer(URLSafeTimedSerializer):
 
 
 @functools.lru_cache(maxsize=32)
-def _serializer(secret_key, purpose):
+def _serializer(keys, purpose):
     # Every registration signs a link; a serializer keeps no state between calls, so one
-    # per key and purpose spares building it (and its trial JSON dump) each time.
-    return _IdSerializer(secret_key, salt=purpose)
+    # per key set and purpose spares deriving keys and building it each time.
+    return _IdSerializer([*keys.legacy(), *keys.for_purpose(purpose)], salt=purpose)

@@ -10,7 +10,7 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import errors
+from shared import errors, signing
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.ratelimit import PublicRateLimit
@@ -104,11 +104,14 @@ def create_service_app(settings, title, token_model, blueprints=(), *, db=None, 
     """
     app = Flask(settings.service)
     https = settings.public_base_url.startswith("https://")
+    # The session cookie (the forms' CSRF token) signs with its own derived key; Flask 3.1
+    # signs with SECRET_KEY and still accepts cookies signed with a SECRET_KEY_FALLBACKS key.
+    *session_fallbacks, session_key = settings.keys.for_purpose(signing.SESSION)
     app.config.update(
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
-        MAX_CONTENT_LENGTH=settings.max_body_bytes, SECRET_KEY=settings.secret_key,
-        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes, SECRET_KEY=session_key,
+        SECRET_KEY_FALLBACKS=session_fallbacks, JSON_SORT_KEYS=False,
         # The CSRF session cookie; shared.i18n's language cookie follows the same flags.
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
     )

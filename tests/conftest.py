@@ -18,6 +18,9 @@ from sqlalchemy import create_engine, text
 
 from shared.db import Database, upgrade
 
+# The tests sign with short, published keys: development is the one place that may
+# (shared.config refuses them anywhere else). Set before anything loads settings.
+os.environ.setdefault("ABIERTO_ENV", "development")
 # Tests register hundreds of people from 127.0.0.1; the limit itself has its own test.
 os.environ.setdefault("PUBLIC_RATE_LIMIT", "100000/minute")
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")

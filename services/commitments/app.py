@@ -13,10 +13,10 @@ IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a whole national plan, texts in two langua
 
 def create_app(settings=None, **collaborators):
     """Build the app; tests pass settings and collaborators (db, bus, clock) instead of patching."""
-    settings = settings or config.load("commitments")
+    settings = settings or config.load_or_exit("commitments")
     # The commitment page's follow form posts to the notification service: the pages' CSP
     # (form-action) names that one address besides our own origin.
-    follow_url = config.load("notifications").public_base_url + "/follow"
+    follow_url = config.load_or_exit("notifications").public_base_url + "/follow"
     app = create_service_app(settings, "Abierto — Commitments", ApiToken,
                              [api.blp, api_tracking.blp], form_targets=(follow_url,),
                              **collaborators)

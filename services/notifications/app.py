@@ -13,13 +13,13 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
     `commitments` reads the commitments service (default: its API at COMMITMENTS_API_URL);
     `enqueue(ids)` hands deliveries to the workers (default: the Celery task).
     """
-    settings = settings or config.load("notifications")
+    settings = settings or config.load_or_exit("notifications")
     app = create_service_app(settings, "Abierto — Notifications", ApiToken,
                              [api.blp, subscriptions_api.blp], **collaborators)
     if enqueue is None:
         from services.notifications.tasks import enqueue  # imports Celery only when used
     app.extensions["abierto"].extra.update(
-        links=Links(settings.public_base_url, settings.secret_key),
+        links=Links(settings.public_base_url, settings.keys),
         commitments=commitments or CommitmentsClient(settings.commitments_api_url),
         enqueue=enqueue,
         mail_domain=runtime.mail_domain_of(settings.mail_from),

@@ -4,7 +4,8 @@ from celery.signals import worker_init
 
 from shared import config
 
-settings = config.load("notifications")
+# A bad setting (SECRET_KEY above all) stops the worker here, with one line.
+settings = config.load_or_exit("notifications")
 
 app = Celery("notifications", broker=settings.redis_url)
 app.conf.update(

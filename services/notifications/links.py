@@ -10,8 +10,8 @@ PATHS = {CONFIRM: "/subscriptions/confirm/", UNSUBSCRIBE: "/subscriptions/unsubs
 class Links:
     """Builds and reads this service's public links; the payload is only the subscription id."""
 
-    def __init__(self, base_url, secret_key):
-        self.base_url, self.secret_key = base_url.rstrip("/"), secret_key
+    def __init__(self, base_url, keys):
+        self.base_url, self.keys = base_url.rstrip("/"), keys  # keys: shared.signing.Keys
 
     def confirm(self, subscription_id):
         return self._url(CONFIRM, subscription_id)
@@ -21,8 +21,8 @@ class Links:
 
     def subscription_id(self, purpose, token):
         """The id a token carries; raise signing.LinkInvalid if tampered, foreign or expired."""
-        return signing.unsign(self.secret_key, purpose, token, MAX_AGE[purpose])
+        return signing.unsign(self.keys, purpose, token, MAX_AGE[purpose])
 
     def _url(self, purpose, subscription_id):
-        token = signing.sign(self.secret_key, purpose, subscription_id)
+        token = signing.sign(self.keys, purpose, subscription_id)
         return f"{self.base_url}{PATHS[purpose]}{token}"

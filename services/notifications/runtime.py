@@ -27,7 +27,7 @@ def mailer():
 def links():
     from services.notifications.links import Links
 
-    return Links(settings().public_base_url, settings().secret_key)
+    return Links(settings().public_base_url, settings().keys)
 
 
 @functools.cache

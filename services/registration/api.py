@@ -2,7 +2,7 @@
 import csv
 import io
 
-from flask import Response, request
+from flask import Response, g, request
 from flask.views import MethodView
 
 from services.registration import service as use_cases
@@ -36,8 +36,8 @@ class Events(MethodView):
     @blp.arguments(EventSchema)
     @blp.response(201, EventSchema)
     def post(self, fields):
-        """Publish an event (token scope `events:write`)."""
-        return use_cases.create_event(service().db, fields, service().clock())
+        """Publish an event (token scope `events:write`); the token becomes its owner."""
+        return use_cases.create_event(service().db, fields, service().clock(), g.caller.token_id)
 
 
 @blp.route("/events/<int(max=2147483647):event_id>")
@@ -47,13 +47,17 @@ class EventById(MethodView):
         """One event (public)."""
         return use_cases.get_event(service().db, event_id)
 
-    @require("events:write")
+    @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
     @blp.arguments(EventChangesSchema(partial=True))
     @blp.response(200, EventSchema)
+    @blp.alt_response(403, description="The token did not publish this event and lacks "
+                                       "`events:admin`, or lacks both scopes.")
     def patch(self, changes, event_id):
-        """Change an event (token scope `events:write`); more capacity promotes people waiting."""
-        return use_cases.update_event(service().db, event_id, changes, _links(), service().clock())
+        """Change an event: `events:write` for events the same token published, `events:admin`
+        for any; more capacity promotes people waiting."""
+        return use_cases.update_event(service().db, event_id, changes, _links(), service().clock(),
+                                      g.caller.token_id, g.caller.scopes)
 
 
 @blp.route("/events/<int(max=2147483647):event_id>/registrations")

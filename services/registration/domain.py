@@ -18,6 +18,23 @@ class InvalidEvent(DomainError):
     status = 422
 
 
+class NotYourEvent(DomainError):
+    status = 403
+
+
+EVENTS_ADMIN = "events:admin"
+
+
+def check_may_change(event, token_id, scopes):
+    """An events:write token changes only the events it published; events:admin changes any
+    (events without a publisher, seeded or older than this rule, only events:admin)."""
+    if EVENTS_ADMIN in scopes or (event.created_by_token_id is not None
+                                  and event.created_by_token_id == token_id):
+        return
+    raise NotYourEvent(f"Event {event.id} was published by another token; only that token, "
+                       f"or one with the scope `{EVENTS_ADMIN}`, may change it.")
+
+
 def normalize_email(email):
     """The key that makes "Ana@X.org " and "ana@x.org" one person."""
     return email.strip().lower()

@@ -8,14 +8,14 @@ CANCEL_PURPOSE = "cancel-registration"
 class Links:
     """The public URLs this service puts in emails."""
 
-    def __init__(self, base_url, secret_key):
-        self.base_url, self.secret_key = base_url, secret_key
+    def __init__(self, base_url, keys):
+        self.base_url, self.keys = base_url, keys  # keys: shared.signing.Keys
 
     def event(self, event_id):
         return f"{self.base_url}/api/v1/events/{event_id}"
 
     def cancel(self, registration_id):
-        token = signing.sign(self.secret_key, CANCEL_PURPOSE, registration_id)
+        token = signing.sign(self.keys, CANCEL_PURPOSE, registration_id)
         return f"{self.base_url}/registrations/cancel/{token}"
 
 

@@ -41,6 +41,9 @@ class Event(Base):
     registration_closes_at = mapped_column(UTCDateTime, nullable=True)  # None: at starts_at
     language: Mapped[str] = mapped_column(String(2), default="es")
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The api_tokens.id that published it (None: seeded, or made before owners were kept). A
+    # plain id, no foreign key: tokens are revoked, never deleted.
+    created_by_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 

@@ -120,7 +120,7 @@ def privacy():
 
 
 def _registration_id(token):
-    return signing.unsign(service().settings.secret_key, CANCEL_PURPOSE, token, LINK_MAX_AGE)
+    return signing.unsign(service().settings.keys, CANCEL_PURPOSE, token, LINK_MAX_AGE)
 
 
 @bp.route("/registrations/cancel/<token>", methods=["GET", "POST"])

@@ -31,19 +31,22 @@ def _record(connection, fact_type, registration, event, links, now):
     outbox.add(connection, Outbox, registration_fact(fact_type, registration, event, links, now))
 
 
-def create_event(db, fields, now):
+def create_event(db, fields, now, token_id=None):
+    """Publish an event; `token_id` (the API token publishing it) becomes its owner."""
     with db.transaction() as session:
         event = Event(**fields)
-        event.confirmed_count = 0
+        event.confirmed_count, event.created_by_token_id = 0, token_id
         domain.check_schedule(event)
         session.add(event)
     return event
 
 
-def update_event(db, event_id, changes, links, now):
-    """Apply changes; a larger capacity gives the new seats to the people waiting."""
+def update_event(db, event_id, changes, links, now, token_id, scopes):
+    """Apply changes, if the token may change this event (domain.check_may_change); a larger
+    capacity gives the new seats to the people waiting."""
     with db.transaction() as session:
         event = _event_for_update(session, event_id)
+        domain.check_may_change(event, token_id, scopes)
         for name, value in changes.items():
             setattr(event, name, value)
         domain.check_schedule(event)

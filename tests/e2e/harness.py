@@ -131,7 +131,9 @@ class Stack:
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TIMEOUT": "3",
             "MAIL_FROM": "Gobierno Abierto Chihuahua <abierto@chihuahua.example>",
             "DELIVERY_RETRY_DELAYS": "1,2,4", "DELIVERY_STALE_AFTER": "6", "SWEEP_EVERY": "0.5",
-            "CONSUMER_NAME": "e2e", "SECRET_KEY": "e2e-secret", "PYTHONUNBUFFERED": "1",
+            "CONSUMER_NAME": "e2e", "PYTHONUNBUFFERED": "1",
+            # A published key: only development may sign with it (shared.config).
+            "SECRET_KEY": "e2e-secret", "ABIERTO_ENV": "development",
             **{f"{name.upper()}_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports[name]}"
                for name in self.WEB},
             "COMMITMENTS_API_URL": f"http://127.0.0.1:{self.ports['commitments']}",

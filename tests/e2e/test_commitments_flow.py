@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, insert, select
 from services.notifications.celery_app import app as celery
 from services.notifications.models import Subscription
 from shared.db import utcnow
+from shared.signing import Keys
 from tests.e2e.harness import register, unique_addresses, wait_until
 
 POOL = celery.conf.worker_concurrency  # at most one repeat per pool process (a kill's bound)
@@ -197,4 +198,4 @@ def alert_unsubscribe_url(stack, address, commitment_id):
             Subscription.email_key == address, Subscription.topic == f"commitment:{commitment_id}")
         ).scalar_one()
     engine.dispose()
-    return Links(stack.url("notifications"), stack.env["SECRET_KEY"]).unsubscribe(subscription_id)
+    return Links(stack.url("notifications"), Keys(stack.env["SECRET_KEY"])).unsubscribe(subscription_id)

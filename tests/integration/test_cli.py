@@ -11,13 +11,16 @@ from services.mailsink.server import list_messages, serve
 from tests.e2e.harness import free_port
 
 ABIERTO = Path(sys.executable).with_name("abierto")
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "a-key-of-ones-own-at-least-32-characters"
 NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
 
 
 @pytest.fixture
 def abierto(tmp_path, monkeypatch):
     """abierto(*args, **env) -> the finished process, with every database under tmp_path."""
-    base = {"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING", "PATH": "/usr/bin:/bin"}
+    base = {"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING", "PATH": "/usr/bin:/bin",
+            "ABIERTO_ENV": "development"}  # each test of production says so
 
     def run(*args, input=None, **env):
         return subprocess.run([str(ABIERTO), *args], env={**base, **env}, input=input,
@@ -88,9 +91,52 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(abierto):
     ({"SMTP_USERNAME": "abierto", "SMTP_SECURITY": "none"}, "SMTP_SECURITY=none"),
     ({"SMTP_STARTTLS": "true", "SMTP_SECURITY": "none"}, "SMTP_STARTTLS"),
     ({"SMTP_CA_FILE": "/no/such/ca.pem"}, "SMTP_CA_FILE"),
+    ({"ABIERTO_ENV": ""}, "SECRET_KEY"),  # no ABIERTO_ENV: production
+    ({"ABIERTO_ENV": "", "SECRET_KEY": "change-me"}, "SECRET_KEY"),
+    ({"ABIERTO_ENV": "", "SECRET_KEY": "x" * 31}, "SECRET_KEY"),
+    ({"ABIERTO_ENV": "", "SECRET_KEY": GOOD_KEY, "SECRET_KEY_FALLBACKS": "change-me"},
+     "SECRET_KEY_FALLBACKS"),
 ])
 def test_a_setting_that_cannot_be_used_is_named(abierto, setting, says):
     assert says in one_line_error(abierto("mail", "list", **setting))
+
+
+def test_a_long_key_of_ones_own_runs_outside_development(abierto):
+    assert abierto("mail", "list", ABIERTO_ENV="", SECRET_KEY=GOOD_KEY,
+                   SECRET_KEY_FALLBACKS=GOOD_KEY[::-1]).returncode == 0
+
+
+# Every long-running process, as the Procfile starts it, with the key of docker-compose.yml.
+PROCESSES = {
+    "relay": [str(ABIERTO), "relay", "registration"],
+    "consumer": [str(ABIERTO), "consume"],
+    "sweeper": [str(ABIERTO), "sweep"],
+    "mailsink": [str(ABIERTO), "mailsink"],
+    **{f"{service} app": [sys.executable, "-c",
+                          f"from services.{service}.app import create_app; create_app()"]
+       for service in ("registration", "commitments", "notifications")},
+    "celery app": [sys.executable, "-c", "import services.notifications.celery_app"],
+}
+
+
+@pytest.mark.parametrize("command", PROCESSES.values(), ids=PROCESSES.keys())
+def test_no_process_starts_with_a_shipped_key_outside_development(tmp_path, command):
+    done = subprocess.run(command, env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
+                                        "SECRET_KEY": "change-me"},
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "SECRET_KEY" in one_line_error(done, done.returncode)
+
+
+def test_gunicorn_stops_instead_of_restarting_a_worker_that_cannot_start(tmp_path):
+    """The app factory's exit code is gunicorn's "App failed to load": the master gives up."""
+    done = subprocess.run(
+        [str(ABIERTO.with_name("gunicorn")), "--bind", "127.0.0.1:0",
+         "services.registration.app:create_app()"],
+        env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 4 and "Traceback" not in done.stderr, done.stderr
+    assert "Error: SECRET_KEY is not set" in done.stderr and "App failed to load" in done.stderr
 
 
 def test_a_lower_case_log_level_is_understood(abierto):

@@ -24,7 +24,7 @@ DELIVERY_FIELDS = {"id", "kind", "status", "state", "created_at", "sent_at", "su
 
 
 def links(settings):
-    return Links(settings.public_base_url, settings.secret_key)
+    return Links(settings.public_base_url, settings.keys)
 
 
 def subjects(facts):

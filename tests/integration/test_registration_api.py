@@ -28,7 +28,7 @@ def instant(text_):
 
 
 def cancel_path(settings, registration_id):
-    return urlsplit(Links(settings.public_base_url, settings.secret_key).cancel(registration_id)).path
+    return urlsplit(Links(settings.public_base_url, settings.keys).cancel(registration_id)).path
 
 
 def types(facts):

@@ -113,7 +113,7 @@ def test_the_cancel_page_of_a_real_link_is_neither_cached_nor_referred(
     """It shows the person's registration: no cache may keep it, no Referer may carry its token."""
     client, db, settings = registration_app
     assert register(make_event()["id"]).status_code == 201
-    link = Links("", settings.secret_key).cancel(_registration_id(db))
+    link = Links("", settings.keys).cancel(_registration_id(db))
     shown = client.get(link)
     assert "Persona 1" in shown.get_data(as_text=True)
     for response in (shown, client.post(link)):

@@ -12,13 +12,14 @@ from services.notifications.commitments import (CommitmentsClient, CommitmentsUn
 from services.notifications.links import UNSUBSCRIBE, Links
 from services.notifications.models import Delivery, Subscription
 from shared import envelope
+from shared.signing import Keys
 from tests.integration.test_subscriptions_api import (  # noqa: F401 - fixtures
     closed_port_url, commitments_api)
 from tests.unit.test_tokens_and_links import fact_data
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)
 LEASE = timedelta(minutes=2)
-LINKS = Links("http://notifications.test", "fan-out-secret")
+LINKS = Links("http://notifications.test", Keys("fan-out-secret"))
 
 
 def milestone_changed(commitment_id=3, minor=False):

@@ -7,6 +7,7 @@ from sqlalchemy import delete
 
 from services.notifications import links
 from services.notifications.models import Subscription
+from shared.signing import Keys
 from tests.integration.test_subscriptions_api import (SECRET_KEY, Follow,  # noqa: F401 - fixtures
                                                       closed_port_url, commitments_api, follow)
 
@@ -19,7 +20,7 @@ def pending(follow):
     """A pending subscription to commitment 1: (follow, its id, its confirm and unsubscribe paths)."""
     follow.subscribe()
     (row,) = follow.subscriptions()
-    made = links.Links("", SECRET_KEY)
+    made = links.Links("", Keys(SECRET_KEY))
     return follow, row["id"], made.confirm(row["id"]), made.unsubscribe(row["id"])
 
 
@@ -38,7 +39,8 @@ def old_token(purpose, value, age):
         def get_timestamp(self):
             return int(time.time() - age)
 
-    return URLSafeTimedSerializer(SECRET_KEY, salt=purpose, signer=Then).dumps(value)
+    return URLSafeTimedSerializer(Keys(SECRET_KEY).for_purpose(purpose), salt=purpose,
+                                  signer=Then).dumps(value)
 
 
 def assert_page(response, status_code):
@@ -94,7 +96,7 @@ def test_the_page_still_works_when_the_commitments_service_is_down(
         session.add(Subscription(email="ana@example.org", email_key="ana@example.org",
                                  topic="commitment:1", language="es", status="pending"))
     (row,) = follow.subscriptions()
-    html = assert_page(follow.client.get(links.Links("", SECRET_KEY).confirm(row["id"])), 200)
+    html = assert_page(follow.client.get(links.Links("", Keys(SECRET_KEY)).confirm(row["id"])), 200)
     assert "compromiso 1" in html and "commitment 1" in html
 
 

@@ -5,13 +5,14 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from marshmallow import ValidationError
 
 from services.notifications.deliveries import idempotency_key
 from shared import auth, envelope, signing
 
 SECRET = "test-secret"
+KEYS = signing.Keys(SECRET)
 NOW = datetime(2031, 5, 1, 15, 0, tzinfo=timezone.utc)
 
 
@@ -59,24 +60,30 @@ def test_hash_is_a_64_hex_digest():
 
 def test_a_signed_link_round_trips():
     """The cancel link carries the registration id back."""
-    token = signing.sign(SECRET, "cancel-registration", 42)
-    assert signing.unsign(SECRET, "cancel-registration", token, max_age=3600) == 42
+    token = signing.sign(KEYS, "cancel-registration", 42)
+    assert signing.unsign(KEYS, "cancel-registration", token, max_age=3600) == 42
 
 
 def test_a_signed_link_carries_no_readable_personal_data():
     """Only an opaque id is signed, so the link cannot leak an email."""
-    token = signing.sign(SECRET, "cancel-registration", 42)
+    token = signing.sign(KEYS, "cancel-registration", 42)
     assert "@" not in token
 
 
 def test_links_are_itsdangerous_tokens_both_ways():
-    """Links already sent still open, and ours open with the stock serializer: same format."""
+    """Links already sent (signed with the key itself) still open, and ours open with the
+    stock serializer and the purpose's derived key: same format."""
     for value in (42, 2147483647):
-        stock = URLSafeTimedSerializer(SECRET, salt="cancel-registration")
-        ours = signing.sign(SECRET, "cancel-registration", value)
+        sent_before = URLSafeTimedSerializer(SECRET, salt="cancel-registration")
+        stock = URLSafeTimedSerializer(signing.derive(SECRET, "cancel-registration"),
+                                       salt="cancel-registration")
+        ours = signing.sign(KEYS, "cancel-registration", value)
         assert ours.split(".")[0] == stock.dumps(value).split(".")[0]  # the same payload part
         assert stock.loads(ours, max_age=3600) == value
-        assert signing.unsign(SECRET, "cancel-registration", stock.dumps(value), 3600) == value
+        assert signing.unsign(KEYS, "cancel-registration", stock.dumps(value), 3600) == value
+        assert signing.unsign(KEYS, "cancel-registration", sent_before.dumps(value), 3600) == value
+        with pytest.raises(BadSignature):  # new links are not signed with the key itself
+            sent_before.loads(ours, max_age=3600)
 
 
 def _tamper(token):
@@ -86,49 +93,49 @@ def _tamper(token):
 
 def test_a_tampered_link_is_invalid():
     """Changing one character of the link makes it invalid, not expired."""
-    token = signing.sign(SECRET, "cancel-registration", 42)
+    token = signing.sign(KEYS, "cancel-registration", 42)
     with pytest.raises(signing.LinkInvalid) as error:
-        signing.unsign(SECRET, "cancel-registration", _tamper(token), max_age=3600)
+        signing.unsign(KEYS, "cancel-registration", _tamper(token), max_age=3600)
     assert error.value.expired is False
 
 
 def test_a_changed_id_in_the_link_is_invalid():
     """Swapping in another registration id breaks the signature."""
-    token = signing.sign(SECRET, "cancel-registration", 42)
-    other = signing.sign(SECRET, "cancel-registration", 43)
+    token = signing.sign(KEYS, "cancel-registration", 42)
+    other = signing.sign(KEYS, "cancel-registration", 43)
     forged = ".".join([other.split(".")[0]] + token.split(".")[1:])
     with pytest.raises(signing.LinkInvalid):
-        signing.unsign(SECRET, "cancel-registration", forged, max_age=3600)
+        signing.unsign(KEYS, "cancel-registration", forged, max_age=3600)
 
 
 def test_a_link_for_another_purpose_is_invalid():
     """A token signed for one action cannot be replayed for another."""
-    token = signing.sign(SECRET, "confirm-subscription", 42)
+    token = signing.sign(KEYS, "confirm-subscription", 42)
     with pytest.raises(signing.LinkInvalid) as error:
-        signing.unsign(SECRET, "cancel-registration", token, max_age=3600)
+        signing.unsign(KEYS, "cancel-registration", token, max_age=3600)
     assert error.value.expired is False
 
 
 def test_a_link_signed_with_another_key_is_invalid():
     """A link from another installation (another secret) is refused."""
-    token = signing.sign("other-secret", "cancel-registration", 42)
+    token = signing.sign(signing.Keys("other-secret"), "cancel-registration", 42)
     with pytest.raises(signing.LinkInvalid):
-        signing.unsign(SECRET, "cancel-registration", token, max_age=3600)
+        signing.unsign(KEYS, "cancel-registration", token, max_age=3600)
 
 
 @pytest.mark.parametrize("value", [2**63, 0, -1, "42", True, None])
 def test_a_signed_value_that_is_no_id_is_invalid(value):
     """Only we sign, but should the key leak, a forged link is refused, not a crash on lookup."""
-    token = signing.sign(SECRET, "cancel-registration", value)
+    token = signing.sign(KEYS, "cancel-registration", value)
     with pytest.raises(signing.LinkInvalid):
-        signing.unsign(SECRET, "cancel-registration", token, max_age=3600)
+        signing.unsign(KEYS, "cancel-registration", token, max_age=3600)
 
 
 def test_an_old_link_is_expired():
     """A link older than max_age says it expired (the page shows 'Enlace vencido')."""
-    token = signing.sign(SECRET, "cancel-registration", 42)
+    token = signing.sign(KEYS, "cancel-registration", 42)
     with pytest.raises(signing.LinkInvalid) as error:
-        signing.unsign(SECRET, "cancel-registration", token, max_age=-1)
+        signing.unsign(KEYS, "cancel-registration", token, max_age=-1)
     assert error.value.expired is True
 
 

@@ -1,7 +1,7 @@
 """The commitments service's app factory."""
 from flask import request
 
-from services.commitments import api, api_tracking, pages
+from services.commitments import api, api_tracking, history, pages
 from services.commitments.domain import InvalidField
 from services.commitments.models import ApiToken
 from shared import config, i18n
@@ -16,6 +16,8 @@ def create_app(settings=None, **collaborators):
     settings = settings or config.load("commitments")
     app = create_service_app(settings, "Abierto — Commitments", ApiToken,
                              [api.blp, api_tracking.blp], **collaborators)
+    # Per app, so per worker process: see history.Verifier for why memory, not the database.
+    app.extensions["abierto"].extra["history"] = history.Verifier()
     i18n.install(app)  # the public pages' language and /assets/abierto.css
     app.register_blueprint(pages.bp)
     app.json.sort_keys = False  # documents keep their order: an export reads `format` first

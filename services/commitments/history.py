@@ -143,11 +143,12 @@ class Verifier:
     """Verification for public reads (pages, GET /history/verify), cheap as the log grows.
 
     The whole chain is hashed on the first check and again on the first check
-    FULL_EVERY after the last whole one; in between, each check confirms the last
-    verified entry still has its hash, then hashes only the newer entries. So a cut
-    tail or an edited newest entry shows at once; an entry edited before the remembered
-    one shows at the next whole check (or at once with `abierto history verify`, which
-    always hashes everything). The page says when the last whole check ran.
+    FULL_EVERY after the last whole one; in between, each check hashes the last verified
+    entry again (it must be there, with the same hash and link) and then only the newer
+    entries. So a cut tail or an edited newest entry shows at once; an entry edited
+    before the remembered one shows at the next whole check (or at once with
+    `abierto history verify`, which always hashes everything but, remembering nothing,
+    cannot tell a cut tail). The page says when the last whole check ran.
 
     The checkpoint lives in this process's memory (one per web worker), not in the
     database: a row there could be rewritten by whoever can rewrite the history, making

@@ -1,7 +1,7 @@
 """The commitments service's app factory."""
 from flask import request
 
-from services.commitments import api, api_tracking, pages
+from services.commitments import api, api_tracking, history, pages
 from services.commitments.domain import InvalidField
 from services.commitments.models import ApiToken
 from shared import config, i18n
@@ -21,6 +21,8 @@ def create_app(settings=None, **collaborators):
                              [api.blp, api_tracking.blp], form_targets=(follow_url,),
                              **collaborators)
     app.extensions["abierto"].extra["follow_url"] = follow_url
+    # Per app, so per worker process: see history.Verifier for why memory, not the database.
+    app.extensions["abierto"].extra["history"] = history.Verifier()
     i18n.install(app)  # the public pages' language
     app.register_blueprint(pages.bp)
     app.json.sort_keys = False  # documents keep their order: an export reads `format` first

@@ -8,7 +8,9 @@ An entry's `hash` is the SHA-256 (hex) of the canonical JSON — sorted keys, se
 """
 import hashlib
 import json
-from datetime import date, datetime, timezone
+import threading
+from collections import namedtuple
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Text, cast, select, text
 
@@ -84,24 +86,100 @@ class Log:
             self.add(subject_type, subject_id, field, old, new, commitment_id=commitment_id, **why)
 
 
-def verify(session):
-    """Recompute the whole chain in id order: {"ok": true, "entries": n} or the first bad id."""
+# The last entry verified so far: its id, hash and link, and how many entries up to it.
+Checkpoint = namedtuple("Checkpoint", "id hash entries previous_hash")
+START = Checkpoint(0, GENESIS, 0, None)
+
+
+def _walk(session, start, expect=None):
+    """Hash the entries after `start` in id order: (result, last good Checkpoint).
+
+    `expect`, a checkpoint of an earlier verification, is an entry that must still carry
+    the hash it had then: a rehashed forgery of the newest entry has a consistent chain.
+    """
     columns = [getattr(HistoryEntry, name) for name in (
         "id", "occurred_at", "commitment_id", "subject_type", "subject_id", "field",
         "justification", "actor", "previous_hash", "hash")]
     # JSON read as text, so a row edited into invalid JSON is reported, not a crash.
     raw = [cast(getattr(HistoryEntry, name), Text).label(name) for name in _JSON_COLUMNS]
-    rows = session.execute(select(*columns, *raw).order_by(HistoryEntry.id)
-                           .execution_options(yield_per=1000))
-    previous, count = GENESIS, 0
+    rows = session.execute(select(*columns, *raw).where(HistoryEntry.id > start.id)
+                           .order_by(HistoryEntry.id).execution_options(yield_per=1000))
+    last = start
     for row in rows.mappings():
         values = dict(row)
         try:
             values.update({name: None if row[name] is None else json.loads(row[name])
                            for name in _JSON_COLUMNS})
         except (TypeError, ValueError):
-            return {"ok": False, "first_bad": row["id"]}
-        if row["previous_hash"] != previous or entry_hash(values) != row["hash"]:
-            return {"ok": False, "first_bad": row["id"]}
-        previous, count = row["hash"], count + 1
-    return {"ok": True, "entries": count}
+            return {"ok": False, "first_bad": row["id"]}, last
+        if (row["previous_hash"] != last.hash or entry_hash(values) != row["hash"]
+                or (expect and row["id"] == expect.id and row["hash"] != expect.hash)):
+            return {"ok": False, "first_bad": row["id"]}, last
+        last = Checkpoint(row["id"], row["hash"], last.entries + 1, row["previous_hash"])
+    if expect and last.id < expect.id:  # the tail was cut: the first missing entry is bad
+        return {"ok": False, "first_bad": last.id + 1}, last
+    return {"ok": True, "entries": last.entries}, last
+
+
+def verify(session, remembered=None):
+    """Recompute the whole chain in id order: {"ok": true, "entries": n} or the first bad id.
+
+    With `remembered` (a Checkpoint from an earlier verification) that entry must also
+    still be there, unchanged.
+    """
+    return _walk(session, START, remembered)[0]
+
+
+def verify_since(session, remembered):
+    """Hash the remembered entry again (it must be there, unchanged, still linked to the
+    hash before it) and the entries after it; if anything fails, walk the whole chain to
+    name the first bad entry."""
+    before = Checkpoint(remembered.id - 1, remembered.previous_hash, remembered.entries - 1, None)
+    result, last = _walk(session, before if remembered.id else START, remembered)
+    return (result, last) if result["ok"] else _walk(session, START, remembered)
+
+
+class Verifier:
+    """Verification for public reads (pages, GET /history/verify), cheap as the log grows.
+
+    The whole chain is hashed on the first check and again on the first check
+    FULL_EVERY after the last whole one; in between, each check hashes the last verified
+    entry again (it must be there, with the same hash and link) and then only the newer
+    entries. So a cut tail or an edited newest entry shows at once; an entry edited
+    before the remembered one shows at the next whole check (or at once with
+    `abierto history verify`, which always hashes everything but, remembering nothing,
+    cannot tell a cut tail). The page says when the last whole check ran.
+
+    The checkpoint lives in this process's memory (one per web worker), not in the
+    database: a row there could be rewritten by whoever can rewrite the history, making
+    a forged chain pass as "verified up to here". A restart only costs one whole check.
+    """
+
+    FULL_EVERY = timedelta(minutes=10)
+
+    def __init__(self, full_every=FULL_EVERY):
+        self.full_every = full_every
+        # One check at a time: a request that waits here finds the work already done.
+        self._lock = threading.Lock()
+        self._remembered = None  # the last verified entry, kept even once the chain breaks
+        self._result = None
+        self.full_at = None  # when the whole chain was last hashed (the service's clock)
+
+    def check(self, db, now):
+        """(result, when the whole chain was last hashed); result as `verify`'s."""
+        with self._lock:
+            due = self.full_at is None or now - self.full_at >= self.full_every
+            if not due and self._result and not self._result["ok"]:
+                # A broken chain stays reported until the next whole check, rather than
+                # being rehashed in full on every read (tampering must not pin the worker).
+                return self._result, self.full_at
+            with db.reading() as connection:
+                if due:
+                    result, last = _walk(connection, START, self._remembered)
+                    self.full_at = now
+                else:
+                    result, last = verify_since(connection, self._remembered)
+            if result["ok"]:
+                self._remembered = last
+            self._result = result
+            return result, self.full_at

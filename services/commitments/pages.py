@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
-from services.commitments import charts, domain, history
+from services.commitments import charts, domain, tracking
 from services.commitments.domain import LOCAL_ZONE
 from services.commitments.models import ActionPlan, HistoryEntry
 from services.commitments.plans import find_commitment
@@ -17,6 +17,7 @@ from shared import i18n
 from shared.web import service
 
 bp = Blueprint("commitment_pages", __name__, template_folder="templates")
+HISTORY_SHOWN = 50  # newest entries listed on a commitment's page
 
 FIELDS = {  # what a history entry changed, as people read it
     "created": ("Creación", "Created"), "status": ("Estado", "Status"),
@@ -114,23 +115,33 @@ def home():
 def commitment_page(ref):
     """One commitment: what was promised, milestones, assessments, history, chart, follow form."""
     today = _today()
+    # Before the page's transaction: the check waits its turn on the verifier's lock, and
+    # must not do so while holding SQLite's write lock (BEGIN IMMEDIATE) that others need.
+    verification, verified_in_full_at = tracking.public_verification(service())
     with service().db.transaction() as session:
         try:
             commitment = find_commitment(session, ref)
         except domain.NotFound:
             return render_template("not_found.html", ref=ref), 404
         plan = session.get(ActionPlan, commitment.action_plan_id)
-        verification = history.verify(session)
+        own = HistoryEntry.commitment_id == commitment.id
+        total = session.scalar(select(func.count()).select_from(HistoryEntry).where(own))
         try:
-            entries = session.scalars(select(HistoryEntry).where(
-                HistoryEntry.commitment_id == commitment.id).order_by(HistoryEntry.id)).all()
+            # The page lists the newest entries only (the API pages through all of them);
+            # the chart replays just the milestone moves it draws.
+            entries = session.scalars(select(HistoryEntry).where(own).order_by(
+                HistoryEntry.id.desc()).limit(HISTORY_SHOWN)).all()
+            moves = session.scalars(select(HistoryEntry).where(
+                own, HistoryEntry.subject_type == "milestone",
+                HistoryEntry.field.in_(charts.MOVES_PROGRESS)).order_by(HistoryEntry.id)).all()
         except ValueError:  # a row edited into invalid JSON: the verification says which
-            entries = []
+            entries, moves = [], []
     milestones = sorted(commitment.milestones, key=lambda m: (
         m.planned_start is None, m.planned_start, m.id))
     return render_template(
-        "commitment.html", commitment=commitment, plan=plan, entries=list(reversed(entries)),
-        milestones=[(m, domain.is_delayed(m, today)) for m in milestones],
+        "commitment.html", commitment=commitment, plan=plan, entries=entries,
+        history_total=total, milestones=[(m, domain.is_delayed(m, today)) for m in milestones],
         progress=domain.commitment_progress(commitment.milestones), verification=verification,
-        chart=charts.layout(charts.progress_series(entries)),
+        verified_in_full_at=verified_in_full_at,
+        chart=charts.layout(charts.progress_series(moves)),
         follow_url=service().extra["follow_url"])

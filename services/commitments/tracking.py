@@ -94,5 +94,11 @@ def plan_history(db, plan_id, page, per_page):
 
 
 def verify_history(db):
+    """The whole chain, hashed now (the CLI's check)."""
     with db.transaction() as session:
         return history.verify(session)
+
+
+def public_verification(service):
+    """(result, when the whole chain was last hashed) for a public read; see history.Verifier."""
+    return service.extra["history"].check(service.db, service.clock())

@@ -1,14 +1,18 @@
 """The public history is complete, read-only over HTTP, and shows any tampering, on both backends."""
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
-from services.commitments.history import GENESIS, entry_hash
+from services.commitments import history
+from services.commitments.app import create_app
+from services.commitments.history import GENESIS, Verifier, entry_hash
 from services.commitments.models import HistoryEntry
-from services.commitments.tracking import add_milestone, update_milestone
+from services.commitments.tracking import add_milestone, update_milestone, verify_history
 from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
-    NOW, cdb, client, commitments_app, history_rows, make, writer)
+    NOW, cdb, client, commitments_app, history_rows, make, settings_for, writer)
 
 
 @pytest.fixture
@@ -118,3 +122,116 @@ def test_concurrent_changes_keep_one_unbroken_chain(client, cdb, tracked):
     assert errors == []
     assert len(history_rows(cdb)) == before + 16
     assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": before + 16}
+
+
+# --- Public reads verify incrementally (history.Verifier) -------------------------------
+
+@pytest.fixture
+def later(cdb):
+    """(client, move): a second app on the same database whose clock `move(minutes)` advances."""
+    moment = [NOW]
+    app = create_app(settings_for(cdb), db=cdb, clock=lambda: moment[0])
+
+    def move(minutes):
+        moment[0] += timedelta(minutes=minutes)
+    return app.test_client(), move
+
+
+def tamper(cdb, entry_id, column="actor", value="'otro'"):
+    with cdb.engine.begin() as connection:
+        connection.execute(text(f"UPDATE history SET {column} = {value} WHERE id = :id"),
+                           {"id": entry_id})
+
+
+def test_entries_added_after_a_check_are_verified_by_the_next_one(client, cdb, writer, tracked):
+    _, _, milestone = tracked
+    assert client.get("/api/v1/history/verify").get_json()["ok"]
+    assert client.patch(f"/api/v1/milestones/{milestone['id']}", headers=writer,
+                        json={"progress_pct": 90}).status_code == 200
+    newest = history_rows(cdb)[-1].id
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": newest}
+    assert client.patch(f"/api/v1/milestones/{milestone['id']}", headers=writer,
+                        json={"progress_pct": 95}).status_code == 200
+    tamper(cdb, newest + 1)
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": newest + 1}
+
+
+@pytest.mark.parametrize("rehash", [False, True])
+def test_the_remembered_entry_edited_is_caught_by_the_next_check(client, cdb, tracked, rehash):
+    """Even rehashed: the newest entry's own hash is consistent, but not the one remembered."""
+    last = history_rows(cdb)[-1].id
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": last}
+    with cdb.transaction() as session:
+        entry = session.get(HistoryEntry, last)
+        entry.justification = "Falsificado"
+        if rehash:
+            entry.hash = entry_hash({c.name: getattr(entry, c.name)
+                                     for c in HistoryEntry.__table__.c})
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": last}
+    assert "la primera entrada alterada es la %d" % last in client.get(
+        "/commitments/MXCHH0003").get_data(as_text=True)
+
+
+def test_a_cut_tail_is_caught_by_the_next_check(client, cdb, tracked):
+    rows = history_rows(cdb)
+    assert client.get("/api/v1/history/verify").get_json()["ok"]
+    with cdb.engine.begin() as connection:
+        connection.execute(text("DELETE FROM history WHERE id >= :id"), {"id": rows[-2].id})
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": rows[-2].id}
+
+
+def test_an_entry_before_the_remembered_one_is_caught_by_every_whole_check(cdb, tracked, later):
+    """Between whole checks a public read hashes only new entries (and says so on the page);
+    `abierto history verify` and the next periodic whole check hash everything."""
+    client, move = later
+    rows = history_rows(cdb)
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": len(rows)}
+    tamper(cdb, rows[1].id)
+    assert verify_history(cdb) == {"ok": False, "first_bad": rows[1].id}  # the CLI's check
+    move(Verifier.FULL_EVERY.total_seconds() / 60 - 1)
+    assert client.get("/api/v1/history/verify").get_json()["ok"]  # not rehashed yet
+    move(1)
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": rows[1].id}
+
+
+def test_the_page_says_when_the_whole_chain_was_last_hashed(cdb, tracked, later):
+    client, move = later
+    assert "Cadena completa recalculada el 2024-03-01 12:00" in client.get(
+        "/commitments/MXCHH0003").get_data(as_text=True)  # NOW in Chihuahua
+    move(5)
+    assert "recomputed on 2024-03-01 12:00" in client.get(
+        "/commitments/MXCHH0003?lang=en").get_data(as_text=True)
+    move(5)
+    assert "recomputed on 2024-03-01 12:10" in client.get(
+        "/commitments/MXCHH0003?lang=en").get_data(as_text=True)
+
+
+def test_concurrent_first_checks_hash_the_whole_chain_once(cdb, tracked, monkeypatch):
+    """A check that arrives while another hashes the whole chain waits, then hashes only what is new."""
+    verifier, whole_walks = Verifier(), []
+    first_inside, second_started = threading.Event(), threading.Event()
+    real_walk = history._walk
+
+    def walk(session, start, expect=None):
+        if start == history.START:
+            whole_walks.append(start)
+            first_inside.set()
+            second_started.wait(5)
+            time.sleep(0.2)  # long enough for the second check to reach the verifier
+        return real_walk(session, start, expect)
+
+    monkeypatch.setattr(history, "_walk", walk)
+    results = []
+
+    def second():
+        first_inside.wait(5)
+        second_started.set()
+        results.append(verifier.check(cdb, NOW)[0])
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    results.append(verifier.check(cdb, NOW)[0])
+    thread.join()
+    entries = len(history_rows(cdb))
+    assert results == [{"ok": True, "entries": entries}] * 2
+    assert len(whole_walks) == 1

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from services.commitments import charts
+from services.commitments import charts, pages
 from services.commitments.models import HistoryEntry
 from services.commitments.tracking import update_milestone
 from shared import config
@@ -172,3 +172,22 @@ def test_commitments_down_is_a_503_page(follow_down):
     response = post_follow(follow_down)
     assert "Inténtalo más tarde" in html(response, 503)
     assert response.headers["Retry-After"] and follow_down.subscriptions() == []
+
+
+def test_the_page_lists_the_newest_entries_and_links_to_all(client, cdb, published):
+    """The page does not load a long history to render it: the newest 50, and where the rest are."""
+    _, tracked, _, late, _ = published
+    for pct in range(41, 41 + pages.HISTORY_SHOWN):
+        update_milestone(cdb, late["id"], {"progress_pct": pct}, "municipio",
+                         NOW + timedelta(minutes=pct), "http://x")
+    with cdb.engine.connect() as connection:
+        own = connection.execute(text("SELECT id FROM history WHERE commitment_id = :id"),
+                                 {"id": tracked["id"]}).scalars().all()
+    page = html(client.get("/commitments/MXCHH0003?lang=en"))
+    listed = [int(found) for found in re.findall(r'<li id="h-(\d+)">', page)]
+    assert listed == sorted(own, reverse=True)[:pages.HISTORY_SHOWN]
+    assert f"Showing the newest {pages.HISTORY_SHOWN} of {len(own)}" in page
+    assert f'href="/api/v1/commitments/{tracked["id"]}/history"' in page
+    assert f'<ol class="history" reversed start="{len(own)}">' in page
+    # The chart still replays every move: it ends at (90 + 100) / 2.
+    assert "to 95% on" in page

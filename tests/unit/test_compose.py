@@ -1,10 +1,15 @@
-"""docker-compose.yml stays in step with the Procfile (the local run); no Docker needed."""
+"""docker-compose.yml stays in step with the Procfile (the local run) and is shaped as it
+would be deployed (localhost ports, no default secrets, one database role per service);
+no Docker needed."""
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_COMMAND = "abierto db upgrade && abierto seed"
@@ -12,6 +17,10 @@ INFRASTRUCTURE = {"redis", "postgres", "mailsink", "migrate"}
 # Procfile processes with no compose counterpart of the same kind: the local
 # SMTP sink is replaced by the Mailpit service that keeps its name.
 LOCAL_ONLY = {"mailsink"}
+DB_SERVICES = ("registration", "commitments", "notifications")
+# Secrets with no default: compose refuses to start without them (${NAME:?message}).
+REQUIRED = ("SECRET_KEY", "REDIS_PASSWORD", "POSTGRES_PASSWORD",
+            *(f"{name.upper()}_DB_PASSWORD" for name in DB_SERVICES))
 
 
 def read_procfile():
@@ -99,18 +108,96 @@ def test_web_services_have_healthchecks(procfile, services):
         assert test, f"{name} has no healthcheck"
 
 
-def test_docker_compose_accepts_the_file():
+def compose_config(**environment):
+    """`docker-compose config -q` with exactly the REQUIRED variables given here set."""
     executable = shutil.which("docker-compose")
     if executable is None:
         pytest.fail(
             "docker-compose is not on PATH: install Debian's docker-compose package "
             "(apt-get install docker-compose) to validate docker-compose.yml"
         )
-    result = subprocess.run(
+    env = {key: value for key, value in os.environ.items() if key not in REQUIRED}
+    return subprocess.run(
         [executable, "-f", "docker-compose.yml", "config", "-q"],
         cwd=ROOT,
+        env={**env, **environment},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_docker_compose_accepts_the_file():
+    result = compose_config(**{name: "a-Secret_value-1" for name in REQUIRED})
     assert result.returncode == 0, result.stderr or result.stdout
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_docker_compose_refuses_to_start_without_a_secret(missing):
+    result = compose_config(**{name: "a-Secret_value-1" for name in REQUIRED if name != missing})
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def compose_text():
+    return (ROOT / "docker-compose.yml").read_text()
+
+
+@pytest.fixture(scope="module")
+def app_environment():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["x-environment"]
+
+
+def test_every_published_port_is_bound_to_localhost(services):
+    """A reverse proxy on the host is the way in; Mailpit's inbox is for this host only."""
+    published = {name: spec["ports"] for name, spec in services.items() if spec.get("ports")}
+    assert {"registration", "commitments", "notifications", "mailsink"} <= set(published)
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port!r}"
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_secrets_have_no_default(compose_text, name):
+    uses = re.findall(r"\$\{" + name + r"(\W{0,2})", compose_text)
+    assert uses, f"{name} is not used"
+    assert set(uses) == {":?"}, f"every ${{{name}...}} must be ${{{name}:?message}}"
+
+
+def test_each_service_connects_as_its_own_role_to_its_own_database(app_environment, services):
+    superuser = services["postgres"]["environment"].get("POSTGRES_USER", "postgres")
+    for name in DB_SERVICES:
+        url = make_url(app_environment[f"{name.upper()}_DATABASE_URL"])
+        assert url.username == name != superuser
+        assert url.database == name
+        assert url.password == f"${{{name.upper()}_DB_PASSWORD:?set {name.upper()}_DB_PASSWORD}}"
+
+
+def test_postgres_makes_the_roles_from_the_environment(services):
+    postgres = services["postgres"]
+    assert "./docker/postgres/init.sh:/docker-entrypoint-initdb.d/init.sh:ro" in postgres["volumes"]
+    assert "./docker/postgres/init.sql:/abierto/init.sql:ro" in postgres["volumes"]
+    script = (ROOT / "docker" / "postgres" / "init.sh").read_text()
+    for name in DB_SERVICES:
+        variable = f"{name.upper()}_DB_PASSWORD"
+        assert variable in postgres["environment"]
+        assert f"{name}) password=${variable} ;;" in script
+    assert "for service in " + " ".join(DB_SERVICES) + "; do" in script
+
+
+def test_redis_requires_a_password_everywhere(services, app_environment):
+    redis = services["redis"]
+    command = redis["command"]
+    assert command[command.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")
+    assert app_environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
+    assert "PONG" in " ".join(redis["healthcheck"]["test"])  # NOAUTH must fail the check
+
+
+def test_nothing_runs_in_development_mode(services, app_environment):
+    environments = [app_environment] + [spec.get("environment") or {} for spec in services.values()]
+    for environment in environments:
+        if isinstance(environment, list):  # the KEY=value form
+            environment = dict(item.partition("=")[::2] for item in environment)
+        assert environment.get("ABIERTO_ENV", "production") != "development"

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Run by the postgres image (/docker-entrypoint-initdb.d) on an empty data volume, as
+# the superuser, with the container's environment: one role and one database per
+# service, each with its own password (see init.sql). A shell script rather than plain
+# SQL because the passwords come from the environment, never from this file.
+set -eu
+for service in registration commitments notifications; do
+  case $service in
+    registration) password=$REGISTRATION_DB_PASSWORD ;;
+    commitments) password=$COMMITMENTS_DB_PASSWORD ;;
+    notifications) password=$NOTIFICATIONS_DB_PASSWORD ;;
+  esac
+  psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+       -v service="$service" -v password="$password" -f /abierto/init.sql
+done

@@ -11,7 +11,7 @@ from shared.db import UTCDateTime, utcnow
 from shared.errors import problem
 
 SCOPES = {
-    "registration": {"events:write", "registrations:read"},
+    "registration": {"events:write", "registrations:read", "registrations:write"},
     "commitments": {"commitments:write"},
     "notifications": {"deliveries:read", "subscriptions:read"},
 }
@@ -51,26 +51,52 @@ def find_token(session, model, token):
     return row if row is not None and row.revoked_at is None else None
 
 
+def _refusal(scope):
+    """None when the request carries an active bearer token with `scope`, else the 401/403."""
+    header = request.headers.get("Authorization", "")
+    kind, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": f'Bearer scope="{scope}"'}
+    if kind.lower() != "bearer" or not token.strip():
+        return problem(401, "A bearer token is required.", headers=challenge)
+    service = current_app.extensions["abierto"]
+    with service.db.transaction() as session:
+        row = find_token(session, service.token_model, token.strip())
+        scopes, g.actor = (row.scope_set, row.name) if row else (None, None)
+    if scopes is None:
+        return problem(401, "The token is unknown or revoked.", headers=challenge)
+    if scope not in scopes:
+        return problem(403, f"The token lacks the scope `{scope}`.")
+    return None
+
+
+def optional(scope):
+    """Decorate a public view that says more to a token with `scope`: without an
+    Authorization header the view runs with `g.scoped` False; with one, the token must be
+    active and have the scope (401/403 otherwise, never a silent fall back to anonymous)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            g.scoped = "Authorization" in request.headers
+            if g.scoped:
+                refused = _refusal(scope)
+                if refused is not None:
+                    return refused
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def require(scope):
     """Decorate a view: a bearer token with `scope` is needed (401 without, 403 without scope)."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            kind, _, token = header.partition(" ")
-            challenge = {"WWW-Authenticate": f'Bearer scope="{scope}"'}
-            if kind.lower() != "bearer" or not token.strip():
-                return problem(401, "A bearer token is required.", headers=challenge)
-            service = current_app.extensions["abierto"]
-            with service.db.transaction() as session:
-                row = find_token(session, service.token_model, token.strip())
-                scopes, g.actor = (row.scope_set, row.name) if row else (None, None)
-            if scopes is None:
-                return problem(401, "The token is unknown or revoked.", headers=challenge)
-            if scope not in scopes:
-                return problem(403, f"The token lacks the scope `{scope}`.")
-            return view(*args, **kwargs)
+            refused = _refusal(scope)
+            return view(*args, **kwargs) if refused is None else refused
 
         wrapper._required_scope = scope
         return wrapper

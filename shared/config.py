@@ -61,6 +61,8 @@ class Settings:
     sweep_every: float = 5.0
     max_body_bytes: int = 64 * 1024
     public_rate_limit: str = "30/minute;300/hour"
+    event_client_limit: str = "10/hour"  # registrations per client address and event
+    pending_hold: float = 1800.0  # seconds a `confirm_by_email` seat is held unconfirmed
 
     @property
     def is_sqlite(self):
@@ -91,6 +93,8 @@ def load(service, **overrides):
         stale_after=_number(float, "DELIVERY_STALE_AFTER", "120"),
         sweep_every=_number(float, "SWEEP_EVERY", "5"),
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
+        event_client_limit=env("EVENT_CLIENT_LIMIT", "10/hour"),
+        pending_hold=_number(float, "PENDING_HOLD", "1800"),
     )
     values.update(overrides)
     if values["secret_key"] == DEV_SECRET_KEY and env("ABIERTO_ENV") == "production":

@@ -37,6 +37,17 @@ class PublicRateLimit:
         return None
 
 
+def client_key():
+    """The client address a limit counts under."""
+    return request.remote_addr or "unknown"
+
+
+def too_many(wait):
+    """The 429 problem every limit answers with."""
+    return problem(429, f"Too many requests from this address; try again in {wait} s.",
+                   headers={"Retry-After": str(wait)})
+
+
 def limited(view):
     """Decorate a public view: over the limit answers 429 with Retry-After."""
 
@@ -44,11 +55,10 @@ def limited(view):
     def wrapper(*args, **kwargs):
         from shared.web import service
 
-        wait = service().rate_limit.retry_after(request.remote_addr or "unknown")
+        wait = service().rate_limit.retry_after(client_key())
         if wait is not None:
             log.info("rate limit reached on %s", request.endpoint)
-            return problem(429, f"Too many requests from this address; try again in {wait} s.",
-                           headers={"Retry-After": str(wait)})
+            return too_many(wait)
         return view(*args, **kwargs)
 
     return wrapper

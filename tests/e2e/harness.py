@@ -148,6 +148,7 @@ class Stack:
             "worker": [str(BIN / "celery"), "--app", "services.notifications.celery_app",
                        "worker", "--loglevel", "INFO"],
             "sweeper": [str(BIN / "abierto"), "sweep"],
+            "holds": [str(BIN / "abierto"), "holds"],
         }
 
     def url(self, service, path=""):

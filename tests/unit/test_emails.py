@@ -11,14 +11,17 @@ from services.notifications import calendar, emails
 
 MAIL_FROM = "Abierto <abierto@example.org>"
 CANCEL_URL = "http://127.0.0.1:5001/registrations/cancel/eyJpZCI6N30.ZkXyQw.sig-nature_1"
+CONFIRM_URL = "http://127.0.0.1:5001/registrations/confirm/eyJpZCI6N30.ZkXyQw.sig-nature_2"
 WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled")
-WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted")
+WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted",
+                    "registration_pending", "registration_repeat")
 # A phrase that only the Spanish section and only the English section contain.
 MARKERS = {"es": "Hola, ", "en": "Hello "}
 
 
-def fact(language="es", name="Ana López", registration_id=7):
-    return {
+def fact(language="es", name="Ana López", registration_id=7, kind=None):
+    """A registration fact's data; for `registration_pending`, a held seat's (its confirm link)."""
+    data = {
         "registration": {
             "id": registration_id,
             "name": name,
@@ -42,12 +45,16 @@ def fact(language="es", name="Ana López", registration_id=7):
             "url": "http://127.0.0.1:5001/events/1",
         },
     }
+    if kind == "registration_pending":
+        data["registration"].update(status="pending", confirm_url=CONFIRM_URL,
+                                    held_until="2024-05-20T18:30:00+00:00")
+    return data
 
 
 def received(kind, data=None):
     """Build, serialise and parse back, as a mail client would."""
     message = emails.build(
-        kind, data or fact(), mail_from=MAIL_FROM, message_id="<42.abc@abierto.example.org>"
+        kind, data or fact(kind=kind), mail_from=MAIL_FROM, message_id="<42.abc@abierto.example.org>"
     )
     return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
 
@@ -104,7 +111,7 @@ def test_subject_puts_the_recipients_language_first():
 @pytest.mark.parametrize("kind", emails.KINDS)
 @pytest.mark.parametrize("language, other", [("es", "en"), ("en", "es")])
 def test_both_languages_with_the_recipients_first(kind, language, other):
-    text, html = bodies(received(kind, fact(language=language)))
+    text, html = bodies(received(kind, fact(language=language, kind=kind)))
     assert text.index(MARKERS[language]) < text.index(MARKERS[other])
     assert html.index(f'<div lang="{language}">') < html.index(f'<div lang="{other}">')
     assert html.index(MARKERS[language]) < html.index(MARKERS[other])
@@ -123,7 +130,7 @@ def test_times_are_shown_in_the_events_zone(kind):
 
 @pytest.mark.parametrize("kind", emails.KINDS)
 def test_event_details_are_in_both_parts(kind):
-    data = fact()
+    data = fact(kind=kind)
     for part in bodies(received(kind, data)):
         for key in ("venue", "address", "city", "host_organization", "url"):
             assert data["event"][key] in part

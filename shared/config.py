@@ -38,6 +38,18 @@ def _floats(name, default):
         raise ConfigError(f"{name}={text!r} is not a list of seconds such as 10,30,60") from None
 
 
+def _rates(name, default):
+    """A `limits` rate string such as 10/hour or 30/minute;300/hour."""
+    from limits import parse_many
+
+    text = env(name, default)
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a rate such as 10/hour") from None
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know about its surroundings."""
@@ -93,7 +105,7 @@ def load(service, **overrides):
         stale_after=_number(float, "DELIVERY_STALE_AFTER", "120"),
         sweep_every=_number(float, "SWEEP_EVERY", "5"),
         public_rate_limit=env("PUBLIC_RATE_LIMIT", "30/minute;300/hour"),
-        event_client_limit=env("EVENT_CLIENT_LIMIT", "10/hour"),
+        event_client_limit=_rates("EVENT_CLIENT_LIMIT", "10/hour"),
         pending_hold=_number(float, "PENDING_HOLD", "1800"),
     )
     values.update(overrides)

@@ -198,7 +198,7 @@ def _until(held_until, timezone_name, language):
     zone = ZoneInfo(timezone_name)
     moment = datetime.fromisoformat(held_until).astimezone(zone)
     day = dates.format_date(moment, format="long", locale=LOCALES[language])
-    time = dates.format_time(moment, format="short", locale=LOCALES[language])
+    time = dates.format_time(moment, format="HH:mm", locale=LOCALES[language])  # as the event times
     return {"day": day, "time": time,
             "city": dates.get_timezone_location(zone, locale=LOCALES[language], return_city=True)}
 

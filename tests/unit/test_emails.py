@@ -256,3 +256,46 @@ def test_warm_up_compiles_every_template_before_the_worker_forks():
     emails.warm_up()
     cached = {name for (_loader, name) in emails.env.cache.keys()}
     assert cached >= set(emails.env.list_templates())
+
+
+@pytest.mark.parametrize("status, es, en", [
+    ("confirmed", "Estado de tu registro: confirmado", "Your registration: confirmed"),
+    ("waitlisted", "Estado de tu registro: en la lista de espera",
+     "Your registration: on the waiting list"),
+])
+def test_the_repeat_email_says_what_is_held_with_the_persons_own_link(status, es, en):
+    data = fact()
+    data["registration"]["status"] = status
+    message = received("registration_repeat", data)
+    assert str(message["Subject"]).startswith("Ya estás registrado: ")
+    text, html = bodies(message)
+    assert es in text and en in text and es in html.replace("<strong>", "").replace("</strong>", "")
+    assert CANCEL_URL in text and f'href="{CANCEL_URL}"' in html
+    assert CONFIRM_URL not in text
+
+
+def test_the_repeat_of_a_pending_hold_carries_its_confirm_link():
+    data = fact(kind="registration_pending")
+    text, html = bodies(received("registration_repeat", data))
+    assert f"Confírmalo aquí: {CONFIRM_URL}" in text and f"Confirm it here: {CONFIRM_URL}" in text
+    assert f'href="{CONFIRM_URL}"' in html
+
+
+def test_the_pending_email_carries_the_confirm_link_and_the_deadline_in_the_events_zone():
+    message = received("registration_pending")
+    assert str(message["Subject"]).startswith("Confirma tu lugar: ")
+    text, html = bodies(message)
+    assert CONFIRM_URL in text and html.count(f'href="{CONFIRM_URL}"') == 2
+    # held until 18:30 UTC: 12:30 in Chihuahua (UTC-6), on that day
+    assert "antes de las 12:30 del 20 de mayo de 2024 (hora de Chihuahua)" in text
+    assert "before 12:30 on May 20, 2024 (Chihuahua time)" in text
+    assert ics_parts(message) == []  # the invite comes with the confirmation
+
+
+def test_two_people_pending_at_one_event_get_their_own_confirm_links():
+    mine, theirs = fact(kind="registration_pending"), fact(kind="registration_pending",
+                                                           name="Luis", registration_id=8)
+    theirs["registration"].update(confirm_url=CONFIRM_URL + "-luis", cancel_url=CANCEL_URL + "-luis")
+    text_mine, _ = bodies(received("registration_pending", mine))
+    text_theirs, _ = bodies(received("registration_pending", theirs))
+    assert CONFIRM_URL + "-luis" in text_theirs and CONFIRM_URL + "-luis" not in text_mine

@@ -91,7 +91,7 @@ def base_env(folder, redis_url, port):
             "SECRET_KEY": "bench-secret", "ABIERTO_ENV": "development", "PYTHONUNBUFFERED": "1",
             "REGISTRATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             # every request comes from 127.0.0.1: the per-address limit must not refuse the load
-            "PUBLIC_RATE_LIMIT": "1000000/minute"}
+            "PUBLIC_RATE_LIMIT": "1000000/minute", "EVENT_CLIENT_LIMIT": "1000000/minute"}
 
 
 def run_api(folder, redis_url, database_url, seconds, clients):

@@ -29,7 +29,7 @@ if ! redis_answers; then
   fi
 fi
 
-processes="registration commitments notifications relay-registration relay-commitments consumer worker sweeper"
+processes="registration commitments notifications relay-registration relay-commitments consumer worker sweeper holds"
 if [ -z "${SMTP_HOST:-}" ] || { [ "${SMTP_HOST}" = "127.0.0.1" ] && [ "${SMTP_PORT:-8025}" = "8025" ]; }; then
   processes="$processes mailsink"
   mail_note="Mail:           kept in $DATA_DIR/mail — read with: .venv/bin/abierto mail list / mail show FILE"

@@ -14,7 +14,8 @@ from shared.errors import problem
 
 SCOPES = {
     # events:write changes the events the same token created; events:admin changes any.
-    "registration": {"events:write", "events:admin", "registrations:read"},
+    # registrations:write registers people and is told the outcome (kiosks, municipal systems).
+    "registration": {"events:write", "events:admin", "registrations:read", "registrations:write"},
     "commitments": {"commitments:write"},
     "notifications": {"deliveries:read", "subscriptions:read"},
 }
@@ -77,6 +78,43 @@ def find_token(session, model, token):
     return row if row is not None and row.revoked_at is None else None
 
 
+def _refusal(accepted):
+    """None when the request carries a usable bearer token with one of the `accepted` scopes
+    (then `g.caller` and `g.actor` say whose), else the 401/403 answer."""
+    header = request.headers.get("Authorization", "")
+    kind, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": f'Bearer scope="{" ".join(accepted)}"'}
+    if kind.lower() != "bearer" or not token.strip():
+        return problem(401, "A bearer token is required.", headers=challenge)
+    caller, refusal = _caller(current_app.extensions["abierto"], token.strip())
+    if refusal:
+        return problem(401, refusal, headers=challenge)
+    if caller.scopes.isdisjoint(accepted):
+        return problem(403, f"The token lacks the scope `{'` or `'.join(accepted)}`.")
+    g.caller, g.actor = caller, caller.name
+    return None
+
+
+def optional(scope):
+    """Decorate a public view that says more to a token with `scope`: without an
+    Authorization header the view runs with `g.scoped` False; with one, the token must be
+    usable and have the scope (401/403 otherwise, never a silent fall back to anonymous)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            g.scoped = "Authorization" in request.headers
+            if g.scoped:
+                refused = _refusal((scope,))
+                if refused is not None:
+                    return refused
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def require(scope, *alternatives):
     """Decorate a view: a bearer token with `scope` (or one of `alternatives`) is needed
     (401 without a usable token, 403 without the scope). The view finds the token in
@@ -86,18 +124,8 @@ def require(scope, *alternatives):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            kind, _, token = header.partition(" ")
-            challenge = {"WWW-Authenticate": f'Bearer scope="{" ".join(accepted)}"'}
-            if kind.lower() != "bearer" or not token.strip():
-                return problem(401, "A bearer token is required.", headers=challenge)
-            caller, refusal = _caller(current_app.extensions["abierto"], token.strip())
-            if refusal:
-                return problem(401, refusal, headers=challenge)
-            if caller.scopes.isdisjoint(accepted):
-                return problem(403, f"The token lacks the scope `{'` or `'.join(accepted)}`.")
-            g.caller, g.actor = caller, caller.name
-            return view(*args, **kwargs)
+            refused = _refusal(accepted)
+            return view(*args, **kwargs) if refused is None else refused
 
         wrapper._required_scope = scope
         return wrapper

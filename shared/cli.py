@@ -233,6 +233,15 @@ def sweep():
 
 
 @main.command()
+def holds():
+    """Expire held seats nobody confirmed in PENDING_HOLD and promote the people waiting, forever."""
+    from services.registration import holds as expirer
+
+    _stop_on_sigterm()
+    expirer.run()
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=lambda: config.load("notifications").smtp_port,
               type=click.IntRange(1, 65535))

@@ -111,6 +111,8 @@ class Settings:
     mail_cap: str = "5/hour;20/day"  # per mailbox, for the emails anonymous requests cause
     secret_key_fallbacks: tuple = ()
     environment: str = "production"
+    event_client_limit: str = "10/hour"  # registrations per client address and event
+    pending_hold: float = 1800.0  # seconds a `confirm_by_email` seat is held unconfirmed
 
     @property
     def is_sqlite(self):

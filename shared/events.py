@@ -38,6 +38,10 @@ class AttendeeSnapshot(Schema):
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     status = fields.String(required=True)
     cancel_url = fields.String(required=True, metadata={"description": "signed, expiring"})
+    confirm_url = fields.String(metadata={
+        "description": "only while `pending`: the signed link that confirms the held seat"})
+    held_until = fields.AwareDateTime(metadata={
+        "description": "only while `pending`: UTC; unconfirmed by then, the hold expires"})
 
 
 class RegistrationFact(Schema):
@@ -141,13 +145,23 @@ def _catalogue(*types):
 
 CATALOGUE = _catalogue(
     EventType("registration.confirmed", "registration",
-              "a person registered and got a seat", RegistrationFact),
+              "a person registered and got a seat, or confirmed a held one", RegistrationFact),
     EventType("registration.waitlisted", "registration",
               "a person registered for a full event and is on its waiting list", RegistrationFact),
     EventType("registration.promoted", "registration",
               "a seat was freed and the first person waiting got it", RegistrationFact),
     EventType("registration.cancelled", "registration",
               "an attendee cancelled through the signed link", RegistrationFact),
+    EventType("registration.pending", "registration",
+              "a person registered for a `confirm_by_email` event and a seat is held for them "
+              "until they confirm through the emailed link", RegistrationFact),
+    EventType("registration.expired", "registration",
+              "a held seat was not confirmed within PENDING_HOLD (found by the `holds` process); "
+              "it went to the waiting list", RegistrationFact),
+    EventType("registration.repeated", "registration",
+              "someone registered, without a token, an email that already holds a registration "
+              "of the event; nothing changed, and the person is told what they hold",
+              RegistrationFact),
     EventType("milestone.changed", "commitments",
               "a milestone's status, progress or dates changed", MilestoneChanged),
     EventType("commitment.updated", "commitments",

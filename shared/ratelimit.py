@@ -67,6 +67,12 @@ def client_key():
     return address_key(request.remote_addr or "")
 
 
+def too_many(wait):
+    """The 429 problem every limit answers with."""
+    return problem(429, f"Too many requests from this address; try again in {wait} s.",
+                   headers={"Retry-After": str(wait)})
+
+
 def limited(view):
     """Decorate a public view: over the limit answers 429 with Retry-After."""
 
@@ -77,8 +83,7 @@ def limited(view):
         wait = service().rate_limit.retry_after(client_key())
         if wait is not None:
             log.info("rate limit reached on %s", request.endpoint)
-            return problem(429, f"Too many requests from this address; try again in {wait} s.",
-                           headers={"Retry-After": str(wait)})
+            return too_many(wait)
         return view(*args, **kwargs)
 
     return wrapper

@@ -23,6 +23,7 @@ from shared.db import Database, upgrade
 os.environ.setdefault("ABIERTO_ENV", "development")
 # Tests register hundreds of people from 127.0.0.1; the limit itself has its own test.
 os.environ.setdefault("PUBLIC_RATE_LIMIT", "100000/minute")
+os.environ.setdefault("EVENT_CLIENT_LIMIT", "100000/minute")  # likewise, per event
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 

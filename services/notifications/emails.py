@@ -19,6 +19,8 @@ KINDS = (  # emails to an attendee about their registration
     "registration_waitlisted",
     "registration_promoted",
     "registration_cancelled",
+    "registration_pending",  # a seat held until the person confirms through the link
+    "registration_repeat",  # registered again: what they hold, and their own link
 )
 LOCALES = labels.LOCALES
 # Registration emails that show the commitments their event reports on.
@@ -100,19 +102,24 @@ def _registration(kind, data, commitments):
     registration = data["registration"]
     to = (mime.one_line(registration["name"]), registration["email"])
     shown = list(commitments) if kind in WITH_COMMITMENTS else []
-    shared = {**data, "registration": {"name": _NAME, "cancel_url": _LINK},
-              "commitments": shown}
+    kept = {"name": _NAME, "cancel_url": _LINK, "status": registration["status"]}
+    personal = {_NAME: registration["name"], _LINK: registration["cancel_url"]}
+    if registration.get("confirm_url"):  # a held seat: its own confirm link and deadline
+        kept.update(confirm_url=_CONFIRM, held_until=registration["held_until"])
+        personal[_CONFIRM] = registration["confirm_url"]
+    shared = {**data, "registration": kept, "commitments": shown}
     bodies = _shared_bodies(kind, registration["language"], json.dumps(shared, sort_keys=True))
-    return to, {}, _personal(bodies, {_NAME: registration["name"],
-                                      _LINK: registration["cancel_url"]})
+    return to, {}, _personal(bodies, personal)
 
 
 def _registration_contexts(kind, data):
     event = data["event"]
+    held_until = data["registration"].get("held_until")
     return {language: dict(
         data,
         topic=event["title"],
         when=_when(event["starts_at"], event["ends_at"], event["timezone"], language),
+        until=_until(held_until, event["timezone"], language) if held_until else None,
         country=_country(event["country"], language),
         attachment=ICS_FILENAME if kind in INVITES else None,
         commitments=[_commitment_line(item, language) for item in data["commitments"]],
@@ -133,8 +140,9 @@ def _follower(kind, data, mail_from):
     return to, headers, _personal(bodies, {_LINK: data["subscription"]["unsubscribe_url"]})
 
 
-# Stand in for what differs between two recipients of one shared email: their name and link.
-_NAME, _LINK = (f"abierto-{what}-{uuid.uuid4().hex}" for what in ("name", "link"))
+# Stand in for what differs between two recipients of one shared email: their name and links.
+_NAME, _LINK, _CONFIRM = (f"abierto-{what}-{uuid.uuid4().hex}"
+                          for what in ("name", "link", "confirm"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -183,6 +191,16 @@ def _when(starts_at: str, ends_at: str, timezone_name: str, language: str) -> di
         "offset": wording.offset(start, language),
         "zone": timezone_name,
     }
+
+
+def _until(held_until, timezone_name, language):
+    """When a held seat lapses: a time (and the day) in the event's zone, worded for one language."""
+    zone = ZoneInfo(timezone_name)
+    moment = datetime.fromisoformat(held_until).astimezone(zone)
+    day = dates.format_date(moment, format="long", locale=LOCALES[language])
+    time = dates.format_time(moment, format="HH:mm", locale=LOCALES[language])  # as the event times
+    return {"day": day, "time": time,
+            "city": dates.get_timezone_location(zone, locale=LOCALES[language], return_city=True)}
 
 
 @functools.lru_cache(maxsize=256)

@@ -11,6 +11,9 @@ EMAILS = {
     "registration.waitlisted": ["registration_waitlisted"],
     "registration.promoted": ["registration_promoted"],
     "registration.cancelled": ["registration_cancelled"],
+    "registration.pending": ["registration_pending"],
+    "registration.repeated": ["registration_repeat"],
+    # registration.expired sends nothing: the person did not confirm, and hears no more.
     "milestone.changed": ["milestone_alert"],
 }
 FOLLOWERS_PAGE = 500  # followers read, and their deliveries written, per transaction
@@ -44,6 +47,8 @@ AUDIENCE = {
     "registration_waitlisted": attendee,
     "registration_promoted": attendee,
     "registration_cancelled": attendee,
+    "registration_pending": attendee,
+    "registration_repeat": attendee,
     "milestone_alert": followers,
 }
 

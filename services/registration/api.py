@@ -1,15 +1,18 @@
 """Registration's HTTP API: thin views — load a schema, call one use case, dump one answer."""
 import csv
 import io
+from datetime import timedelta
 
-from flask import Response, g, request
+from flask import Response, g, jsonify, request
 from flask.views import MethodView
 
 from services.registration import service as use_cases
 from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
-                                           RegistrationReceiptSchema, RegistrationSchema)
-from shared.auth import require
-from shared.ratelimit import limited
+                                           RegistrationAcceptedSchema, RegistrationReceiptSchema,
+                                           RegistrationSchema)
+from shared.auth import optional, require
+from shared.errors import ProblemSchema
+from shared.ratelimit import client_key, limited, too_many
 from shared.schemas import PageQuery, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
@@ -20,6 +23,39 @@ BEARER = [{"bearer": []}]
 
 def _links():
     return service().extra["links"]
+
+
+# The one anonymous answer to a registration, whatever happened to the email.
+ACCEPTED_DETAIL = ("Te enviamos un correo con tu lugar o tu posición en la lista de espera. / "
+                   "We've sent you an email with your seat or your place on the waiting list.")
+_RECEIPT = RegistrationReceiptSchema()
+
+
+def accepted(event_id):
+    """The 202 every anonymous registration of `event_id` gets: a new email, a repeat, or
+    one whose email is not sent; byte for byte the same, so it tells nobody who registered."""
+    response = jsonify(event_id=event_id, detail=ACCEPTED_DETAIL)
+    response.status_code = 202
+    return response
+
+
+def event_client_wait(event_id):
+    """Seconds this client must wait before registering anyone else for `event_id`
+    (EVENT_CLIENT_LIMIT), else None; the attempt is counted."""
+    return service().extra["event_limit"].retry_after(f"{event_id}:{client_key()}")
+
+
+def register(event_id, fields, anonymous):
+    """The registration both the API and the form make: (registration, created), or the
+    429 answer when an anonymous client is over EVENT_CLIENT_LIMIT for this event."""
+    if anonymous:
+        wait = event_client_wait(event_id)
+        if wait is not None:
+            return too_many(wait)
+    settings = service().settings
+    return use_cases.register(service().db, event_id, fields, _links(), service().clock(),
+                              pending_hold=timedelta(seconds=settings.pending_hold),
+                              tell_repeat=anonymous)
 
 
 @blp.route("/events")
@@ -63,15 +99,35 @@ class EventById(MethodView):
 @blp.route("/events/<int(max=2147483647):event_id>/registrations")
 class Registrations(MethodView):
     @limited
+    @optional("registrations:write")
+    @blp.doc(security=[{}, *BEARER])
     @blp.arguments(RegistrationSchema)
-    @blp.response(201, RegistrationReceiptSchema)
-    @blp.alt_response(200, schema=RegistrationReceiptSchema,
-                      description="This email was already registered; nothing new is sent.")
+    @blp.response(202, RegistrationAcceptedSchema, description=(
+        "Without a token, always this answer, byte for byte: for a new email, for an email "
+        "already registered (it gets an email saying what it holds), and for a request "
+        "whose email is not sent. The email says `confirmed`, `pending`, or `waitlisted`."))
+    @blp.alt_response(201, schema=RegistrationReceiptSchema, description=(
+        "With a `registrations:write` token: a new registration, with its id and status "
+        "(`confirmed`, `pending` or `waitlisted`)."))
+    @blp.alt_response(200, schema=RegistrationReceiptSchema, description=(
+        "With a `registrations:write` token: this email was already registered; nothing "
+        "changes and nothing is sent."))
+    @blp.alt_response(409, schema=ProblemSchema, description=(
+        "Registration is closed or the event is over: the same for every email."))
+    @blp.alt_response(429, schema=ProblemSchema, description=(
+        "Too many requests from this address (PUBLIC_RATE_LIMIT), or, without a token, "
+        "too many registrations for this event from it (EVENT_CLIENT_LIMIT); see Retry-After."))
     def post(self, fields, event_id):
-        """Register for an event (public): `confirmed`, or `waitlisted` when it is full."""
-        registration, created = use_cases.register(
-            service().db, event_id, fields, _links(), service().clock())
-        return registration, 201 if created else 200
+        """Register for an event (public; a `registrations:write` token gets the detail)."""
+        outcome = register(event_id, fields, anonymous=not g.scoped)
+        if isinstance(outcome, Response):
+            return outcome
+        if not g.scoped:
+            return accepted(event_id)
+        registration, created = outcome
+        response = jsonify(_RECEIPT.dump(registration))
+        response.status_code = 201 if created else 200
+        return response
 
     @require("registrations:read")
     @blp.doc(security=BEARER)

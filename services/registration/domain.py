@@ -1,4 +1,5 @@
-"""The rules of registering: the window, capacity, the waiting list, duplicates, cancelling.
+"""The rules of registering: the window, capacity, the waiting list, duplicates, cancelling,
+and the seats held until their person confirms by email (events with `confirm_by_email`).
 
 Pure functions over the model objects: they know nothing of HTTP, SQL or Redis, and
 return which fact happened so the service layer can record it in the outbox.
@@ -8,6 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.errors import DomainError
 
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
+# A seat held until its person confirms through the emailed link; `expired` when they did not.
+PENDING, EXPIRED = "pending", "expired"
+# The statuses that hold a seat (they count in `event.confirmed_count`)...
+HOLDING_A_SEAT = (CONFIRMED, PENDING)
+# ...and those that are no registration any more: the same email may register anew.
+ENDED = (CANCELLED, EXPIRED)
 
 
 class RegistrationClosed(DomainError):
@@ -35,6 +42,12 @@ def check_may_change(event, token_id, scopes):
                        f"or one with the scope `{EVENTS_ADMIN}`, may change it.")
 
 
+class HoldLapsed(DomainError):
+    """The held seat was not confirmed in time (or the registration ended); nothing to confirm."""
+
+    status = 410
+
+
 def normalize_email(email):
     """The key that makes "Ana@X.org " and "ana@x.org" one person."""
     return email.strip().lower()
@@ -50,7 +63,7 @@ def registration_open(event, now):
 
 
 def seats_left(event):
-    """None means unlimited."""
+    """None means unlimited. A pending hold takes a seat, as a confirmed registration does."""
     return None if event.capacity is None else max(event.capacity - event.confirmed_count, 0)
 
 
@@ -69,31 +82,75 @@ def check_schedule(event):
             f"`capacity` cannot be below the {event.confirmed_count} confirmed registrations.")
 
 
-def register(event, registration, now):
-    """Give a new (or returning, previously cancelled) registration its status; return the fact."""
+def register(event, registration, now, pending_hold=None):
+    """Give a new (or returning, previously cancelled or expired) registration its status;
+    return the fact. On a `confirm_by_email` event a seat is only held, for `pending_hold`
+    (a timedelta), until its person confirms."""
     if not registration_open(event, now):
         raise RegistrationClosed("Registration for this event is closed.")
+    registration.held_until = None
     if seats_left(event) == 0:
         registration.status = WAITLISTED
         return "registration.waitlisted"
-    registration.status = CONFIRMED
     event.confirmed_count += 1
+    if event.confirm_by_email:
+        if pending_hold is None:
+            raise ValueError("a confirm_by_email event needs the pending_hold")
+        registration.status = PENDING
+        registration.held_until = now + pending_hold
+        return "registration.pending"
+    registration.status = CONFIRMED
     return "registration.confirmed"
 
 
-def cancel(event, registration, now):
-    """Cancel; return the fact, or None when it was already cancelled (repeat clicks)."""
-    if registration.status == CANCELLED:
-        return None
+def is_repeat(registration):
+    """Whether an existing registration still stands, so registering again changes nothing."""
+    return registration.status not in ENDED
+
+
+def confirm(event, registration, now):
+    """Confirm a held seat; return the fact, or None when it was confirmed already (repeat clicks)."""
     if registration.status == CONFIRMED:
+        return None
+    if registration.status != PENDING or now >= registration.held_until:
+        raise HoldLapsed("This seat was not confirmed in time, or the registration ended.")
+    if now >= event.ends_at:
+        raise RegistrationClosed("This event is over.")
+    registration.status = CONFIRMED
+    registration.held_until = None
+    return "registration.confirmed"
+
+
+def hold_lapsed(registration, now):
+    return registration.status == PENDING and now >= registration.held_until
+
+
+def expire(event, registration, now):
+    """End a hold whose time is up and free its seat; return the fact (None if not due)."""
+    if not hold_lapsed(registration, now):
+        return None
+    event.confirmed_count -= 1
+    registration.status = EXPIRED
+    return "registration.expired"
+
+
+def cancel(event, registration, now):
+    """Cancel; return the fact, or None when it had ended already (repeat clicks, a lapsed hold)."""
+    if registration.status in ENDED:
+        return None
+    if registration.status in HOLDING_A_SEAT:
         event.confirmed_count -= 1
     registration.status = CANCELLED
+    registration.held_until = None
     registration.cancelled_at = now
     return "registration.cancelled"
 
 
 def promote(event, waitlist):
-    """Give freed seats to the first people waiting, in order; return who moved up."""
+    """Give freed seats to the first people waiting, in order; return who moved up.
+
+    They are confirmed at once, also on a `confirm_by_email` event: a promotion is not
+    something a client can ask for, so there is no abuse for a hold to slow down."""
     free = len(waitlist) if seats_left(event) is None else seats_left(event)
     promoted = list(waitlist[:free])
     for registration in promoted:

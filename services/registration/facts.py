@@ -3,6 +3,7 @@ from shared import envelope, signing
 
 SOURCE = "/abierto/registration"
 CANCEL_PURPOSE = "cancel-registration"
+CONFIRM_PURPOSE = "confirm-registration"
 
 
 class Links:
@@ -17,6 +18,10 @@ class Links:
     def cancel(self, registration_id):
         token = signing.sign(self.keys, CANCEL_PURPOSE, registration_id)
         return f"{self.base_url}/registrations/cancel/{token}"
+
+    def confirm(self, registration_id):
+        token = signing.sign(self.keys, CONFIRM_PURPOSE, registration_id)
+        return f"{self.base_url}/registrations/confirm/{token}"
 
 
 def registration_fact(type_, registration, event, links, now):
@@ -36,5 +41,8 @@ def registration_fact(type_, registration, event, links, now):
             "related_commitments": list(event.related_commitments or []),
         },
     }
+    if registration.status == "pending":  # a held seat: the link that confirms it, and until when
+        data["registration"].update(confirm_url=links.confirm(registration.id),
+                                    held_until=registration.held_until.isoformat())
     subject = f"events/{event.id}/registrations/{registration.id}"
     return envelope.make(type_, SOURCE, subject, data, now=now)

@@ -1,5 +1,6 @@
 """Registration's tables: events, registrations, and the shared token and outbox tables."""
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.auth import TokenMixin
@@ -40,7 +41,10 @@ class Event(Base):
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     registration_closes_at = mapped_column(UTCDateTime, nullable=True)  # None: at starts_at
     language: Mapped[str] = mapped_column(String(2), default="es")
-    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # On: a new registration that gets a seat only holds it (`pending`) until its person
+    # confirms through the emailed link; a hold not confirmed in PENDING_HOLD expires.
+    confirm_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)  # seats taken: confirmed + pending
     # The api_tokens.id that published it (None: seeded, or made before owners were kept). A
     # plain id, no foreign key: tokens are revoked, never deleted.
     created_by_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -55,6 +59,7 @@ class Registration(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "email_key"),
         Index("ix_registrations_queue", "event_id", "status", "queued_at"),
+        Index("ix_registrations_holds", "status", "held_until"),  # the expirer's lookup
         # Ids are never reused after an erasure, so an old cancel link cannot reach a newcomer.
         {"sqlite_autoincrement": True},
     )
@@ -73,3 +78,4 @@ class Registration(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)
+    held_until = mapped_column(UTCDateTime, nullable=True)  # a `pending` seat's deadline

@@ -1,5 +1,6 @@
 """The public pages: the events, one event with its registration form, the privacy notice,
-and the page a cancellation link opens (GET shows, since mail scanners follow links; POST cancels).
+and the pages a cancellation or confirmation link opens (GET shows, since mail scanners
+follow links; the button's POST cancels or confirms).
 
 Spanish by default, English by the switch in the header (shared.i18n picks the language).
 Forms carry a CSRF token kept in Flask's signed session cookie.
@@ -10,9 +11,10 @@ import secrets
 from flask import Blueprint, Response, abort, render_template, request, session
 from marshmallow import ValidationError
 
+from services.registration import api
 from services.registration import service as use_cases
 from services.registration import web_pages
-from services.registration.facts import CANCEL_PURPOSE
+from services.registration.facts import CANCEL_PURPOSE, CONFIRM_PURPOSE
 from services.registration.schemas import RegistrationSchema
 from shared import config, i18n, signing
 from shared.ratelimit import limited
@@ -97,12 +99,15 @@ def register(event_id):
         return _event_page(event, 422, web_pages.form_values(request.form),
                            web_pages.form_errors(error.messages, i18n.language()))
     try:
-        registration, created = use_cases.register(
-            service().db, event_id, fields, service().extra["links"], service().clock())
+        outcome = api.register(event_id, fields, anonymous=True)
     except use_cases.domain.RegistrationClosed:
         return _event_page(event, 409)
-    outcome = registration.status if created else "repeat"
-    return _html("registered.html", event=event, outcome=outcome)
+    if isinstance(outcome, Response):  # over EVENT_CLIENT_LIMIT: the 429, worded for people
+        page = render_template("message.html", kind="too_many", event_id=event_id,
+                               minutes=-(-int(outcome.headers["Retry-After"]) // 60))
+        return page, 429, {"Retry-After": outcome.headers["Retry-After"]}
+    # One page whatever happened to the email (new, repeat): the email tells the person.
+    return _html("registered.html", event=event)
 
 
 @bp.get(EVENT + "/calendar.ics")
@@ -119,8 +124,8 @@ def privacy():
     return render_template("privacy.html")
 
 
-def _registration_id(token):
-    return signing.unsign(service().settings.keys, CANCEL_PURPOSE, token, LINK_MAX_AGE)
+def _registration_id(token, purpose=CANCEL_PURPOSE):
+    return signing.unsign(service().settings.keys, purpose, token, LINK_MAX_AGE)
 
 
 @bp.route("/registrations/cancel/<token>", methods=["GET", "POST"])
@@ -134,7 +139,7 @@ def cancel(token):
             registration, event = use_cases.cancel(
                 service().db, registration_id, service().extra["links"], service().clock())
             return render_template("cancelled.html", registration=registration, event=event)
-        registration, event = use_cases.cancellation_view(service().db, registration_id)
+        registration, event = use_cases.registration_view(service().db, registration_id)
     except signing.LinkInvalid as error:
         return render_template("link_invalid.html", expired=error.expired), 410 if error.expired else 400
     except use_cases.NotFound:
@@ -142,3 +147,27 @@ def cancel(token):
     except use_cases.domain.RegistrationClosed:
         return render_template("link_invalid.html", over=True), 409
     return render_template("cancel.html", registration=registration, event=event)
+
+
+@bp.route("/registrations/confirm/<token>", methods=["GET", "POST"])
+@secret_url
+@limited
+def confirm(token):
+    """Show the held seat with a confirm button; the button's POST confirms it."""
+    try:
+        registration_id = _registration_id(token, CONFIRM_PURPOSE)
+        if request.method == "POST":
+            registration, event = use_cases.confirm(
+                service().db, registration_id, service().extra["links"], service().clock())
+            return render_template("confirmed.html", registration=registration, event=event)
+        registration, event = use_cases.registration_view(service().db, registration_id)
+    except signing.LinkInvalid as error:
+        return render_template("link_invalid.html", expired=error.expired), 410 if error.expired else 400
+    except use_cases.NotFound:
+        return render_template("link_invalid.html", expired=False), 404
+    except use_cases.domain.HoldLapsed:
+        return render_template("link_invalid.html", lapsed=True), 410
+    except use_cases.domain.RegistrationClosed:
+        return render_template("link_invalid.html", over=True), 409
+    lapsed = use_cases.domain.hold_lapsed(registration, service().clock())
+    return render_template("confirm.html", registration=registration, event=event, lapsed=lapsed)

@@ -54,7 +54,7 @@ def _erase_one(db, registration_id, event_id, email_key, links, now):
         if registration is None or registration.email_key != email_key:
             return 0  # erased (or cancelled and re-used) meanwhile
         _drop_unpublished_facts(session, event_id, registration_id)
-        if registration.status == domain.CONFIRMED:
+        if registration.status in domain.HOLDING_A_SEAT:  # confirmed, or a pending hold
             domain.cancel(event, registration, now)  # frees the seat; its fact is not recorded
             if now < event.ends_at:
                 for promoted in domain.promote(event, service._waitlist(session, event.id)):

@@ -50,6 +50,10 @@ class EventSchema(StrictSchema):
         metadata={"type": "string", "format": "date-time",
                   "description": "null: when the event starts (and follows it if it moves)"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
+    confirm_by_email = fields.Boolean(load_default=False, metadata={"description": (
+        "true: a new registration that gets a seat holds it as `pending` until the person "
+        "confirms through the emailed link (PENDING_HOLD, default 30 minutes); unconfirmed "
+        "holds expire and go to the waiting list")})
     seats_left = fields.Function(domain.seats_left, dump_only=True,
                                  metadata={"type": "integer", "description": "null: unlimited"})
     registration_open = fields.Function(
@@ -116,12 +120,21 @@ class RegistrationSchema(StrictSchema):
 
 
 class RegistrationReceiptSchema(StrictSchema):
-    """The public answer to a registration: no personal data, so it cannot leak another's."""
+    """The answer to a `registrations:write` token: the registration's id and status."""
 
     id = fields.Integer()
     event_id = fields.Integer()
     status = fields.String()
     created_at = UTCDateTime()
+
+
+
+class RegistrationAcceptedSchema(StrictSchema):
+    """The anonymous answer: the same for a new email, a repeat or a request whose email is
+    not sent, so it tells nobody who registered; the email says what the person holds."""
+
+    event_id = fields.Integer()
+    detail = fields.String(metadata={"description": "the same sentence, Spanish / English"})
 
 
 _ZONES = available_timezones()

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from services.registration import domain
 from services.registration.facts import registration_fact
@@ -110,8 +111,14 @@ def _loaded(row):
     return None if row is None else SimpleNamespace(**row._mapping)
 
 
-def register(db, event_id, fields, links, now):
-    """Register once per email and event; return (registration, created)."""
+def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
+    """Register once per email and event; return (registration, created).
+
+    A repeat (the email holds a registration that still stands) changes nothing; with
+    `tell_repeat` it records `registration.repeated`, so the person, and only they, hear by
+    email what they hold. A closed event refuses everyone alike, registered or not.
+    `pending_hold` (a timedelta) is how long a `confirm_by_email` seat is held.
+    """
     email_key = domain.normalize_email(fields["email"])
     changes = {name: fields[name] for name in _PERSON}
     changes.update(accessibility_needs=(fields.get("accessibility_needs") or "").strip() or None,
@@ -123,14 +130,8 @@ def register(db, event_id, fields, links, now):
             raise NotFound(f"There is no event {event_id}.")
         registration = SimpleNamespace(id=None, event_id=event_id, email_key=email_key, **changes)
         confirmed_before = event.confirmed_count
-        try:
-            fact_type = domain.register(event, registration, now)
-        except domain.RegistrationClosed:
-            existing = _find_registration(connection, event_id, email_key)
-            if existing is None or existing.status == domain.CANCELLED:
-                raise
-            return existing, False  # a repeat after closing still gets its registration
-        changes["status"] = registration.status
+        fact_type = domain.register(event, registration, now, pending_hold)
+        changes.update(status=registration.status, held_until=registration.held_until)
         added = connection.execute(_ADD_NEW_REGISTRATION[connection.dialect.name], {
             "event_id": event_id, "email_key": email_key, **changes}).one_or_none()
         if added is not None:
@@ -139,9 +140,12 @@ def register(db, event_id, fields, links, now):
             # Looked up after the lock: on PostgreSQL this statement sees what a same-email
             # request committed while we waited for it.
             existing = _find_registration(connection, event_id, email_key)
-            if existing.status != domain.CANCELLED:
-                return existing, False  # nothing was written; event.confirmed_count is dropped
-            registration = existing  # registering again after cancelling: the back of the line
+            if domain.is_repeat(existing):
+                # Nothing of the registration is written; event.confirmed_count is dropped.
+                if tell_repeat:
+                    _record(connection, "registration.repeated", existing, event, links, now)
+                return existing, False
+            registration = existing  # registering again after it ended: the back of the line
             vars(registration).update(changes)
             connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
         if event.confirmed_count != confirmed_before:
@@ -164,8 +168,8 @@ def list_registrations(db, event_id, page, per_page):
         return page_of(session, query.order_by(Registration.id), page, per_page)  # None: all (CSV)
 
 
-def cancellation_view(db, registration_id):
-    """The registration and its event, for the page a cancellation link opens."""
+def registration_view(db, registration_id):
+    """The registration and its event, for the page a cancel or confirm link opens."""
     with db.transaction() as session:
         registration = session.get(Registration, registration_id)
         if registration is None:
@@ -176,10 +180,7 @@ def cancellation_view(db, registration_id):
 def cancel(db, registration_id, links, now):
     """Cancel and hand the freed seat to the first person waiting."""
     with db.transaction() as session:
-        registration = session.get(Registration, registration_id)
-        if registration is None:
-            raise NotFound("This registration no longer exists.")
-        event = _event_for_update(session, registration.event_id)
+        registration, event = _registration_for_update(session, registration_id)
         if now >= event.ends_at:
             raise domain.RegistrationClosed("This event is over; there is nothing to cancel.")
         fact_type = domain.cancel(event, registration, now)
@@ -187,6 +188,58 @@ def cancel(db, registration_id, links, now):
             _record(session, fact_type, registration, event, links, now)
             for promoted in domain.promote(event, _waitlist(session, event.id)):
                 _record(session, "registration.promoted", promoted, event, links, now)
+    return registration, event
+
+
+def confirm(db, registration_id, links, now):
+    """Confirm a held seat through its emailed link (`registration.confirmed`, with the invite)."""
+    with db.transaction() as session:
+        registration, event = _registration_for_update(session, registration_id)
+        fact_type = domain.confirm(event, registration, now)
+        if fact_type:
+            _record(session, fact_type, registration, event, links, now)
+    return registration, event
+
+
+def expire_holds(db, links, now, events=100):
+    """Expire the holds whose time is up and give their seats to the people waiting, in
+    order; one transaction per event, under the event's lock like registering and
+    cancelling, so expirers running at once neither expire twice nor promote twice.
+    Return how many holds expired."""
+    with db.transaction() as session:
+        due = session.scalars(select(Registration.event_id).where(
+            Registration.status == domain.PENDING, Registration.held_until <= now,
+        ).group_by(Registration.event_id).order_by(func.min(Registration.held_until))
+            .limit(events)).all()
+    return sum(_expire_event_holds(db, event_id, links, now) for event_id in due)
+
+
+def _expire_event_holds(db, event_id, links, now):
+    with db.transaction() as session:
+        event = _event_for_update(session, event_id)
+        # Read after the lock: what another expirer did meanwhile is seen, not redone.
+        lapsed = session.scalars(select(Registration).where(
+            Registration.event_id == event_id, Registration.status == domain.PENDING,
+            Registration.held_until <= now).order_by(Registration.held_until, Registration.id)).all()
+        for registration in lapsed:
+            _record(session, domain.expire(event, registration, now), registration, event, links, now)
+        if now < event.ends_at:
+            for promoted in domain.promote(event, _waitlist(session, event.id)):
+                _record(session, "registration.promoted", promoted, event, links, now)
+    return len(lapsed)
+
+
+def _registration_for_update(session, registration_id):
+    """A registration and its event, the event locked first (as registering does) and the
+    registration read after the lock, so it is as the last writer left it."""
+    registration = session.get(Registration, registration_id)
+    if registration is None:
+        raise NotFound("This registration no longer exists.")
+    event = _event_for_update(session, registration.event_id)
+    try:
+        session.refresh(registration)
+    except ObjectDeletedError:  # erased while we waited for the lock
+        raise NotFound("This registration no longer exists.") from None
     return registration, event
 
 

@@ -50,6 +50,14 @@ def organiser(stack):
 
 
 @pytest.fixture(scope="session")
+def kiosk(stack):
+    """Authorization headers for a kiosk registering people (registrations:write)."""
+    token = stack.cli("token", "create", "--service", "registration",
+                      "--scopes", "registrations:write", "--name", "kiosk").strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
 def operator(stack):
     """Authorization headers for reading deliveries."""
     token = stack.cli("token", "create", "--service", "notifications",

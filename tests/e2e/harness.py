@@ -150,6 +150,7 @@ class Stack:
             "worker": [str(BIN / "celery"), "--app", "services.notifications.celery_app",
                        "worker", "--loglevel", "INFO"],
             "sweeper": [str(BIN / "abierto"), "sweep"],
+            "holds": [str(BIN / "abierto"), "holds"],
         }
 
     def url(self, service, path=""):
@@ -215,10 +216,13 @@ def unique_addresses(n, tag="a"):
     return [f"{tag}-{run}-{i}@example.org" for i in range(n)]
 
 
-def register(stack, event_id, email, language="es", name="Asistente"):
+def register(stack, event_id, email, language="es", name="Asistente", headers=None):
+    """POST a registration; anonymous (the one 202 answer) unless `headers` carry a
+    registrations:write token (201/200 with the id and status)."""
     return requests.post(stack.url("registration", f"/api/v1/events/{event_id}/registrations"),
                          json={"name": name, "email": email, "sector": "citizen",
-                               "language": language, "privacy_consent": True}, timeout=10)
+                               "language": language, "privacy_consent": True}, timeout=10,
+                         headers=headers)
 
 
 def parse(raw):

@@ -104,7 +104,7 @@ def test_event_confirmation_shows_its_related_commitments(stack, smtp, writer, n
     commitment_id, _ = new_commitment(stack, writer)
     event_id = new_event(related_commitments=[commitment_id])
     (address,) = unique_addresses(1, "related")
-    assert register(stack, event_id, address).status_code == 201
+    assert register(stack, event_id, address).status_code == 202
     text = smtp.inbox.wait_for([address])[address][0].get_body(("plain",)).get_content()
     assert "Compromisos relacionados" in text and "Grupo de trabajo para el desarrollo rural" in text
 
@@ -145,7 +145,7 @@ def test_confirmation_goes_out_without_the_block_when_commitments_is_down(
     (address,) = unique_addresses(1, "nocommit")
     stack.kill("commitments", signal.SIGTERM, group=True)
     try:
-        assert register(stack, event_id, address).status_code == 201
+        assert register(stack, event_id, address).status_code == 202
         text = smtp.inbox.wait_for([address])[address][0].get_body(("plain",)).get_content()
     finally:
         stack.start("commitments")

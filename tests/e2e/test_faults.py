@@ -26,7 +26,7 @@ def _deliveries(stack, operator, **query):
 
 def test_redis_down_registrations_succeed_and_every_email_goes_out_once(
         stack, smtp, redis_server, new_event):
-    """Redis stopped during 50 registrations: all get 201, and after Redis returns, one email each."""
+    """Redis stopped during 50 registrations: all get 202, and after Redis returns, one email each."""
     event_id = new_event()
     addresses = unique_addresses(50, "redis")
     redis_server.stop()
@@ -34,7 +34,7 @@ def test_redis_down_registrations_succeed_and_every_email_goes_out_once(
         statuses = [register(stack, event_id, address).status_code for address in addresses]
         ready = requests.get(stack.url("registration", "/readyz"), timeout=10)
         time.sleep(1)
-        assert statuses == [201] * 50
+        assert statuses == [202] * 50
         assert ready.status_code == 503 and ready.json()["checks"]["redis"] != "ok"
         assert not any(smtp.inbox.to(address) for address in addresses)
     finally:
@@ -51,7 +51,7 @@ def _kill_worker_mid_batch(stack, smtp, operator, new_event, group):
     addresses = unique_addresses(200, "kill")
     stack.kill("worker", signal.SIGTERM, group=True)
     for address in addresses:
-        assert register(stack, event_id, address).status_code == 201
+        assert register(stack, event_id, address).status_code == 202
     wait_until(lambda: _deliveries(stack, operator, recipient=addresses[-1]), 30, interval=0.1,
                what="the batch to be queued")  # handled in order: the last one means all
     stack.start("worker")
@@ -91,7 +91,7 @@ def test_smtp_down_retries_with_backoff_then_delivers(stack, smtp, operator, new
     smtp.stop()
     try:
         for address in addresses:
-            assert register(stack, event_id, address).status_code == 201
+            assert register(stack, event_id, address).status_code == 202
         retrying = wait_until(lambda: all(
             any(d["attempts"] >= 2 and d["state"] == "awaiting_retry" and d["last_error"]
                 for d in _deliveries(stack, operator, recipient=a)) for a in addresses),
@@ -117,7 +117,7 @@ def test_refused_recipients_end_as_failed_deliveries(stack, smtp, operator, new_
                                deferred: "451 4.3.0 Try again later"})
     try:
         for address in (refused, deferred, fine):
-            assert register(stack, event_id, address).status_code == 201
+            assert register(stack, event_id, address).status_code == 202
         smtp.inbox.wait_for([fine])
         wait_until(lambda: _deliveries(stack, operator, recipient=refused, status="failed")
                    and _deliveries(stack, operator, recipient=deferred, status="failed"),

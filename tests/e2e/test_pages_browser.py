@@ -29,19 +29,19 @@ def fill_registration(page, name, email):
 
 
 def test_register_on_the_page_then_the_email_arrives(stack, smtp, new_event, page):
-    """Confirmed, then waitlisted, through the form; each gets its email."""
+    """Confirmed, then waitlisted, through the form: one page for both; each gets its email."""
     event_id = new_event(capacity=1, latitude=28.6353, longitude=-106.0889)
     first, second = unique_addresses(2, "page")
     page.goto(stack.url("registration", f"/events/{event_id}"))
     assert page.get_by_role("link", name=re.compile("OpenStreetMap")).count() == 1
     fill_registration(page, "Ana López", first)
     page.get_by_role("button", name="Registrarme").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Tu registro está confirmado"
+    assert page.get_by_role("heading", level=1).inner_text() == "Revisa tu correo"
     assert_accessible(page, "registered-es")
     page.goto(stack.url("registration", f"/events/{event_id}"))
     fill_registration(page, "Bruno Díaz", second)
     page.get_by_role("button", name="Registrarme").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Estás en la lista de espera"
+    assert page.get_by_role("heading", level=1).inner_text() == "Revisa tu correo"  # the same page
     confirmation = smtp.inbox.wait_for([first, second])[first][0].get_body(("plain",)).get_content()
     page.goto(next(w for w in confirmation.split() if "/registrations/cancel/" in w).strip("<>().,"))
     assert "Ana López" in page.content() and page.get_by_role("link", name="Agregar al calendario").count()

@@ -21,8 +21,8 @@ def test_registration_sends_one_bilingual_confirmation_with_invite(stack, smtp, 
     """Confirmed attendees get one email: Spanish first (or English when asked) with an .ics."""
     event_id = new_event()
     es, en = unique_addresses(2, "flow")
-    assert register(stack, event_id, es, "es", "José Ñúñez").status_code == 201
-    assert register(stack, event_id, en, "en", "Jane Doe").status_code == 201
+    assert register(stack, event_id, es, "es", "José Ñúñez").status_code == 202
+    assert register(stack, event_id, en, "en", "Jane Doe").status_code == 202
 
     mail = smtp.inbox.wait_for([es, en])
     spanish, english = mail[es][0], mail[en][0]
@@ -39,12 +39,14 @@ def test_registration_sends_one_bilingual_confirmation_with_invite(stack, smtp, 
     assert "mailto:" in str(event["ORGANIZER"])
 
 
-def test_same_email_twice_is_one_registration_and_one_email(stack, smtp, new_event):
-    """Registering again answers 200 with the same registration and sends nothing new."""
+def test_same_email_twice_with_a_token_is_one_registration_and_one_email(
+        stack, smtp, new_event, kiosk):
+    """With a registrations:write token, registering again answers 200 with the same
+    registration and sends nothing new (the caller already knows)."""
     event_id = new_event()
     (address,) = unique_addresses(1, "twice")
-    first = register(stack, event_id, address)
-    again = register(stack, event_id, address.upper())
+    first = register(stack, event_id, address, headers=kiosk)
+    again = register(stack, event_id, address.upper(), headers=kiosk)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     smtp.inbox.wait_for([address])
@@ -52,12 +54,30 @@ def test_same_email_twice_is_one_registration_and_one_email(stack, smtp, new_eve
     assert len(smtp.inbox.to(address)) == 1
 
 
-def test_waitlist_cancel_and_promotion(stack, smtp, new_event, organiser):
+def test_same_email_twice_anonymously_answers_alike_and_tells_only_the_owner(
+        stack, smtp, new_event):
+    """Anonymous: the same 202 for the new email and the repeat; the repeat is one
+    registration, and its owner gets a "you are already registered" email with their link."""
+    event_id = new_event()
+    (address,) = unique_addresses(1, "again")
+    first = register(stack, event_id, address)
+    again = register(stack, event_id, address.upper())
+    assert (first.status_code, first.content) == (again.status_code, again.content)
+    assert first.status_code == 202 and "id" not in first.json()
+    wait_until(lambda: len(smtp.inbox.to(address)) == 2, 30, what="confirmation and repeat")
+    confirmation, repeat = smtp.inbox.to(address)
+    assert str(repeat["Subject"]).startswith("Ya estás registrado")
+    assert "Estado de tu registro: confirmado" in _text(repeat) and _ics(repeat) is None
+    link = next(w for w in _text(confirmation).split() if "/registrations/cancel/" in w)
+    assert link in _text(repeat)
+
+
+def test_waitlist_cancel_and_promotion(stack, smtp, new_event, organiser, kiosk):
     """Full event: the second person waits; the first cancels by link; the second gets the seat."""
     event_id = new_event(capacity=1)
     first, second = unique_addresses(2, "seat")
-    assert register(stack, event_id, first).json()["status"] == "confirmed"
-    assert register(stack, event_id, second).json()["status"] == "waitlisted"
+    assert register(stack, event_id, first, headers=kiosk).json()["status"] == "confirmed"
+    assert register(stack, event_id, second, headers=kiosk).json()["status"] == "waitlisted"
     waiting = smtp.inbox.wait_for([second])[second][0]
     assert "lista de espera" in _text(waiting).lower() and _ics(waiting) is None
 
@@ -72,7 +92,7 @@ def test_waitlist_cancel_and_promotion(stack, smtp, new_event, organiser):
                30, what="cancellation and promotion emails")
     cancelled, promoted = smtp.inbox.to(first)[1], smtp.inbox.to(second)[1]
     assert _ics(cancelled)["METHOD"] == "CANCEL"
-    assert _ics(promoted).walk("VEVENT")[0]["UID"] == f"registration-{register(stack, event_id, second).json()['id']}@abierto"
+    assert _ics(promoted).walk("VEVENT")[0]["UID"] == f"registration-{register(stack, event_id, second, headers=kiosk).json()['id']}@abierto"
     listing = requests.get(stack.url("registration", f"/api/v1/events/{event_id}/registrations"),
                            headers=organiser, timeout=10).json()
     assert {r["email"]: r["status"] for r in listing["items"]} == {first: "cancelled", second: "confirmed"}
@@ -82,7 +102,7 @@ def test_logs_hold_no_personal_data(stack, smtp, new_event):
     """After a registration has gone all the way to an email, no process log names the person."""
     event_id = new_event()
     (address,) = unique_addresses(1, "privacy")
-    assert register(stack, event_id, address, name="Rosalía Privada").status_code == 201
+    assert register(stack, event_id, address, name="Rosalía Privada").status_code == 202
     smtp.inbox.wait_for([address])
     for name in stack.commands:
         log = stack.log(name)

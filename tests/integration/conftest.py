@@ -100,9 +100,17 @@ def bearer():
 
 @pytest.fixture
 def organiser_headers(registration_app, new_token, bearer):
-    """Authorization headers of an organiser: events:write and registrations:read."""
+    """Authorization headers of an organiser: events:write, registrations:read and
+    registrations:write (registering walk-ins, with the detailed answer)."""
     _, db, _ = registration_app
-    return bearer(new_token(db, {"events:write", "registrations:read"}))
+    return bearer(new_token(db, {"events:write", "registrations:read", "registrations:write"}))
+
+
+@pytest.fixture
+def kiosk_headers(registration_app, new_token, bearer):
+    """Authorization headers of a kiosk or municipal system: registrations:write only."""
+    _, db, _ = registration_app
+    return bearer(new_token(db, {"registrations:write"}, name="kiosk"))
 
 
 @pytest.fixture
@@ -225,8 +233,22 @@ def make_event(registration_app, organiser_headers, future_event):
 
 
 @pytest.fixture
-def register(registration_app, person):
-    """register(event_id, n, **overrides) -> the response of the public POST."""
+def register(registration_app, person, kiosk_headers):
+    """register(event_id, n, **overrides) -> the response of the POST made with a
+    `registrations:write` token: 201/200 with the registration's id and status."""
+    client = registration_app[0]
+
+    def post(event_id, n=1, **overrides):
+        return client.post(f"/api/v1/events/{event_id}/registrations", json=person(n, **overrides),
+                           headers=kiosk_headers)
+
+    return post
+
+
+@pytest.fixture
+def register_anonymously(registration_app, person):
+    """register_anonymously(event_id, n, **overrides) -> the response of the public POST
+    (no token): the one 202 answer, whoever registers."""
     client = registration_app[0]
 
     def post(event_id, n=1, **overrides):

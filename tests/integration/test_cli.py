@@ -96,6 +96,8 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(abierto):
     ({"ABIERTO_ENV": "", "SECRET_KEY": "x" * 31}, "SECRET_KEY"),
     ({"ABIERTO_ENV": "", "SECRET_KEY": GOOD_KEY, "SECRET_KEY_FALLBACKS": "change-me"},
      "SECRET_KEY_FALLBACKS"),
+    ({"PENDING_HOLD": "half an hour"}, "PENDING_HOLD"),
+    ({"EVENT_CLIENT_LIMIT": "ten"}, "EVENT_CLIENT_LIMIT"),
 ])
 def test_a_setting_that_cannot_be_used_is_named(abierto, setting, says):
     assert says in one_line_error(abierto("mail", "list", **setting))
@@ -186,3 +188,49 @@ def test_the_mail_sink_never_overwrites_a_kept_message(tmp_path):
 
     assert [(name, subject) for name, _, _, subject in list_messages(tmp_path)] == [
         ("000001.eml", "kept"), ("000003.eml", "kept"), ("000004.eml", "new")]
+
+
+def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
+    """`abierto holds` (the Procfile's `holds`) expires what is due, promotes the first person
+    waiting, and leaves through the normal exit path on SIGTERM."""
+    import signal
+    import time
+    from datetime import timedelta
+
+    from services.registration import service as use_cases
+    from services.registration.facts import Links
+    from services.registration.models import Registration
+    from shared.db import Database, upgrade, utcnow
+
+    url = f"sqlite:///{tmp_path}/registration.db"
+    upgrade("registration", url)
+    db = Database(url)
+    long_ago = utcnow() - timedelta(hours=1)
+    event = use_cases.create_event(db, dict(
+        title="Foro", starts_at=utcnow() + timedelta(days=3), ends_at=utcnow() + timedelta(days=3, hours=2),
+        timezone="America/Chihuahua", host_organization="Municipio", capacity=1,
+        confirm_by_email=True), long_ago)
+    links = Links("http://abierto.test", "cli-secret")
+    for n in (1, 2):
+        use_cases.register(db, event.id, {"name": f"P{n}", "email": f"p{n}@example.org",
+                                          "organization": "", "sector": "citizen", "language": "es"},
+                           links, long_ago, pending_hold=timedelta(minutes=30))
+    process = subprocess.Popen(
+        [str(ABIERTO), "holds"], env={"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
+                                      "REGISTRATION_DATABASE_URL": url, "SWEEP_EVERY": "0.1",
+                                      "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        statuses = []
+        for _ in range(100):
+            with db.transaction() as session:
+                statuses = [r.status for r in session.query(Registration).order_by(Registration.id)]
+            if statuses == ["expired", "confirmed"]:
+                break
+            time.sleep(0.1)
+        assert statuses == ["expired", "confirmed"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+        db.dispose()
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr

@@ -295,3 +295,16 @@ def test_arco_erase_erases_nothing_while_a_database_is_away(
     assert done.returncode == 1
     assert done.stderr.startswith("Error: the database refused:") and "Traceback" not in done.stderr
     assert statuses(db) == before and erased in before
+
+
+def test_erasing_a_pending_hold_frees_its_seat_for_the_first_person_waiting(
+        registration_app, make_event, register, outbox_facts):
+    """A seat held until confirmed by email is a seat: erasing its holder hands it on."""
+    _, db, settings = registration_app
+    event = make_event(capacity=1, confirm_by_email=True)
+    held, waiting = (register(event["id"], n).get_json() for n in (1, 2))
+    assert (held["status"], waiting["status"]) == ("pending", "waitlisted")
+    assert privacy.erase(db, "persona1@example.org", links(settings), NOW) == 1
+    assert statuses(db) == {waiting["id"]: "confirmed"}
+    assert confirmed_count(db, event["id"]) == 1
+    assert outbox_facts(db)[-1]["type"] == "registration.promoted"

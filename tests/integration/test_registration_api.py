@@ -18,7 +18,7 @@ CONTRACT_FIELDS = {
     "title", "description", "category", "starts_at", "ends_at", "timezone", "venue", "address",
     "city", "country", "latitude", "longitude", "host_organization", "partners", "capacity",
     "related_commitments",
-    "registration_closes_at", "language", "id", "seats_left", "registration_open",
+    "registration_closes_at", "language", "confirm_by_email", "id", "seats_left", "registration_open",
     "created_at", "updated_at",
 }
 
@@ -209,23 +209,25 @@ def test_registering_for_a_full_event_puts_you_on_the_waiting_list(
     assert client.get(f"/api/v1/events/{event['id']}").get_json()["seats_left"] == 0
 
 
-def _at_once(registration_app, event_id, bodies):
+def _at_once(registration_app, event_id, bodies, headers=None):
     """POST the registrations from 8 threads at once (own clients, own DB connections)."""
     app = registration_app[0].application
 
     def post(body):
-        return app.test_client().post(f"/api/v1/events/{event_id}/registrations", json=body)
+        return app.test_client().post(f"/api/v1/events/{event_id}/registrations", json=body,
+                                      headers=headers)
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(post, bodies))
 
 
 def test_a_rush_for_the_last_seats_never_overbooks(
-        registration_app, make_event, person, outbox_facts):
+        registration_app, make_event, person, outbox_facts, kiosk_headers):
     """Many people registering at once: exactly `capacity` confirmed, the rest waiting."""
     client, db, _ = registration_app
     event = make_event(capacity=3)
-    answers = _at_once(registration_app, event["id"], [person(n) for n in range(24)])
+    answers = _at_once(registration_app, event["id"], [person(n) for n in range(24)],
+                       kiosk_headers)
     assert [a.status_code for a in answers] == [201] * 24
     statuses = [a.get_json()["status"] for a in answers]
     assert statuses.count("confirmed") == 3 and statuses.count("waitlisted") == 21
@@ -235,11 +237,11 @@ def test_a_rush_for_the_last_seats_never_overbooks(
 
 
 def test_the_same_email_at_once_is_still_one_registration(
-        registration_app, make_event, person, outbox_facts):
+        registration_app, make_event, person, outbox_facts, kiosk_headers):
     """Double-clicks from several tabs: one 201, the others 200 with the same id, one fact."""
     db = registration_app[1]
     event = make_event()
-    answers = _at_once(registration_app, event["id"], [person(1)] * 8)
+    answers = _at_once(registration_app, event["id"], [person(1)] * 8, kiosk_headers)
     assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
     assert len({a.get_json()["id"] for a in answers}) == 1
     assert types(outbox_facts(db)) == ["registration.confirmed"]
@@ -583,18 +585,24 @@ def test_registering_after_registration_closes_is_a_409(registration_app, make_e
 
 
 
-def test_registering_again_after_registration_closes_returns_the_registration(
-        registration_app, make_event, person, outbox_facts):
-    """A repeat click after the close still finds the registration (200); a newcomer gets 409."""
+@pytest.mark.parametrize("when", ["2031-05-31T17:00:00+00:00", "2031-06-01T00:00:00+00:00"],
+                         ids=["closed", "past"])
+def test_after_the_close_a_registered_person_and_a_newcomer_get_the_same_409(
+        registration_app, make_event, person, outbox_facts, kiosk_headers, when):
+    """A closed or past event answers alike whoever asks, so it cannot tell who attended;
+    with a token too, and nothing is written or sent."""
     _, db, settings = registration_app
     event = make_event()
     path = f"/api/v1/events/{event['id']}/registrations"
-    first = registration_app[0].post(path, json=person(1))
-    later = datetime(2031, 6, 1, tzinfo=timezone.utc)
+    assert registration_app[0].post(path, json=person(1)).status_code == 202
+    later = datetime.fromisoformat(when)
     client = create_app(settings, db=db, clock=lambda: later).test_client()
-    again = client.post(path, json=person(1))
-    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
-    assert_problem(client.post(path, json=person(2)), 409)
+    registered, newcomer = client.post(path, json=person(1)), client.post(path, json=person(2))
+    assert_problem(registered, 409)
+    assert (registered.status_code, registered.get_data()) == (
+        newcomer.status_code, newcomer.get_data())
+    assert registered.headers["Content-Type"] == newcomer.headers["Content-Type"]
+    assert_problem(client.post(path, json=person(1), headers=kiosk_headers), 409)
     assert types(outbox_facts(db)) == ["registration.confirmed"]
 
 @pytest.mark.parametrize("overrides, field", [

@@ -109,17 +109,24 @@ def test_registering_through_the_form(registration_app, make_event, submit, row_
     before = row_counts(db)
     response = submit(event["id"])
     page = html(response)
-    assert response.status_code == 200 and "Tu registro está confirmado" in page
-    assert "correo" in page
+    assert response.status_code == 200 and "Te enviamos un correo con tu lugar" in page
+    assert "We've sent you an email" not in page  # Spanish by default; English by the switch
     after = row_counts(db)
     assert after["registrations"] == before["registrations"] + 1
     assert [f["type"] for f in outbox_facts(db)] == ["registration.confirmed"]
     (item,) = client.get(f"/api/v1/events/{event['id']}/registrations",
                          headers=organiser_headers).get_json()["items"]
     assert item["sector"] == "civil_society" and item["accessibility_needs"] == "Intérprete de LSM"
-    again = html(submit(event["id"], name="Otra"))
-    assert "Ya estás registrado" in again and "Ana" not in again
-    assert len(outbox_facts(db)) == 1
+    assert item["status"] == "confirmed"
+    # The same email again: the very same page (never "already registered"); only the
+    # person hears, by email, what they hold.
+    again = submit(event["id"], name="Otra")
+    assert again.status_code == 200 and html(again) == page
+    assert "Ya estás registrado" not in html(again) and "Otra" not in html(again)
+    facts = outbox_facts(db)
+    assert [f["type"] for f in facts] == ["registration.confirmed", "registration.repeated"]
+    assert facts[1]["data"]["registration"]["name"] == "Ana López"  # what is held, not what was typed
+    assert row_counts(db)["registrations"] == after["registrations"]
 
 
 def test_a_bad_email_shows_the_error_beside_the_field(registration_app, make_event, submit,
@@ -145,10 +152,16 @@ def test_errors_in_english(registration_app, make_event, submit):
     assert 'id="name-error">Enter your name' in page
 
 
-def test_a_full_event_puts_the_form_on_the_waiting_list(make_event, register, submit):
+def test_a_full_event_puts_the_form_on_the_waiting_list(registration_app, make_event, register,
+                                                        submit, outbox_facts):
     event = make_event(capacity=1)
     register(event["id"], 1)
-    assert "Estás en la lista de espera" in html(submit(event["id"]))
+    page = html(submit(event["id"]))
+    assert "Te enviamos un correo con tu lugar o tu posición en la lista de espera" in page
+    assert "Estás en la lista de espera" not in page  # the email says it, to its owner only
+    last = outbox_facts(registration_app[1])[-1]
+    assert last["type"] == "registration.waitlisted"
+    assert last["data"]["registration"]["email"] == "ana@example.org"
 
 
 def test_a_past_event_shows_no_form(registration_app, make_event):

@@ -295,7 +295,7 @@ def test_the_related_commitments_block_shows_status_and_progress(kind):
 
 @pytest.mark.parametrize("kind", emails.KINDS)
 def test_without_commitments_there_is_no_block(kind):
-    for part in bodies(received(kind, registration_fact())):
+    for part in bodies(received(kind, registration_fact(kind=kind))):
         assert "Compromisos relacionados" not in part and "Related commitments" not in part
 
 

@@ -160,3 +160,73 @@ def test_check_schedule_rejects_impossible_events(overrides, words):
 def test_normalize_email_makes_one_key_per_person(raw):
     """Case and surrounding whitespace do not make a second registration."""
     assert domain.normalize_email(raw) == "ana@x.org"
+
+
+# --- seats held until confirmed by email (confirm_by_email) ---------------------------------
+
+HOLD = timedelta(minutes=30)
+
+
+def test_on_a_confirm_by_email_event_a_seat_is_held_pending_and_counts_against_capacity():
+    ev = event(capacity=1, confirm_by_email=True)
+    holder, waiting = person(1), person(2)
+    assert domain.register(ev, holder, BEFORE, HOLD) == "registration.pending"
+    assert (holder.status, holder.held_until) == ("pending", BEFORE + HOLD)
+    assert domain.seats_left(ev) == 0
+    assert domain.register(ev, waiting, BEFORE, HOLD) == "registration.waitlisted"
+    assert waiting.held_until is None
+
+
+def test_confirming_in_time_confirms_once():
+    ev = event(capacity=1, confirm_by_email=True)
+    holder = person(1)
+    domain.register(ev, holder, BEFORE, HOLD)
+    assert domain.confirm(ev, holder, BEFORE + HOLD - timedelta(seconds=1)) == "registration.confirmed"
+    assert (holder.status, holder.held_until, ev.confirmed_count) == ("confirmed", None, 1)
+    assert domain.confirm(ev, holder, BEFORE + HOLD) is None  # a second click
+    assert domain.expire(ev, holder, BEFORE + 2 * HOLD) is None  # nothing to expire
+    assert ev.confirmed_count == 1
+
+
+@pytest.mark.parametrize("status", ["waitlisted", "cancelled", "expired"])
+def test_only_a_pending_hold_in_time_can_be_confirmed(status):
+    ev = event(capacity=1, confirm_by_email=True)
+    lapsed = person(1)
+    domain.register(ev, lapsed, BEFORE, HOLD)
+    with pytest.raises(domain.HoldLapsed):
+        domain.confirm(ev, lapsed, BEFORE + HOLD)
+    other = person(2, status=status)
+    with pytest.raises(domain.HoldLapsed):
+        domain.confirm(ev, other, BEFORE)
+
+
+def test_a_lapsed_hold_expires_frees_its_seat_and_may_register_again():
+    ev = event(capacity=1, confirm_by_email=True)
+    holder = person(1)
+    domain.register(ev, holder, BEFORE, HOLD)
+    assert domain.expire(ev, holder, BEFORE + HOLD - timedelta(seconds=1)) is None
+    assert domain.expire(ev, holder, BEFORE + HOLD) == "registration.expired"
+    assert (holder.status, ev.confirmed_count) == ("expired", 0)
+    assert not domain.is_repeat(holder)
+    assert domain.cancel(ev, holder, BEFORE + HOLD) is None  # no more facts about them
+
+
+def test_cancelling_a_hold_frees_its_seat():
+    ev = event(capacity=1, confirm_by_email=True)
+    holder = person(1)
+    domain.register(ev, holder, BEFORE, HOLD)
+    assert domain.cancel(ev, holder, BEFORE) == "registration.cancelled"
+    assert (holder.status, holder.held_until, ev.confirmed_count) == ("cancelled", None, 0)
+
+
+def test_promotion_on_a_confirm_by_email_event_confirms_directly():
+    ev = event(capacity=1, confirm_by_email=True, confirmed_count=0)
+    waiting = [person(1, status="waitlisted"), person(2, status="waitlisted")]
+    assert domain.promote(ev, waiting) == [waiting[0]]
+    assert waiting[0].status == "confirmed" and waiting[1].status == "waitlisted"
+
+
+def test_a_standing_registration_is_a_repeat_an_ended_one_is_not():
+    assert [domain.is_repeat(person(1, status=s)) for s in (
+        "confirmed", "waitlisted", "pending", "cancelled", "expired")] == [
+        True, True, True, False, False]

@@ -11,14 +11,17 @@ from services.notifications import calendar, emails
 
 MAIL_FROM = "Abierto <abierto@example.org>"
 CANCEL_URL = "http://127.0.0.1:5001/registrations/cancel/eyJpZCI6N30.ZkXyQw.sig-nature_1"
+CONFIRM_URL = "http://127.0.0.1:5001/registrations/confirm/eyJpZCI6N30.ZkXyQw.sig-nature_2"
 WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled")
-WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted")
+WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted",
+                    "registration_pending", "registration_repeat")
 # A phrase that only the Spanish section and only the English section contain.
 MARKERS = {"es": "Hola, ", "en": "Hello "}
 
 
-def fact(language="es", name="Ana López", registration_id=7):
-    return {
+def fact(language="es", name="Ana López", registration_id=7, kind=None):
+    """A registration fact's data; for `registration_pending`, a held seat's (its confirm link)."""
+    data = {
         "registration": {
             "id": registration_id,
             "name": name,
@@ -42,12 +45,16 @@ def fact(language="es", name="Ana López", registration_id=7):
             "url": "http://127.0.0.1:5001/events/1",
         },
     }
+    if kind == "registration_pending":
+        data["registration"].update(status="pending", confirm_url=CONFIRM_URL,
+                                    held_until="2024-05-20T18:30:00+00:00")
+    return data
 
 
 def received(kind, data=None):
     """Build, serialise and parse back, as a mail client would."""
     message = emails.build(
-        kind, data or fact(), mail_from=MAIL_FROM, message_id="<42.abc@abierto.example.org>"
+        kind, data or fact(kind=kind), mail_from=MAIL_FROM, message_id="<42.abc@abierto.example.org>"
     )
     return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
 
@@ -104,7 +111,7 @@ def test_subject_puts_the_recipients_language_first():
 @pytest.mark.parametrize("kind", emails.KINDS)
 @pytest.mark.parametrize("language, other", [("es", "en"), ("en", "es")])
 def test_both_languages_with_the_recipients_first(kind, language, other):
-    text, html = bodies(received(kind, fact(language=language)))
+    text, html = bodies(received(kind, fact(language=language, kind=kind)))
     assert text.index(MARKERS[language]) < text.index(MARKERS[other])
     assert html.index(f'<div lang="{language}">') < html.index(f'<div lang="{other}">')
     assert html.index(MARKERS[language]) < html.index(MARKERS[other])
@@ -123,7 +130,7 @@ def test_times_are_shown_in_the_events_zone(kind):
 
 @pytest.mark.parametrize("kind", emails.KINDS)
 def test_event_details_are_in_both_parts(kind):
-    data = fact()
+    data = fact(kind=kind)
     for part in bodies(received(kind, data)):
         for key in ("venue", "address", "city", "host_organization", "url"):
             assert data["event"][key] in part
@@ -249,3 +256,46 @@ def test_warm_up_compiles_every_template_before_the_worker_forks():
     emails.warm_up()
     cached = {name for (_loader, name) in emails.env.cache.keys()}
     assert cached >= set(emails.env.list_templates())
+
+
+@pytest.mark.parametrize("status, es, en", [
+    ("confirmed", "Estado de tu registro: confirmado", "Your registration: confirmed"),
+    ("waitlisted", "Estado de tu registro: en la lista de espera",
+     "Your registration: on the waiting list"),
+])
+def test_the_repeat_email_says_what_is_held_with_the_persons_own_link(status, es, en):
+    data = fact()
+    data["registration"]["status"] = status
+    message = received("registration_repeat", data)
+    assert str(message["Subject"]).startswith("Ya estás registrado: ")
+    text, html = bodies(message)
+    assert es in text and en in text and es in html.replace("<strong>", "").replace("</strong>", "")
+    assert CANCEL_URL in text and f'href="{CANCEL_URL}"' in html
+    assert CONFIRM_URL not in text
+
+
+def test_the_repeat_of_a_pending_hold_carries_its_confirm_link():
+    data = fact(kind="registration_pending")
+    text, html = bodies(received("registration_repeat", data))
+    assert f"Confírmalo aquí: {CONFIRM_URL}" in text and f"Confirm it here: {CONFIRM_URL}" in text
+    assert f'href="{CONFIRM_URL}"' in html
+
+
+def test_the_pending_email_carries_the_confirm_link_and_the_deadline_in_the_events_zone():
+    message = received("registration_pending")
+    assert str(message["Subject"]).startswith("Confirma tu lugar: ")
+    text, html = bodies(message)
+    assert CONFIRM_URL in text and html.count(f'href="{CONFIRM_URL}"') == 2
+    # held until 18:30 UTC: 12:30 in Chihuahua (UTC-6), on that day
+    assert "antes de las 12:30 del 20 de mayo de 2024 (hora de Chihuahua)" in text
+    assert "before 12:30 on May 20, 2024 (Chihuahua time)" in text
+    assert ics_parts(message) == []  # the invite comes with the confirmation
+
+
+def test_two_people_pending_at_one_event_get_their_own_confirm_links():
+    mine, theirs = fact(kind="registration_pending"), fact(kind="registration_pending",
+                                                           name="Luis", registration_id=8)
+    theirs["registration"].update(confirm_url=CONFIRM_URL + "-luis", cancel_url=CANCEL_URL + "-luis")
+    text_mine, _ = bodies(received("registration_pending", mine))
+    text_theirs, _ = bodies(received("registration_pending", theirs))
+    assert CONFIRM_URL + "-luis" in text_theirs and CONFIRM_URL + "-luis" not in text_mine

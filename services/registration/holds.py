@@ -1,0 +1,25 @@
+"""The expirer (`abierto holds`): every SWEEP_EVERY seconds, expire the held seats nobody
+confirmed within PENDING_HOLD and give them to the people waiting, in order."""
+import logging
+import time
+
+from services.registration import service as use_cases
+from services.registration.facts import Links
+from shared import config
+from shared.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def run(stop=lambda: False, settings=None, db=None):
+    settings = settings or config.load("registration")
+    db = db or Database(settings.database_url)
+    links = Links(settings.public_base_url, settings.keys)
+    while not stop():
+        try:
+            expired = use_cases.expire_holds(db, links, utcnow())
+            if expired:
+                log.info("expired %d unconfirmed hold(s)", expired)
+        except Exception as error:  # the database is away: try again next round
+            log.warning("expiring holds failed: %s: %s", type(error).__name__, error)
+        time.sleep(settings.sweep_every)

@@ -154,6 +154,8 @@ def load(service, **overrides):
         secret_key_fallbacks=tuple(
             part.strip() for part in env("SECRET_KEY_FALLBACKS", "").split(",") if part.strip()),
         environment=env("ABIERTO_ENV", "production"),
+        event_client_limit=_rates("EVENT_CLIENT_LIMIT", "10/hour"),
+        pending_hold=_number(float, "PENDING_HOLD", "1800"),
     )
     values.update(overrides)
     if values["environment"] != "development":

@@ -86,9 +86,10 @@ def deliveries_app(empty_database):
 def new_token():
     """new_token(db, scopes, model=registration's ApiToken) -> the bearer token text."""
 
-    def make(db, scopes, model=RegistrationToken, name="test"):
+    def make(db, scopes, model=RegistrationToken, name="test", now=None):
+        """`now`: when it is made, for an app whose clock is not today's (tokens expire)."""
         with db.transaction() as session:
-            return create_token(session, model, name, set(scopes))
+            return create_token(session, model, name, set(scopes), now=now)
 
     return make
 

@@ -201,6 +201,7 @@ def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
     from services.registration.facts import Links
     from services.registration.models import Registration
     from shared.db import Database, upgrade, utcnow
+    from shared.signing import Keys
 
     url = f"sqlite:///{tmp_path}/registration.db"
     upgrade("registration", url)
@@ -210,13 +211,14 @@ def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
         title="Foro", starts_at=utcnow() + timedelta(days=3), ends_at=utcnow() + timedelta(days=3, hours=2),
         timezone="America/Chihuahua", host_organization="Municipio", capacity=1,
         confirm_by_email=True), long_ago)
-    links = Links("http://abierto.test", "cli-secret")
+    links = Links("http://abierto.test", Keys("cli-secret"))
     for n in (1, 2):
         use_cases.register(db, event.id, {"name": f"P{n}", "email": f"p{n}@example.org",
                                           "organization": "", "sector": "citizen", "language": "es"},
                            links, long_ago, pending_hold=timedelta(minutes=30))
     process = subprocess.Popen(
         [str(ABIERTO), "holds"], env={"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
+                                      "ABIERTO_ENV": "development",
                                       "REGISTRATION_DATABASE_URL": url, "SWEEP_EVERY": "0.1",
                                       "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -32,9 +32,11 @@ def site(empty_database, new_token, bearer, future_event, person):
     def make(fallbacks=()):
         client = create_registration_app(production_settings("registration", db, fallbacks),
                                          db=db).test_client()
-        headers = bearer(new_token(db, {"events:write"}))
+        # registrations:write: a kiosk's token, told the new registration's id
+        headers = bearer(new_token(db, {"events:write", "registrations:write"}))
         event = client.post("/api/v1/events", json=future_event(), headers=headers).get_json()
-        done = client.post(f"/api/v1/events/{event['id']}/registrations", json=person(1))
+        done = client.post(f"/api/v1/events/{event['id']}/registrations", json=person(1),
+                           headers=headers)
         assert done.status_code == 201, done.get_json()
         return client, done.get_json()["id"], event["id"]
 

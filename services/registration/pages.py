@@ -128,6 +128,22 @@ def _registration_id(token, purpose=CANCEL_PURPOSE):
     return signing.unsign(service().settings.keys, purpose, token, LINK_MAX_AGE)
 
 
+LINK_FAILURES = (signing.LinkInvalid, use_cases.NotFound, use_cases.domain.HoldLapsed,
+                 use_cases.domain.RegistrationClosed)
+
+
+def _link_failed(error):
+    """The page, and its status, for an emailed link that cannot be used (LINK_FAILURES)."""
+    if isinstance(error, signing.LinkInvalid):
+        return render_template("link_invalid.html", expired=error.expired), (
+            410 if error.expired else 400)
+    if isinstance(error, use_cases.NotFound):
+        return render_template("link_invalid.html", expired=False), 404
+    if isinstance(error, use_cases.domain.HoldLapsed):
+        return render_template("link_invalid.html", lapsed=True), 410
+    return render_template("link_invalid.html", over=True), 409  # the event is over
+
+
 @bp.route("/registrations/cancel/<token>", methods=["GET", "POST"])
 @secret_url
 @limited
@@ -140,12 +156,8 @@ def cancel(token):
                 service().db, registration_id, service().extra["links"], service().clock())
             return render_template("cancelled.html", registration=registration, event=event)
         registration, event = use_cases.registration_view(service().db, registration_id)
-    except signing.LinkInvalid as error:
-        return render_template("link_invalid.html", expired=error.expired), 410 if error.expired else 400
-    except use_cases.NotFound:
-        return render_template("link_invalid.html", expired=False), 404
-    except use_cases.domain.RegistrationClosed:
-        return render_template("link_invalid.html", over=True), 409
+    except LINK_FAILURES as error:
+        return _link_failed(error)
     return render_template("cancel.html", registration=registration, event=event)
 
 
@@ -161,13 +173,7 @@ def confirm(token):
                 service().db, registration_id, service().extra["links"], service().clock())
             return render_template("confirmed.html", registration=registration, event=event)
         registration, event = use_cases.registration_view(service().db, registration_id)
-    except signing.LinkInvalid as error:
-        return render_template("link_invalid.html", expired=error.expired), 410 if error.expired else 400
-    except use_cases.NotFound:
-        return render_template("link_invalid.html", expired=False), 404
-    except use_cases.domain.HoldLapsed:
-        return render_template("link_invalid.html", lapsed=True), 410
-    except use_cases.domain.RegistrationClosed:
-        return render_template("link_invalid.html", over=True), 409
+    except LINK_FAILURES as error:
+        return _link_failed(error)
     lapsed = use_cases.domain.hold_lapsed(registration, service().clock())
     return render_template("confirm.html", registration=registration, event=event, lapsed=lapsed)

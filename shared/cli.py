@@ -208,7 +208,7 @@ def relay(service):
     from shared.bus import Bus, stream_name
     from shared.outbox import run_relay
 
-    settings = config.load(service)
+    settings = config.load_process(service)
     _stop_on_sigterm()
     run_relay(_db(service), _models(service).Outbox, Bus.from_url(settings.redis_url),
               stream_name(service))
@@ -237,8 +237,9 @@ def holds():
     """Expire held seats nobody confirmed in PENDING_HOLD and promote the people waiting, forever."""
     from services.registration import holds as expirer
 
+    settings = config.load_process("registration")
     _stop_on_sigterm()
-    expirer.run()
+    expirer.run(settings=settings)
 
 
 @main.command()
@@ -251,7 +252,7 @@ def mailsink(host, port):
 
     from services.mailsink.server import serve
 
-    folder = config.load("notifications").data_dir / "mail"
+    folder = config.load_process("notifications").data_dir / "mail"
     controller = serve(folder, host, port)
     click.echo(f"mailsink: SMTP on {host}:{port}, messages in {folder}", err=True)
     _stop_on_sigterm()

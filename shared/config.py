@@ -120,7 +120,9 @@ class Settings:
 
     @property
     def keys(self):
-        """What signs and verifies links and cookies, per purpose (shared.signing.Keys)."""
+        """What signs and verifies links and cookies, per purpose (shared.signing.Keys).
+        Outside development a key anyone could know or guess never signs (ConfigError)."""
+        check_secrets(self)
         return Keys(self.secret_key, self.secret_key_fallbacks)
 
 
@@ -158,10 +160,6 @@ def load(service, **overrides):
         pending_hold=_number(float, "PENDING_HOLD", "1800"),
     )
     values.update(overrides)
-    if values["environment"] != "development":
-        _check_secret("SECRET_KEY", values["secret_key"])
-        for secret in values["secret_key_fallbacks"]:
-            _check_secret("SECRET_KEY_FALLBACKS", secret)
     if values["trusted_proxy_hops"] < 0:
         raise ConfigError(f"TRUSTED_PROXY_HOPS={values['trusted_proxy_hops']} must be 0 or more")
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
@@ -174,14 +172,32 @@ def load(service, **overrides):
     return Settings(**values)
 
 
+def load_process(service):
+    """`load` for a long-running process: it also refuses a key anyone could know, at start.
+    (Operator commands that never sign, such as `token` or `mail`, use `load` and need none.)"""
+    settings = load(service)
+    check_secrets(settings)
+    return settings
+
+
 def load_or_exit(service):
-    """`load` for a process's entry point (an app factory, the Celery app): a setting that
-    cannot be used ends the process with one line on stderr, not a traceback."""
+    """`load_process` for an entry point outside the CLI (an app factory, the Celery app): a
+    setting that cannot be used ends the process with one line on stderr, not a traceback."""
     try:
-        return load(service)
+        return load_process(service)
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_CONFIG) from None
+
+
+def check_secrets(settings):
+    """Fail closed: outside development, SECRET_KEY and its fallbacks must be keys nobody
+    could know or guess."""
+    if settings.environment == "development":
+        return
+    _check_secret("SECRET_KEY", settings.secret_key)
+    for secret in settings.secret_key_fallbacks:
+        _check_secret("SECRET_KEY_FALLBACKS", secret)
 
 
 def _check_secret(name, secret):

@@ -28,7 +28,7 @@ def test_outside_development_a_known_or_short_key_stops_the_process(production, 
     if secret is not None:
         production.setenv("SECRET_KEY", secret)
     with pytest.raises(config.ConfigError) as error:
-        config.load("registration")
+        config.load_process("registration")
     message = str(error.value)
     assert message.startswith("SECRET_KEY ") and says in message and "\n" not in message
     assert config.MAKE_A_KEY in message
@@ -38,24 +38,32 @@ def test_a_shipped_default_is_refused_even_if_it_were_long(production, monkeypat
     monkeypatch.setattr(config, "SHIPPED_SECRET_KEYS", config.SHIPPED_SECRET_KEYS | {GOOD})
     production.setenv("SECRET_KEY", GOOD)
     with pytest.raises(config.ConfigError, match="default this project shipped"):
-        config.load("registration")
+        config.load_process("registration")
 
 
 @pytest.mark.parametrize("environment", ["production", "staging", "Development", "dev"])
 def test_only_the_exact_word_development_relaxes_the_rule(production, environment):
     production.setenv("ABIERTO_ENV", environment)
     with pytest.raises(config.ConfigError, match="SECRET_KEY"):
-        config.load("registration")
+        config.load_process("registration")
+
+
+def test_no_key_anyone_could_know_signs_even_where_no_process_checked(production, monkeypatch):
+    """Operator commands load settings without the start-up check; signing still refuses."""
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    settings = config.load("registration")
+    with pytest.raises(config.ConfigError, match="default this project shipped"):
+        settings.keys
 
 
 def test_a_long_unknown_key_starts(production):
     production.setenv("SECRET_KEY", GOOD)
-    assert config.load("registration").secret_key == GOOD
+    assert config.load_process("registration").secret_key == GOOD
 
 
 def test_development_runs_with_the_built_in_key(production):
     production.setenv("ABIERTO_ENV", "development")
-    assert config.load("registration").secret_key == config.DEV_SECRET_KEY
+    assert config.load_process("registration").secret_key == config.DEV_SECRET_KEY
 
 
 @pytest.mark.parametrize("fallbacks", ["change-me", f"{OLD},short", f"{OLD}, ,dev-only-not-secret"])
@@ -63,7 +71,7 @@ def test_fallbacks_follow_the_same_rule(production, fallbacks):
     production.setenv("SECRET_KEY", GOOD)
     production.setenv("SECRET_KEY_FALLBACKS", fallbacks)
     with pytest.raises(config.ConfigError, match="^SECRET_KEY_FALLBACKS "):
-        config.load("registration")
+        config.load_process("registration")
 
 
 def test_fallbacks_are_read_comma_separated(production):

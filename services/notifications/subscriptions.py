@@ -12,7 +12,7 @@ from services.notifications import deliveries, mailcap
 from services.notifications.models import Outbox, Subscription
 from shared import envelope, outbox
 from shared.db import page_of, utcnow
-from shared.errors import DomainError
+from shared.domain_errors import NotFound
 
 SOURCE = "/abierto/notifications"
 PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
@@ -23,10 +23,6 @@ OPTIN = "subscription_optin"
 # Per mailbox, whatever the topic: tighter than MAIL_CAP, and past it nothing is recorded
 # at all (the subscription's language and status are not churned by a flood of requests).
 OPTINS_PER_HOUR = 3
-
-
-class NotFound(DomainError):
-    status = 404
 
 
 def topic_commitment(topic):

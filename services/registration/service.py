@@ -11,11 +11,7 @@ from services.registration.facts import registration_fact
 from services.registration.models import Event, Outbox, Registration
 from shared import outbox
 from shared.db import page_of
-from shared.errors import DomainError
-
-
-class NotFound(DomainError):
-    status = 404
+from shared.domain_errors import NotFound
 
 
 def _event_for_update(session, event_id):

@@ -7,6 +7,8 @@ return which fact happened so the service layer can record it in the outbox.
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain_errors import Conflict, Forbidden, Gone, Invalid
+# One email, one person (shared with notifications); bench/floor_app.py reads it from here.
+from shared.schemas import normalize_email  # noqa: F401
 
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
 # A seat held until its person confirms through the emailed link; `expired` when they did not.
@@ -44,11 +46,6 @@ def check_may_change(event, token_id, scopes):
 
 class HoldLapsed(Gone):
     """The held seat was not confirmed in time (or the registration ended); nothing to confirm."""
-
-
-def normalize_email(email):
-    """The key that makes "Ana@X.org " and "ana@x.org" one person."""
-    return email.strip().lower()
 
 
 def registration_closes_at(event):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared import config
 from shared.auth import SCOPES
 from shared.db import Database, upgrade
-from shared.errors import DomainError
+from shared.domain_errors import DomainError
 from shared.schemas import MAX_INT
 
 

@@ -5,6 +5,8 @@ import marshmallow as ma
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from shared import domain_errors
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
@@ -17,17 +19,6 @@ class ProblemSchema(ma.Schema):
     status = ma.fields.Integer()
     detail = ma.fields.String()
     errors = ma.fields.Dict(metadata={"description": "field -> messages, for validation"})
-
-
-class DomainError(Exception):
-    """A rule of the domain said no; `status` is how HTTP should say it."""
-
-    status = 409
-
-    def __init__(self, detail, status=None):
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status or self.status
 
 
 def problem(status, detail, title=None, errors=None, headers=None):
@@ -65,10 +56,33 @@ def from_http_exception(error):
     return problem(error.code, detail, errors=errors, headers={**headers, **(data.get("headers") or {})})
 
 
+# How HTTP says each kind of domain error: the one place a domain error meets a status.
+# Most specific first; a kind not listed (a bare DomainError) is a conflict.
+STATUS_OF = (
+    (domain_errors.NotFound, 404),
+    (domain_errors.Forbidden, 403),
+    (domain_errors.Gone, 410),
+    (domain_errors.Invalid, 422),
+    (domain_errors.Conflict, 409),
+)
+
+
+def status_of(error):
+    """The HTTP status that says this domain error."""
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 409)
+
+
+def from_domain_error(error):
+    """A domain error as a problem; a field's error is named in `errors`."""
+    errors = ({error.field: [error.message]}
+              if isinstance(error, domain_errors.InvalidField) else None)
+    return problem(status_of(error), error.detail, errors=errors)
+
+
 def install(app):
     """Answer every error of this app with problem+json."""
     app.register_error_handler(HTTPException, from_http_exception)
-    app.register_error_handler(DomainError, lambda e: problem(e.status, e.detail))
+    app.register_error_handler(domain_errors.DomainError, from_domain_error)
 
     @app.errorhandler(Exception)
     def unexpected(error):  # a bug: log it (no request data, it may hold personal data)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, fields, validate
 
-LANGUAGES = ("es", "en")
+from shared.wording import LANGUAGES
 
 
 class EventSnapshot(Schema):

@@ -5,7 +5,7 @@ Accept-Language on a first visit, then Spanish.
 """
 from flask import current_app, g, request
 
-LANGUAGES = ("es", "en")
+from shared.wording import LANGUAGES
 COOKIE = "lang"
 ONE_YEAR = 365 * 24 * 3600
 

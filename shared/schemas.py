@@ -60,6 +60,11 @@ def _unstorable(value):
     return False
 
 
+def normalize_email(email):
+    """The key that makes "Ana@X.org " and "ana@x.org" one person (a registrant, a follower)."""
+    return email.strip().lower()
+
+
 def email_field(**kwargs):
     """An email address that fits its column, and still fits once lower-cased as the key:
     a few letters grow when lower-cased ("İ" becomes two characters)."""

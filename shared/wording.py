@@ -4,6 +4,7 @@ Pages and emails say an event's date and hours the same way, in the event's own 
 """
 from babel import dates
 
+LANGUAGES = ("es", "en")  # every page, email and API field speaks these; Spanish is the default
 LOCALES = {"es": "es_MX", "en": "en_US"}
 # 24-hour clock is usual in Mexico; English readers expect AM/PM.
 _TIME_SKELETONS = {"es": "Hm", "en": "hm"}

@@ -2,10 +2,8 @@
 from flask import request
 
 from services.commitments import api, api_tracking, history, pages
-from services.commitments.domain import InvalidField
 from services.commitments.models import ApiToken
 from shared import config, i18n
-from shared.errors import problem
 from shared.web import create_service_app
 
 IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a whole national plan, texts in two languages
@@ -26,9 +24,6 @@ def create_app(settings=None, **collaborators):
     i18n.install(app)  # the public pages' language
     app.register_blueprint(pages.bp)
     app.json.sort_keys = False  # documents keep their order: an export reads `format` first
-    # More specific than shared.errors' DomainError handler: the answer names the field.
-    app.register_error_handler(InvalidField, lambda error: problem(
-        422, error.detail, errors={error.field: [error.message]}))
 
     @app.before_request
     def _larger_imports():

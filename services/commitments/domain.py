@@ -4,30 +4,12 @@ Pure functions over the model objects: no HTTP, SQL or Redis.
 """
 from zoneinfo import ZoneInfo
 
-from shared.errors import DomainError
+from shared.domain_errors import InvalidField
 
 LOCAL_ZONE = ZoneInfo("America/Chihuahua")  # whose calendar says when a milestone is late
 MET, CANCELLED = "met", "cancelled"
 MILESTONE_TRACKED = ("status", "progress_pct", "planned_end", "date_met")
 MUST_JUSTIFY = ("status", "planned_end", "date_met")  # progress may move without a reason
-
-
-class NotFound(DomainError):
-    status = 404
-
-
-class Conflict(DomainError):
-    status = 409
-
-
-class InvalidField(DomainError):
-    """A rule about one field said no; answered as a 422 whose `errors` name the field."""
-
-    status = 422
-
-    def __init__(self, field, message):
-        super().__init__(f"`{field}` {message}")
-        self.field, self.message = field, message
 
 
 def _mean(values):

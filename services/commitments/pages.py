@@ -14,6 +14,7 @@ from services.commitments.models import ActionPlan, HistoryEntry
 from services.commitments.plans import find_commitment
 from services.commitments.vocabularies import VOCABULARIES
 from shared import i18n
+from shared.domain_errors import NotFound
 from shared.web import service
 
 bp = Blueprint("commitment_pages", __name__, template_folder="templates")
@@ -121,7 +122,7 @@ def commitment_page(ref):
     with service().db.transaction() as session:
         try:
             commitment = find_commitment(session, ref)
-        except domain.NotFound:
+        except NotFound:
             return render_template("not_found.html", ref=ref), 404
         plan = session.get(ActionPlan, commitment.action_plan_id)
         own = HistoryEntry.commitment_id == commitment.id

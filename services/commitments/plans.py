@@ -10,6 +10,7 @@ from services.commitments.history import Log
 from services.commitments.models import ActionPlan, Commitment, Outbox
 from shared import outbox
 from shared.db import page_of
+from shared.domain_errors import Conflict, InvalidField, NotFound
 from shared.schemas import MAX_INT
 
 WHY = ("justification", "evidence")
@@ -26,7 +27,7 @@ def split_why(changes):
 def find_plan(session, plan_id):
     plan = session.get(ActionPlan, plan_id)
     if plan is None:
-        raise domain.NotFound(f"There is no action plan {plan_id}.")
+        raise NotFound(f"There is no action plan {plan_id}.")
     return plan
 
 
@@ -38,23 +39,23 @@ def find_commitment(session, ref):
     else:
         found = session.scalar(select(Commitment).where(Commitment.ogp_id == ref.upper()))
     if found is None:
-        raise domain.NotFound(f"There is no commitment {ref}.")
+        raise NotFound(f"There is no commitment {ref}.")
     return found
 
 
 def _check_plan_unique(session, member, ordinal):
     if session.scalar(select(ActionPlan.id).where(ActionPlan.member == member,
                                                   ActionPlan.ordinal == ordinal)):
-        raise domain.Conflict(f"{member} already has an action plan number {ordinal}.")
+        raise Conflict(f"{member} already has an action plan number {ordinal}.")
 
 
 def _check_commitment_unique(session, plan_id, number=None, ogp_id=None):
     if number is not None and session.scalar(select(Commitment.id).where(
             Commitment.action_plan_id == plan_id, Commitment.number == number)):
-        raise domain.Conflict(f"The action plan already has a commitment number {number}.")
+        raise Conflict(f"The action plan already has a commitment number {number}.")
     if ogp_id is not None and session.scalar(select(Commitment.id).where(
             Commitment.ogp_id == ogp_id)):
-        raise domain.Conflict(f"Another commitment already has the OGP id {ogp_id}.")
+        raise Conflict(f"Another commitment already has the OGP id {ogp_id}.")
 
 
 def add_plan(session, log, fields):
@@ -69,7 +70,7 @@ def add_plan(session, log, fields):
 def add_commitment(session, log, fields):
     plan = session.get(ActionPlan, fields["action_plan_id"])
     if plan is None:
-        raise domain.InvalidField("action_plan_id",
+        raise InvalidField("action_plan_id",
                                   f"{fields['action_plan_id']} is not an action plan.")
     _check_commitment_unique(session, plan.id, fields["number"], fields.get("ogp_id"))
     commitment = Commitment(**fields, milestones=[], assessments=[])

@@ -6,6 +6,7 @@ from services.commitments.history import Log
 from services.commitments.models import Assessment, Commitment, HistoryEntry, Milestone, Outbox
 from services.commitments.plans import find_commitment, find_plan, paginate, split_why
 from shared import outbox
+from shared.domain_errors import NotFound
 
 
 def add_milestone_row(session, log, commitment, fields):
@@ -38,7 +39,7 @@ def get_milestone(db, milestone_id):
 def _milestone(session, milestone_id):
     milestone = session.get(Milestone, milestone_id)
     if milestone is None:
-        raise domain.NotFound(f"There is no milestone {milestone_id}.")
+        raise NotFound(f"There is no milestone {milestone_id}.")
     return milestone
 
 

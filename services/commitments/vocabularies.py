@@ -1,12 +1,10 @@
 """OGP's vocabularies: the codes we store, with the labels people read (OGP's English verbatim)."""
 
-
-def _vocabulary(*entries):
-    return {code: {"en": en, "es": es} for code, en, es in entries}
+from shared.statuses import COMMITMENT_STATUS, MILESTONE_STATUS, vocabulary
 
 
 VOCABULARIES = {
-    "ogp_values": _vocabulary(
+    "ogp_values": vocabulary(
         ("access_to_information", "Access to information", "Acceso a la información"),
         ("civic_participation", "Civic Participation", "Participación cívica"),
         ("public_accountability", "Public Accountability", "Rendición de cuentas"),
@@ -14,7 +12,7 @@ VOCABULARIES = {
          "Technology and Innovation for Transparency and Accountability",
          "Tecnología e innovación para la transparencia y la rendición de cuentas"),
     ),
-    "challenge_areas": _vocabulary(  # the Open Gov Challenge's ten areas
+    "challenge_areas": vocabulary(  # the Open Gov Challenge's ten areas
         ("access_to_information", "Access to Information", "Acceso a la información"),
         ("anti_corruption", "Anti-Corruption", "Anticorrupción"),
         ("civic_space", "Civic Space", "Espacio cívico"),
@@ -26,29 +24,17 @@ VOCABULARIES = {
         ("media_freedom", "Media Freedom", "Libertad de prensa"),
         ("public_participation", "Public Participation", "Participación pública"),
     ),
-    "commitment_status": _vocabulary(  # the municipality's own, not OGP's completion
-        ("not_started", "Not started", "Sin iniciar"),
-        ("in_progress", "In progress", "En proceso"),
-        ("completed", "Completed", "Concluido"),
-        ("cancelled", "Cancelled", "Cancelado"),
-    ),
-    "milestone_status": _vocabulary(  # OCDS's four, then the citizens' words
-        ("scheduled", "Scheduled", "Programado"),
-        ("met", "Met", "Cumplido"),
-        ("notMet", "Not met", "No cumplido"),
-        ("partiallyMet", "Partially met", "Cumplido parcialmente"),
-        ("not_started", "Not started", "Sin iniciar"),
-        ("in_progress", "In progress", "En proceso"),
-        ("cancelled", "Cancelled", "Cancelado"),
-    ),
-    "completion": _vocabulary(
+    # Statuses are shared with notifications, which words them in its emails.
+    "commitment_status": COMMITMENT_STATUS,
+    "milestone_status": MILESTONE_STATUS,
+    "completion": vocabulary(
         ("no_evidence_available", "No Evidence Available", "Sin evidencia disponible"),
         ("not_started", "Not Started", "No iniciado"),
         ("limited", "Limited", "Limitado"),
         ("substantial", "Substantial", "Sustancial"),
         ("complete", "Complete", "Completo"),
     ),
-    "did_it_open_government": _vocabulary(
+    "did_it_open_government": vocabulary(
         ("worsened", "Worsened", "Empeoró"),
         ("did_not_change", "Did Not Change", "No cambió"),
         ("marginal", "Marginal", "Marginal"),
@@ -56,23 +42,23 @@ VOCABULARIES = {
         ("outstanding", "Outstanding", "Sobresaliente"),
         ("not_applicable", "Not Applicable", "No aplica"),
     ),
-    "verifiable": _vocabulary(
+    "verifiable": vocabulary(
         ("verifiable", "Verifiable", "Verificable"),
         ("not_verifiable", "Not Verifiable", "No verificable"),
     ),
-    "potential_for_results": _vocabulary(
+    "potential_for_results": vocabulary(
         ("unclear", "Unclear", "Incierto"),
         ("modest", "Modest", "Modesto"),
         ("substantial", "Substantial", "Sustancial"),
     ),
-    "institution_roles": _vocabulary(
+    "institution_roles": vocabulary(
         ("lead", "Lead institution", "Institución responsable"),
         ("supporting", "Supporting institution", "Institución de apoyo"),
         ("implementer", "Implementer", "Institución implementadora"),
         ("monitoring_body", "Monitoring body", "Órgano de seguimiento"),
         ("working_group", "Working group", "Grupo de trabajo"),
     ),
-    "assessment_kinds": _vocabulary(
+    "assessment_kinds": vocabulary(
         ("irm", "IRM assessment", "Evaluación del IRM"),
         ("ogp_local_inception", "OGP Local Inception Assessment",
          "Evaluación inicial de OGP Local"),

@@ -4,20 +4,11 @@ from datetime import date
 
 from babel import dates, numbers
 
-from shared import wording
+from shared import statuses, wording
 
 LOCALES = wording.LOCALES
 # Milestone and commitment status codes, in the words the commitments service uses.
-STATUS = {
-    "scheduled": {"es": "Programado", "en": "Scheduled"},
-    "met": {"es": "Cumplido", "en": "Met"},
-    "notMet": {"es": "No cumplido", "en": "Not met"},
-    "partiallyMet": {"es": "Cumplido parcialmente", "en": "Partially met"},
-    "not_started": {"es": "Sin iniciar", "en": "Not started"},
-    "in_progress": {"es": "En proceso", "en": "In progress"},
-    "completed": {"es": "Concluido", "en": "Completed"},
-    "cancelled": {"es": "Cancelado", "en": "Cancelled"},
-}
+STATUS = {**statuses.MILESTONE_STATUS, **statuses.COMMITMENT_STATUS}
 NONE = {"es": "sin dato", "en": "not reported"}
 NO_DATE = {"es": "sin fecha", "en": "no date"}
 

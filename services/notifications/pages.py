@@ -5,6 +5,7 @@ from services.notifications import subscriptions
 from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.links import CONFIRM, UNSUBSCRIBE
 from shared import signing
+from shared.domain_errors import NotFound
 from shared.ratelimit import limited
 from shared.web import secret_url, service
 
@@ -20,7 +21,7 @@ def _open(purpose, token, use_case):
         page = render_template("pages/link_invalid.html", expired=error.expired,
                                leaving=purpose == UNSUBSCRIBE)
         return None, (page, 410 if error.expired else 400)
-    except subscriptions.NotFound:  # erased (ARCO) since the email went out
+    except NotFound:  # erased (ARCO) since the email went out
         page = render_template("pages/link_invalid.html", expired=False, leaving=False)
         return None, (page, 404)
 

@@ -4,6 +4,7 @@ from sqlalchemy import delete, func, select
 
 from services.notifications import deliveries, subscriptions
 from services.notifications.models import Delivery, Subscription
+from shared.schemas import normalize_email
 
 
 def _addressed_to(email):
@@ -30,7 +31,7 @@ def export_subscriptions(db, email):
     """The topics this email follows, asked to follow or left, oldest first, as plain dicts."""
     with db.transaction() as session:
         rows = session.scalars(select(Subscription).where(
-            Subscription.email_key == subscriptions.normalize_email(email))
+            Subscription.email_key == normalize_email(email))
             .order_by(Subscription.id)).all()
     return [{
         "id": row.id, "email": row.email, "topic": row.topic, "language": row.language,
@@ -42,7 +43,7 @@ def export_subscriptions(db, email):
 def erase(db, email, now=None):
     """Delete the deliveries addressed to this email and its subscriptions; return how many rows."""
     with db.transaction() as session:
-        left = subscriptions.erase(session, subscriptions.normalize_email(email), now)
+        left = subscriptions.erase(session, normalize_email(email), now)
         sent = session.execute(delete(Delivery).where(_addressed_to(email)),
                                execution_options={"synchronize_session": False}).rowcount
     return sent + left

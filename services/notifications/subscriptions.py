@@ -12,7 +12,8 @@ from services.notifications import deliveries, mailcap
 from services.notifications.models import Outbox, Subscription
 from shared import envelope, outbox
 from shared.db import page_of, utcnow
-from shared.errors import DomainError
+from shared.domain_errors import NotFound
+from shared.schemas import normalize_email
 
 SOURCE = "/abierto/notifications"
 PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
@@ -25,19 +26,10 @@ OPTIN = "subscription_optin"
 OPTINS_PER_HOUR = 3
 
 
-class NotFound(DomainError):
-    status = 404
-
-
 def topic_commitment(topic):
     """The commitment id of a `commitment:<id>` topic, or None if the topic is not one."""
     match = TOPIC.match(topic or "")
     return int(match.group(1)) if match else None
-
-
-def normalize_email(email):
-    """The key that makes "Ana@X.org " and "ana@x.org" one follower."""
-    return email.strip().lower()
 
 
 def request(db, email, topic, language, commitment, links, now, lease, mail_domain, cap):

@@ -9,11 +9,11 @@ from services.notifications import mailcap, subscriptions
 from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
 from shared.auth import require
 from shared.errors import problem
-from shared.events import LANGUAGES
 from shared.ratelimit import limited
 from shared.schemas import (MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field, page_body,
                             page_schema)
 from shared.web import ApiBlueprint, service
+from shared.wording import LANGUAGES
 
 log = logging.getLogger(__name__)
 blp = ApiBlueprint("subscriptions", __name__, url_prefix="/api/v1",

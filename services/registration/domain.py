@@ -6,7 +6,9 @@ return which fact happened so the service layer can record it in the outbox.
 """
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.errors import DomainError
+from shared.domain_errors import Conflict, Forbidden, Gone, Invalid
+# One email, one person (shared with notifications); bench/floor_app.py reads it from here.
+from shared.schemas import normalize_email  # noqa: F401
 
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
 # A seat held until its person confirms through the emailed link; `expired` when they did not.
@@ -17,16 +19,16 @@ HOLDING_A_SEAT = (CONFIRMED, PENDING)
 ENDED = (CANCELLED, EXPIRED)
 
 
-class RegistrationClosed(DomainError):
-    status = 409
+class RegistrationClosed(Conflict):
+    """Registration (or the event) is over: too late to register, confirm or cancel."""
 
 
-class InvalidEvent(DomainError):
-    status = 422
+class InvalidEvent(Invalid):
+    """The event's schedule breaks a rule (dates out of order, an unknown time zone)."""
 
 
-class NotYourEvent(DomainError):
-    status = 403
+class NotYourEvent(Forbidden):
+    """Another token published the event."""
 
 
 EVENTS_ADMIN = "events:admin"
@@ -42,15 +44,8 @@ def check_may_change(event, token_id, scopes):
                        f"or one with the scope `{EVENTS_ADMIN}`, may change it.")
 
 
-class HoldLapsed(DomainError):
+class HoldLapsed(Gone):
     """The held seat was not confirmed in time (or the registration ended); nothing to confirm."""
-
-    status = 410
-
-
-def normalize_email(email):
-    """The key that makes "Ana@X.org " and "ana@x.org" one person."""
-    return email.strip().lower()
 
 
 def registration_closes_at(event):

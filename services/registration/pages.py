@@ -17,6 +17,7 @@ from services.registration import web_pages
 from services.registration.facts import CANCEL_PURPOSE, CONFIRM_PURPOSE
 from services.registration.schemas import RegistrationSchema
 from shared import config, i18n, signing
+from shared.domain_errors import NotFound
 from shared.ratelimit import limited
 from shared.web import personal_answer, secret_url, service
 
@@ -53,7 +54,7 @@ def _html(template, status=200, **context):
 def _event_or_404(event_id):
     try:
         return use_cases.get_event(service().db, event_id)
-    except use_cases.NotFound:
+    except NotFound:
         abort(Response(render_template("message.html", kind="not_found"), 404,
                        mimetype="text/html"))
 
@@ -128,7 +129,7 @@ def _registration_id(token, purpose=CANCEL_PURPOSE):
     return signing.unsign(service().settings.keys, purpose, token, LINK_MAX_AGE)
 
 
-LINK_FAILURES = (signing.LinkInvalid, use_cases.NotFound, use_cases.domain.HoldLapsed,
+LINK_FAILURES = (signing.LinkInvalid, NotFound, use_cases.domain.HoldLapsed,
                  use_cases.domain.RegistrationClosed)
 
 
@@ -137,7 +138,7 @@ def _link_failed(error):
     if isinstance(error, signing.LinkInvalid):
         return render_template("link_invalid.html", expired=error.expired), (
             410 if error.expired else 400)
-    if isinstance(error, use_cases.NotFound):
+    if isinstance(error, NotFound):
         return render_template("link_invalid.html", expired=False), 404
     if isinstance(error, use_cases.domain.HoldLapsed):
         return render_template("link_invalid.html", lapsed=True), 410

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 
 from services.registration import domain, service
 from services.registration.models import Event, Outbox, Registration
+from shared.schemas import normalize_email
 
 
 def _iso(value):
@@ -18,7 +19,7 @@ def _iso(value):
 
 def export(db, email):
     """Every registration under this email, across all events, as plain dicts."""
-    email_key = domain.normalize_email(email)
+    email_key = normalize_email(email)
     with db.transaction() as session:
         rows = session.execute(
             select(Registration, Event.title)
@@ -39,7 +40,7 @@ def export(db, email):
 
 def erase(db, email, links, now):
     """Delete every registration under this email (one transaction each); return how many."""
-    email_key = domain.normalize_email(email)
+    email_key = normalize_email(email)
     with db.transaction() as session:
         found = session.execute(select(Registration.id, Registration.event_id).where(
             Registration.email_key == email_key).order_by(Registration.id)).all()

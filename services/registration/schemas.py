@@ -6,9 +6,9 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates, 
 from services.registration import domain
 from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field
 from shared.web import service
+from shared.wording import LANGUAGES
 
 SECTORS = ("citizen", "civil_society", "government", "academia", "private_sector", "media", "other")
-LANGUAGES = ("es", "en")
 _text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
 NO_LINK = "Must not contain a link (://, www.)."
 

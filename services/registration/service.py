@@ -11,11 +11,8 @@ from services.registration.facts import registration_fact
 from services.registration.models import Event, Outbox, Registration
 from shared import outbox
 from shared.db import page_of
-from shared.errors import DomainError
-
-
-class NotFound(DomainError):
-    status = 404
+from shared.domain_errors import NotFound
+from shared.schemas import normalize_email
 
 
 def _event_for_update(session, event_id):
@@ -119,7 +116,7 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
     email what they hold. A closed event refuses everyone alike, registered or not.
     `pending_hold` (a timedelta) is how long a `confirm_by_email` seat is held.
     """
-    email_key = domain.normalize_email(fields["email"])
+    email_key = normalize_email(fields["email"])
     changes = {name: fields[name] for name in _PERSON}
     changes.update(accessibility_needs=(fields.get("accessibility_needs") or "").strip() or None,
                    privacy_consent_at=now, queued_at=now, cancelled_at=None)

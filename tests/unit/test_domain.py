@@ -6,6 +6,7 @@ import pytest
 
 from services.registration import domain
 from services.registration.models import Event, Registration
+from shared.errors import status_of
 
 CHIHUAHUA = ZoneInfo("America/Chihuahua")
 STARTS = datetime(2031, 5, 31, 10, 0, tzinfo=CHIHUAHUA)
@@ -130,8 +131,8 @@ def test_registration_is_closed_after_the_event_ends_even_if_the_close_is_later(
 
 def test_closed_registration_is_a_409():
     """The HTTP layer answers a closed registration with 409 Conflict."""
-    assert domain.RegistrationClosed("x").status == 409
-    assert domain.InvalidEvent("x").status == 422
+    assert status_of(domain.RegistrationClosed("x")) == 409
+    assert status_of(domain.InvalidEvent("x")) == 422
 
 
 def test_a_sensible_schedule_passes():
@@ -153,7 +154,7 @@ def test_check_schedule_rejects_impossible_events(overrides, words):
     with pytest.raises(domain.InvalidEvent) as error:
         domain.check_schedule(event(**overrides))
     assert words in error.value.detail
-    assert error.value.status == 422
+    assert status_of(error.value) == 422
 
 
 @pytest.mark.parametrize("raw", ["ana@x.org", "Ana@X.org", "  ANA@x.ORG ", "\tana@x.org\n"])

@@ -1,6 +1,6 @@
-# Image for the notifications service: its web process by default; docker-compose.yml
-# reuses it (with another command) for this service's other processes.
-# Build from the repo root: docker build -f services/notifications/Dockerfile .
+# The one image of Abierto: every service and process (the same code, installed once).
+# docker-compose.yml runs each Procfile process from it with that process's command.
+# Build: docker build -t abierto .
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -26,5 +26,6 @@ COPY services/ ./services/
 RUN pip install --no-cache-dir --no-deps . && rm -rf build *.egg-info
 
 USER abierto
-EXPOSE 5003
-CMD ["sh", "-c", "gunicorn --bind ${BIND_HOST:-127.0.0.1}:5003 'services.notifications.app:create_app()'"]
+EXPOSE 5001 5002 5003
+# No process is the default: each compose service (or `docker run abierto <command>`) names its own.
+CMD ["abierto", "--help"]

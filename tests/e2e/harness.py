@@ -9,6 +9,8 @@ stack; a test that breaks a part puts it back.
 import uuid
 from email import message_from_bytes, policy
 
+import requests
+
 from services.mailsink.server import MaildirHandler, serve
 from shared.devstack import free_port, wait_until
 

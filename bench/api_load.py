@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench import bare_app  # noqa: E402
 from bench.processes import Watch  # noqa: E402
 from shared.db import upgrade  # noqa: E402
-from tests.e2e.harness import BIN, RedisServer, _answers, free_port, wait_until  # noqa: E402
+from shared.devstack import BIN, RedisServer, answers, free_port, wait_until  # noqa: E402
 
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 LUA = ROOT / "bench" / "wrk_register.lua"
@@ -139,7 +139,7 @@ def load(server, path, seconds, clients):
 def wrk(server, path, seconds, connections, tag):
     # requests a previous run left queued in the listen backlog are still being served;
     # /readyz answers after them, so each run starts on an idle server
-    wait_until(lambda: _answers(f"{server.url}/readyz"), 60, what="the backlog drained")
+    wait_until(lambda: answers(f"{server.url}/readyz"), 60, what="the backlog drained")
     out = subprocess.run(
         [shutil.which("wrk"), f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s",
          f"--timeout={WRK_TIMEOUT}", "--latency", "-s", str(LUA), server.url + path,
@@ -176,7 +176,7 @@ class Gunicorn:
     def _ready(self):
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.command[-1]} exited; see {self.log}")
-        return _answers(f"{self.url}/readyz")
+        return answers(f"{self.url}/readyz")
 
     def __exit__(self, *exc):
         self.watch.stop()

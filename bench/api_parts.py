@@ -24,7 +24,7 @@ from services.registration import service as use_cases  # noqa: E402
 from services.registration.app import create_app  # noqa: E402
 from shared import config  # noqa: E402
 from shared.db import upgrade, utcnow  # noqa: E402
-from tests.e2e.harness import RedisServer  # noqa: E402
+from shared.devstack import RedisServer  # noqa: E402
 
 
 def environ(path, body):

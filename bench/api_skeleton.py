@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from bench import api_load, bare_app  # noqa: E402
 from services.registration import service as use_cases  # noqa: E402
 from shared.db import Database, upgrade, utcnow  # noqa: E402
-from tests.e2e.harness import RedisServer, free_port  # noqa: E402
+from shared.devstack import RedisServer, free_port  # noqa: E402
 
 CLIENTS = (16, 64)
 

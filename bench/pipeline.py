@@ -41,7 +41,7 @@ from services.mailsink.server import Pipelining, serve  # noqa: E402
 from services.notifications.mailer import send_pipelined  # noqa: E402
 from services.notifications.models import Subscription  # noqa: E402
 from shared.db import upgrade, utcnow  # noqa: E402
-from tests.e2e.harness import RedisServer, Stack, free_port, wait_until  # noqa: E402
+from shared.devstack import RedisServer, Stack, free_port, wait_until  # noqa: E402
 
 FULL = {"registrations": 1000, "followers": 10_000, "api_seconds": 30, "smtp_limit_n": 2000}
 SMOKE = {"registrations": 40, "followers": 200, "api_seconds": 1, "smtp_limit_n": 200}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole stack locally (no Docker): SQLite under DATA_DIR, the local Redis (started
-# if needed), a local SMTP sink unless SMTP_HOST/SMTP_PORT point elsewhere, all services
-# and workers under honcho. Ctrl-C stops everything.
+# if needed), and under honcho the processes scripts/processes.sh picks from the Procfile:
+# all services and workers, and a local SMTP sink unless SMTP_HOST/SMTP_PORT point elsewhere.
+# Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -29,9 +30,8 @@ if ! redis_answers; then
   fi
 fi
 
-processes="registration commitments notifications relay-registration relay-commitments consumer worker sweeper holds"
-if [ -z "${SMTP_HOST:-}" ] || { [ "${SMTP_HOST}" = "127.0.0.1" ] && [ "${SMTP_PORT:-8025}" = "8025" ]; }; then
-  processes="$processes mailsink"
+processes=$(scripts/processes.sh)  # the Procfile's; the sink only when mail stays here
+if grep -qx mailsink <<<"$processes"; then
   mail_note="Mail:           kept in $DATA_DIR/mail — read with: .venv/bin/abierto mail list / mail show FILE"
 else
   mail_note="Mail:           sent to $SMTP_HOST:${SMTP_PORT:-25}"

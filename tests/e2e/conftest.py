@@ -3,8 +3,9 @@ import pytest
 import redis
 import requests
 
+from shared.devstack import RedisServer, Stack
 from tests.e2e.browser import explain, watch_csp
-from tests.e2e.harness import RedisServer, SMTPServer, Stack
+from tests.e2e.harness import SMTPServer
 
 
 def pytest_collection_modifyitems(items):

@@ -12,7 +12,8 @@ from services.notifications.celery_app import app as celery
 from services.notifications.models import Subscription
 from shared.db import utcnow
 from shared.signing import Keys
-from tests.e2e.harness import register, unique_addresses, wait_until
+from shared.devstack import wait_until
+from tests.e2e.harness import register, unique_addresses
 
 POOL = celery.conf.worker_concurrency  # at most one repeat per pool process (a kill's bound)
 

@@ -6,7 +6,8 @@ import time
 import requests
 
 from services.notifications.celery_app import app as celery
-from tests.e2e.harness import register, unique_addresses, wait_until
+from shared.devstack import wait_until
+from tests.e2e.harness import register, unique_addresses
 
 POOL = celery.conf.worker_concurrency  # at most one repeat per pool process (a kill's bound)
 SETTLE = 8  # > DELIVERY_STALE_AFTER: long enough for a duplicate to show up if one were coming

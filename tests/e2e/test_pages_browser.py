@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from tests.e2e.browser import axe_violations, explain, screenshot
-from tests.e2e.harness import unique_addresses, wait_until
+from shared.devstack import wait_until
+from tests.e2e.harness import unique_addresses
 from tests.e2e.test_commitments_flow import change, new_commitment, writer  # noqa: F401 (fixture)
 
 PAST = {"starts_at": "2024-05-31T10:00:00-06:00", "ends_at": "2024-05-31T12:00:00-06:00"}

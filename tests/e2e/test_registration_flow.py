@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 import icalendar
 import requests
 
-from tests.e2e.harness import register, unique_addresses, wait_until
+from shared.devstack import wait_until
+from tests.e2e.harness import register, unique_addresses
 
 
 def _ics(message):

@@ -22,7 +22,8 @@ from services.registration.models import ApiToken as RegistrationToken
 from shared import config, envelope
 from shared.auth import create_token
 from shared.db import Database
-from tests.e2e.harness import Inbox, free_port
+from shared.devstack import free_port
+from tests.e2e.harness import Inbox
 
 SECRET_KEY = "integration-test-secret"
 PUBLIC_BASE_URL = "http://abierto.test"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.mailsink.server import list_messages, serve
-from tests.e2e.harness import free_port
+from shared.devstack import free_port
 
 ABIERTO = Path(sys.executable).with_name("abierto")
 ROOT = Path(__file__).resolve().parents[2]

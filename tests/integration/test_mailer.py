@@ -11,7 +11,7 @@ import pytest
 from services.mailsink.server import Pipelining, serve
 from services.notifications.mailer import PermanentMailError, SMTPMailer, TransientMailError
 from shared import config
-from tests.e2e.harness import free_port
+from shared.devstack import free_port
 
 
 class Server:

@@ -15,7 +15,7 @@ from services.notifications import runtime, tasks
 from services.notifications.mailer import SMTPMailer, TransientMailError
 from services.notifications.models import Delivery
 from shared import config
-from tests.e2e.harness import free_port
+from shared.devstack import free_port
 from tests.integration.test_sending import confirmation, queue
 
 

@@ -4,6 +4,10 @@
 # service, each with its own password (see init.sql). A shell script rather than plain
 # SQL because the passwords come from the environment, never from this file.
 set -eu
+# An empty password would make a role anyone on the network could log in as.
+: "${REGISTRATION_DB_PASSWORD:?set REGISTRATION_DB_PASSWORD}"
+: "${COMMITMENTS_DB_PASSWORD:?set COMMITMENTS_DB_PASSWORD}"
+: "${NOTIFICATIONS_DB_PASSWORD:?set NOTIFICATIONS_DB_PASSWORD}"
 for service in registration commitments notifications; do
   case $service in
     registration) password=$REGISTRATION_DB_PASSWORD ;;

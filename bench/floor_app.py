@@ -26,6 +26,7 @@ from services.registration.facts import Links, registration_fact
 from services.registration.schemas import RegistrationReceiptSchema, RegistrationSchema
 from shared import envelope
 from shared.ratelimit import PublicRateLimit
+from shared.schemas import normalize_email
 from shared.signing import Keys
 
 ADD_REGISTRATION = (
@@ -76,7 +77,7 @@ def create_app():
             registration = SimpleNamespace(id=None, **fields)
             fact_type = domain.register(event, registration, now)
             (registration.id,) = connection.execute(ADD_REGISTRATION, (
-                event_id, fields["name"], fields["email"], domain.normalize_email(fields["email"]),
+                event_id, fields["name"], fields["email"], normalize_email(fields["email"]),
                 fields["organization"], fields["sector"], fields["accessibility_needs"],
                 fields["language"], registration.status, stored(now), stored(now), stored(now),
                 stored(now))).fetchone()

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain_errors import Conflict, Forbidden, Gone, Invalid
 # One email, one person (shared with notifications); bench/floor_app.py reads it from here.
-from shared.schemas import normalize_email  # noqa: F401
 
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
 # A seat held until its person confirms through the emailed link; `expired` when they did not.

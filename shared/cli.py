@@ -130,7 +130,7 @@ def token():
               help="how long it works: 30m, 12h, 90d, 1y")
 def token_create(service, scopes, name, lifetime):
     """Create a token and print it, alone, on stdout."""
-    from shared.auth import create_token
+    from shared.tokens import create_token
 
     wanted = {s.strip() for s in scopes.split(",") if s.strip()}
     unknown = wanted - SCOPES[service]

@@ -2,7 +2,7 @@
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.auth import TokenMixin
+from shared.tokens import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
 from shared.outbox import OutboxMixin
 

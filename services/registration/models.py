@@ -3,7 +3,7 @@ from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String
                         UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.auth import TokenMixin
+from shared.tokens import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
 from shared.outbox import OutboxMixin
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from services.commitments.app import create_app
 from services.commitments.models import ApiToken, Base
 from shared import config
-from shared.auth import create_token
+from shared.tokens import create_token
 from tests.integration.problems import PROBLEM, assert_problem  # noqa: F401 (for the commitments tests)
 
 NOW = datetime(2024, 3, 1, 18, 0, tzinfo=timezone.utc)  # the app's clock: mid-plan

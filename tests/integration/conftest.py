@@ -20,7 +20,7 @@ from services.registration import models as registration_models
 from services.registration.app import create_app as create_registration_app
 from services.registration.models import ApiToken as RegistrationToken
 from shared import config, envelope
-from shared.auth import create_token
+from shared.tokens import create_token
 from shared.db import Database
 from shared.devstack import free_port
 from tests.e2e.harness import Inbox

@@ -12,7 +12,7 @@ from services.notifications.models import ApiToken as NotificationsToken
 from services.registration.app import create_app
 from services.registration.models import ApiToken, Event
 from services.registration.seed import seed
-from shared.auth import create_token
+from shared.tokens import create_token
 from tests.integration.problems import assert_problem
 
 ABIERTO = Path(sys.executable).with_name("abierto")

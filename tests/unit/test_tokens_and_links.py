@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from marshmallow import ValidationError
 
 from services.notifications.deliveries import idempotency_key
-from shared import auth, envelope, signing
+from shared import envelope, signing, tokens
 
 SECRET = "test-secret"
 KEYS = signing.Keys(SECRET)
@@ -34,10 +34,10 @@ class FakeToken:
 def test_create_token_returns_a_prefixed_secret_and_stores_only_its_sha256():
     """The operator sees `abt_...` once; the table holds its SHA-256, never the token."""
     session = FakeSession()
-    token = auth.create_token(session, FakeToken, "organiser", {"registrations:read", "events:write"})
+    token = tokens.create_token(session, FakeToken, "organiser", {"registrations:read", "events:write"})
     assert token.startswith("abt_") and len(token) > 40
     (row,) = session.added
-    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() == auth.hash_token(token)
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() == tokens.hash_token(token)
     assert token not in repr(vars(row))
     assert row.scopes == "events:write registrations:read"
     assert row.name == "organiser"
@@ -46,13 +46,13 @@ def test_create_token_returns_a_prefixed_secret_and_stores_only_its_sha256():
 def test_two_tokens_are_different():
     """Every token is fresh randomness."""
     session = FakeSession()
-    assert auth.create_token(session, FakeToken, "a", {"x"}) != auth.create_token(
+    assert tokens.create_token(session, FakeToken, "a", {"x"}) != tokens.create_token(
         session, FakeToken, "b", {"x"})
 
 
 def test_hash_is_a_64_hex_digest():
     """The stored hash fits the 64-character column."""
-    digest = auth.hash_token("abt_x")
+    digest = tokens.hash_token("abt_x")
     assert len(digest) == 64 and int(digest, 16) >= 0
 
 

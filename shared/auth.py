@@ -7,14 +7,6 @@ from flask import current_app, g, request
 from shared.errors import problem
 from shared.tokens import Caller, find_token
 
-SCOPES = {
-    # events:write changes the events the same token created; events:admin changes any.
-    # registrations:write registers people and is told the outcome (kiosks, municipal systems).
-    "registration": {"events:write", "events:admin", "registrations:read", "registrations:write"},
-    "commitments": {"commitments:write"},
-    "notifications": {"deliveries:read", "subscriptions:read"},
-}
-
 
 def _refusal(accepted):
     """None when the request carries a usable bearer token with one of the `accepted` scopes

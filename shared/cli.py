@@ -1,9 +1,8 @@
-"""`abierto`: the operators' command — migrations, tokens, seed data, and the background processes."""
-import importlib
+"""`abierto`: the operators' command — migrations, tokens, seed data, ARCO requests, and the
+commands and background processes each declared service adds (shared.services)."""
 import logging
 import os
 import re
-import signal
 import sys
 from datetime import timedelta
 
@@ -11,19 +10,19 @@ import click
 from marshmallow import ValidationError, validate
 from sqlalchemy.exc import SQLAlchemyError
 
-from shared import config
-from shared.auth import SCOPES
-from shared.db import Database, upgrade
+from shared import config, services
+from shared.db import upgrade
 from shared.domain_errors import DomainError
+from shared.operator_commands import database, stop_on_sigterm
 from shared.schemas import MAX_INT
+
+DATABASES = services.with_database()  # the services whose tokens and schema `abierto` keeps
+PUBLISHERS = services.names(lambda declaration: declaration.publishes)  # those with an outbox
+PERSONAL_DATA = services.names(lambda declaration: declaration.arco)  # those holding personal data
 
 
 def _models(service):
-    return importlib.import_module(f"services.{service}.models")
-
-
-def _db(service):
-    return Database(config.load(service).database_url)
+    return services.declared()[service].models
 
 
 class OperatorCommands(click.Group):
@@ -74,21 +73,22 @@ def db():
 
 
 @db.command("upgrade")
-@click.option("--service", type=click.Choice(("all",) + config.SERVICES), default="all")
+@click.option("--service", type=click.Choice(("all",) + DATABASES), default="all")
 def db_upgrade(service):
-    """Migrate a service's database (default: all three) to the newest schema."""
-    urls = {name: config.load(name).database_url for name in config.SERVICES}
+    """Migrate a service's database (default: all) to the newest schema."""
+    urls = {name: config.load(name).database_url for name in DATABASES}
     if len(set(urls.values())) < len(urls):  # each keeps its own migration history
+        prefixes = [f"{name.upper()}_" for name in DATABASES]
         raise click.ClickException(
-            "two services share one database; give each its own with REGISTRATION_, "
-            "COMMITMENTS_ and NOTIFICATIONS_DATABASE_URL")
-    for name in config.SERVICES if service == "all" else (service,):
+            "two services share one database; give each its own with "
+            f"{', '.join(prefixes[:-1])} and {prefixes[-1]}DATABASE_URL")
+    for name in DATABASES if service == "all" else (service,):
         upgrade(name, urls[name])
         click.echo(f"{name}: database up to date", err=True)
 
 
 @db.command("revision")
-@click.option("--service", type=click.Choice(config.SERVICES), required=True)
+@click.option("--service", type=click.Choice(DATABASES), required=True)
 @click.option("-m", "--message", required=True)
 def db_revision(service, message):
     """Write a new migration from the difference between the models and the database."""
@@ -122,7 +122,7 @@ def token():
 
 
 @token.command("create")
-@click.option("--service", type=click.Choice(config.SERVICES), required=True)
+@click.option("--service", type=click.Choice(DATABASES), required=True)
 @click.option("--scopes", required=True, help="comma-separated, e.g. events:write,registrations:read")
 @click.option("--name", default="cli",
               help="who or what uses it (1-100 characters); shown in logs and history")
@@ -132,24 +132,25 @@ def token_create(service, scopes, name, lifetime):
     """Create a token and print it, alone, on stdout."""
     from shared.tokens import create_token
 
+    known = set(services.declared()[service].scopes)
     wanted = {s.strip() for s in scopes.split(",") if s.strip()}
-    unknown = wanted - SCOPES[service]
+    unknown = wanted - known
     if not wanted or unknown:
-        raise click.BadParameter(f"{service} knows the scopes {', '.join(sorted(SCOPES[service]))}",
+        raise click.BadParameter(f"{service} knows the scopes {', '.join(sorted(known))}",
                                  param_hint="--scopes")
     if not 1 <= len(name.strip()) <= 100:
         raise click.BadParameter("give 1 to 100 characters", param_hint="--name")
     from shared.db import utcnow
 
     now = utcnow()
-    with _db(service).transaction() as session:
+    with database(service).transaction() as session:
         value = create_token(session, _models(service).ApiToken, name, wanted, lifetime, now)
     click.echo(value)
     click.echo(f"expires {_minute(now + lifetime, 'never')}", err=True)  # stdout: the token alone
 
 
 @token.command("list")
-@click.option("--service", type=click.Choice(config.SERVICES), required=True)
+@click.option("--service", type=click.Choice(DATABASES), required=True)
 def token_list(service):
     """List tokens (never their values): id, name, scopes, state, expiry, last use (UTC)."""
     from sqlalchemy import select
@@ -157,7 +158,7 @@ def token_list(service):
     from shared.db import utcnow
 
     model, now = _models(service).ApiToken, utcnow()
-    with _db(service).transaction() as session:
+    with database(service).transaction() as session:
         for row in session.scalars(select(model).order_by(model.id)):
             click.echo("\t".join((str(row.id), row.name, row.scopes, _token_state(row, now),
                                   f"expires {_minute(row.expires_at, 'never')}",
@@ -175,13 +176,13 @@ def _minute(moment, otherwise):
 
 
 @token.command("revoke")
-@click.option("--service", type=click.Choice(config.SERVICES), required=True)
+@click.option("--service", type=click.Choice(DATABASES), required=True)
 @click.argument("token_id", type=click.IntRange(1, MAX_INT))
 def token_revoke(service, token_id):
     """Revoke a token by the id `token list` shows."""
     from shared.db import utcnow
 
-    with _db(service).transaction() as session:
+    with database(service).transaction() as session:
         row = session.get(_models(service).ApiToken, token_id)
         if row is None:
             raise click.ClickException(f"no token {token_id}")
@@ -192,99 +193,22 @@ def token_revoke(service, token_id):
 @main.command()
 def seed():
     """Add the real seed data (the Chihuahua panel and first action plan) if it is not there."""
-    from services.commitments.seed import seed as seed_commitments
-    from services.registration.seed import seed as seed_registration
-
-    event_id = seed_registration(_db("registration"))
-    click.echo(f"registration: seed event {event_id}", err=True)
-    plan_id = seed_commitments(_db("commitments"))
-    click.echo(f"commitments: seed action plan {plan_id}", err=True)
+    for name in services.names(lambda declaration: declaration.seed):
+        added = services.declared()[name].seed(database(name))
+        click.echo(f"{name}: {added}", err=True)
 
 
 @main.command()
-@click.argument("service", type=click.Choice(config.SERVICES))
+@click.argument("service", type=click.Choice(PUBLISHERS))
 def relay(service):
     """Publish a service's outbox to the bus, forever."""
     from shared.bus import Bus, stream_name
     from shared.outbox import run_relay
 
     settings = config.load_process(service)
-    _stop_on_sigterm()
-    run_relay(_db(service), _models(service).Outbox, Bus.from_url(settings.redis_url),
+    stop_on_sigterm()
+    run_relay(database(service), _models(service).Outbox, Bus.from_url(settings.redis_url),
               stream_name(service))
-
-
-@main.command()
-def consume():
-    """Read domain events and queue the emails they ask for, forever."""
-    from services.notifications import consumer
-
-    _stop_on_sigterm()
-    consumer.run()
-
-
-@main.command()
-def sweep():
-    """Requeue deliveries whose retry is due or whose worker died, forever."""
-    from services.notifications import sweeper
-
-    _stop_on_sigterm()
-    sweeper.run()
-
-
-@main.command()
-def holds():
-    """Expire held seats nobody confirmed in PENDING_HOLD and promote the people waiting, forever."""
-    from services.registration import holds as expirer
-
-    settings = config.load_process("registration")
-    _stop_on_sigterm()
-    expirer.run(settings=settings)
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=lambda: config.load("notifications").smtp_port,
-              type=click.IntRange(1, 65535))
-def mailsink(host, port):
-    """Run the local SMTP server; it keeps every message under DATA_DIR/mail."""
-    import time
-
-    from services.mailsink.server import serve
-
-    folder = config.load_process("notifications").data_dir / "mail"
-    controller = serve(folder, host, port)
-    click.echo(f"mailsink: SMTP on {host}:{port}, messages in {folder}", err=True)
-    _stop_on_sigterm()
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        controller.stop()
-
-
-@main.group()
-def mail():
-    """Read what the local mail sink received."""
-
-
-@mail.command("list")
-def mail_list():
-    """One line per message: file, date, to, subject."""
-    from services.mailsink.server import list_messages
-
-    for row in list_messages(config.load("notifications").data_dir / "mail"):
-        click.echo("\t".join(str(part) for part in row))
-
-
-@mail.command("show")
-@click.argument("name")
-def mail_show(name):
-    """Print one message (its file name from `mail list`, e.g. 000001.eml)."""
-    path = config.load("notifications").data_dir / "mail" / os.path.basename(name)
-    if not path.is_file():
-        raise click.ClickException(f"no message {name}")
-    sys.stdout.write(path.read_text(errors="replace"))
 
 
 @main.command()
@@ -306,12 +230,9 @@ def arco_export(email):
     """Print, as JSON, every piece of personal data each service holds for an email."""
     import json
 
-    from services.notifications import privacy as notifications
-    from services.registration import privacy as registration
-
-    held = {"email": email, "registration": registration.export(_db("registration"), email),
-            "notifications": notifications.export(_db("notifications"), email),
-            "subscriptions": notifications.export_subscriptions(_db("notifications"), email)}
+    held = {"email": email}
+    for name in PERSONAL_DATA:
+        held.update(services.declared()[name].arco.export(database(name), email))
     click.echo(json.dumps(held, indent=2, ensure_ascii=False))
 
 
@@ -320,69 +241,26 @@ def arco_export(email):
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def arco_erase(email, yes):
     """Erase an email's registrations (freeing their seats) and the emails kept for it."""
-    from services.notifications import privacy as notifications
-    from services.registration import privacy as registration
-    from services.registration.facts import Links
     from shared.db import utcnow
 
     if not yes:
         click.confirm(f"Erase every piece of data held for {email}?", abort=True)
-    settings = config.load("registration")
-    registrations, deliveries = _db("registration"), _db("notifications")
-    for db in (registrations, deliveries):
-        db.ping()  # both answer before either erases: half an erasure is a promise half kept
-    erased = registration.erase(registrations, email,
-                                Links(settings.public_base_url, settings.keys), utcnow())
-    click.echo(f"registration: {erased} erased", err=True)  # said at once, should the next fail
-    sent = notifications.erase(deliveries, email)
-    click.echo(f"notifications: {sent} erased", err=True)
+    held = {name: database(name) for name in PERSONAL_DATA}
+    for db in held.values():
+        db.ping()  # all answer before any erases: half an erasure is a promise half kept
+    now = utcnow()
+    for name, db in held.items():
+        erased = services.declared()[name].arco.erase(config.load(name), db, email, now)
+        click.echo(f"{name}: {erased} erased", err=True)  # said at once, should the next fail
 
 
-def _stop_on_sigterm():
-    # honcho and docker stop with SIGTERM; leave through the normal exit path.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+def _add_declared_commands():
+    for declaration in services.declared().values():
+        for command in declaration.commands:
+            if command.name in main.commands:
+                raise RuntimeError(f"{declaration.name} declares `{command.name}`, "
+                                   "a command `abierto` already has")
+            main.add_command(command)
 
 
-@main.group()
-def history():
-    """The commitments' public, hash-chained history."""
-
-
-@history.command("verify")
-def history_verify():
-    """Recompute the whole chain; print the result as JSON; exit 1 unless it holds."""
-    import json
-
-    from services.commitments.tracking import verify_history
-
-    result = verify_history(_db("commitments"))
-    click.echo(json.dumps(result))
-    if not result["ok"]:
-        sys.exit(1)
-
-
-@main.group()
-def plan():
-    """Action plans in OGP's terms (the documents GET /action-plans/{id}/export gives)."""
-
-
-@plan.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-def plan_import(file):
-    """Create an action plan from an export document (FILE, or - for stdin); history actor `cli`."""
-    import json
-
-    from services.commitments.transfer import ExportPlanSchema, import_document
-    from shared.db import utcnow
-
-    try:
-        parsed = json.load(file)
-    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or beyond the parser
-        raise click.ClickException(f"{file.name} is not UTF-8 JSON: {error}") from error
-    try:
-        document = ExportPlanSchema().load(parsed)
-    except ValidationError as error:
-        raise click.ClickException(json.dumps(error.messages, ensure_ascii=False)) from error
-    created = import_document(_db("commitments"), document, "cli", utcnow())
-    click.echo(f"commitments: imported action plan {created.id} "
-               f"with {len(created.commitments)} commitment(s)", err=True)
+_add_declared_commands()

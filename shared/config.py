@@ -6,10 +6,10 @@ from pathlib import Path
 
 from limits import parse_many
 
+from shared.services import declared
 from shared.signing import Keys
 
-SERVICES = ("registration", "commitments", "notifications")
-PORTS = {"registration": 5001, "commitments": 5002, "notifications": 5003}
+DEFAULT_PORT = 5001  # the public address of a process that declares no web app
 DEV_SECRET_KEY = "dev-only-not-secret"
 SMTP_SECURITY = ("starttls", "tls", "none")  # STARTTLS on 587/25, implicit TLS on 465, plain
 # Every key this project ever shipped as a default (config.py, docker-compose.yml): anyone
@@ -84,6 +84,28 @@ def _smtp_security():
 
 
 @dataclass(frozen=True)
+class Peer:
+    """Where a service with a web app answers: the address people reach (links in emails and
+    pages) and the one other services call its API at (inside compose, its container)."""
+
+    public_url: str
+    api_url: str
+
+
+def _peers():
+    """Every declared web service's addresses: {NAME}_PUBLIC_BASE_URL (else PUBLIC_BASE_URL)
+    and {NAME}_API_URL, each on 127.0.0.1 and the declared port unless set."""
+    peers = {}
+    for name, declaration in declared().items():
+        if declaration.port is not None:
+            local = f"http://127.0.0.1:{declaration.port}"
+            peers[name] = Peer(public_url=env("PUBLIC_BASE_URL", local, name).rstrip("/"),
+                               api_url=(os.environ.get(f"{name.upper()}_API_URL") or local
+                                        ).rstrip("/"))
+    return peers
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a process needs to know about its surroundings."""
 
@@ -101,7 +123,7 @@ class Settings:
     smtp_timeout: float
     mail_from: str
     smtp_ca_file: str | None = None  # a private CA to trust; None: the system's store
-    commitments_api_url: str = "http://127.0.0.1:5002"
+    peers: dict = field(default_factory=dict)  # service name -> Peer
     retry_delays: tuple = field(default=(10.0, 30.0, 60.0, 300.0, 900.0, 1800.0))
     stale_after: float = 120.0
     sweep_every: float = 5.0
@@ -129,15 +151,16 @@ class Settings:
 def load(service, **overrides):
     """Build the settings of one service from the environment; overrides win (tests)."""
     data_dir = Path(env("DATA_DIR", "./data")).resolve()
+    peers = _peers()
+    own = peers.get(service)
     values = dict(
         service=service,
         data_dir=data_dir,
         database_url=env("DATABASE_URL", f"sqlite:///{data_dir / service}.db", service),
         redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         secret_key=env("SECRET_KEY", DEV_SECRET_KEY),
-        public_base_url=env(
-            "PUBLIC_BASE_URL", f"http://127.0.0.1:{PORTS.get(service, 5001)}", service
-        ).rstrip("/"),
+        public_base_url=own.public_url if own else env(
+            "PUBLIC_BASE_URL", f"http://127.0.0.1:{DEFAULT_PORT}", service).rstrip("/"),
         smtp_host=env("SMTP_HOST", "127.0.0.1"),
         smtp_port=_number(int, "SMTP_PORT", "8025"),
         smtp_username=env("SMTP_USERNAME"),
@@ -146,7 +169,7 @@ def load(service, **overrides):
         smtp_ca_file=env("SMTP_CA_FILE"),
         smtp_timeout=_number(float, "SMTP_TIMEOUT", "10"),
         mail_from=env("MAIL_FROM", "Abierto <abierto@localhost>"),
-        commitments_api_url=env("COMMITMENTS_API_URL", "http://127.0.0.1:5002").rstrip("/"),
+        peers=peers,
         retry_delays=_floats("DELIVERY_RETRY_DELAYS", "10,30,60,300,900,1800"),
         stale_after=_number(float, "DELIVERY_STALE_AFTER", "120"),
         sweep_every=_number(float, "SWEEP_EVERY", "5"),

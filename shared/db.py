@@ -9,8 +9,9 @@ from sqlalchemy import DateTime, MetaData, create_engine, event, func, select
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from shared.services import declared
+
 MIGRATIONS = Path(__file__).with_name("migrations")
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
           "ck": "ck_%(table_name)s_%(constraint_name)s",
           "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
@@ -145,12 +146,12 @@ def page_of(session, query, page, per_page):
 
 
 def alembic_config(service, url):
-    """Alembic settings for one service: shared env.py, the service's own versions."""
+    """Alembic settings for one service: shared env.py, the versions folder it declares."""
     _ensure_folder(url)
     config = Config()
     config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("version_locations", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("version_locations", str(declared()[service].migrations))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["service"] = service
     return config

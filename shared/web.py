@@ -1,7 +1,7 @@
 """What every service's Flask app has: settings, DB, problem+json errors, OpenAPI, health,
 the stylesheet, and the security headers and cookie flags of every answer."""
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, jsonify, request
@@ -83,25 +83,38 @@ class ApiBlueprint(Blueprint):
         return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Service:
-    """The collaborators a service's views reach through `current_app.extensions["abierto"]`."""
+    """What a service's views reach through `service()`: its settings and collaborators.
+
+    Each service subclasses it with the objects of its own views (links, clients, limits),
+    made by its app factory from Settings; tests pass db, bus or clock instead of patching.
+    """
 
     settings: object
-    db: Database
     token_model: type
-    bus: Bus = None
+    db: Database = None  # None: the one at settings.database_url
+    bus: Bus = None  # None: the one at settings.redis_url
     clock: object = utcnow
-    rate_limit: PublicRateLimit = None
-    extra: dict = field(default_factory=dict)
+    rate_limit: PublicRateLimit = None  # None: settings.public_rate_limit
+
+    def __post_init__(self):
+        settings = self.settings
+        if self.db is None:
+            self.db = Database(settings.database_url)
+        if self.bus is None:
+            self.bus = Bus.from_url(settings.redis_url)
+        if self.rate_limit is None:
+            self.rate_limit = PublicRateLimit(settings.redis_url, settings.public_rate_limit,
+                                              settings.service)
 
 
-def create_service_app(settings, title, token_model, blueprints=(), *, db=None, bus=None,
-                       clock=utcnow, form_targets=()):
-    """A Flask app for one service with the parts every service shares.
+def create_service_app(service, title, blueprints=(), *, form_targets=()):
+    """A Flask app for one service (a `Service`) with the parts every service shares.
 
     `form_targets`: URLs on other origins that this service's pages post forms to.
     """
+    settings = service.settings
     app = Flask(settings.service)
     https = settings.public_base_url.startswith("https://")
     # The session cookie (the forms' CSRF token) signs with its own derived key; Flask 3.1
@@ -121,10 +134,6 @@ def create_service_app(settings, title, token_model, blueprints=(), *, db=None, 
         # from a proxy: links are built from PUBLIC_BASE_URL.
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
-    service = Service(settings, db or Database(settings.database_url), token_model,
-                      bus or Bus.from_url(settings.redis_url), clock,
-                      PublicRateLimit(settings.redis_url, settings.public_rate_limit,
-                                      settings.service))
     app.extensions["abierto"] = service
     api = ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})

@@ -145,4 +145,4 @@ def commitment_page(ref):
         progress=domain.commitment_progress(commitment.milestones), verification=verification,
         verified_in_full_at=verified_in_full_at,
         chart=charts.layout(charts.progress_series(moves)),
-        follow_url=service().extra["follow_url"])
+        follow_url=service().follow_url)

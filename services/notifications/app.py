@@ -1,10 +1,21 @@
 """The notification service's app factory: deliveries and subscriptions APIs, pages, health."""
+from dataclasses import dataclass
+from typing import Callable
+
 from services.notifications import api, follow_page, pages, runtime, subscriptions_api
 from services.notifications.commitments import CommitmentsClient
 from services.notifications.links import Links
 from services.notifications.models import ApiToken
 from shared import config
-from shared.web import create_service_app
+from shared.web import Service, create_service_app
+
+
+@dataclass(kw_only=True)
+class Notifications(Service):
+    links: Links
+    commitments: CommitmentsClient  # reads the commitments service's API
+    enqueue: Callable  # enqueue(ids) hands deliveries to the workers
+    mail_domain: str
 
 
 def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators):
@@ -14,16 +25,15 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
     `enqueue(ids)` hands deliveries to the workers (default: the Celery task).
     """
     settings = settings or config.load_or_exit("notifications")
-    app = create_service_app(settings, "Abierto — Notifications", ApiToken,
-                             [api.blp, subscriptions_api.blp], **collaborators)
     if enqueue is None:
         from services.notifications.tasks import enqueue  # imports Celery only when used
-    app.extensions["abierto"].extra.update(
+    service = Notifications(
+        settings=settings, token_model=ApiToken, **collaborators,
         links=Links(settings.public_base_url, settings.keys),
-        commitments=commitments or CommitmentsClient(settings.commitments_api_url),
-        enqueue=enqueue,
-        mail_domain=runtime.mail_domain_of(settings.mail_from),
-    )
+        commitments=commitments or CommitmentsClient(settings.peers["commitments"].api_url),
+        enqueue=enqueue, mail_domain=runtime.mail_domain_of(settings.mail_from))
+    app = create_service_app(service, "Abierto — Notifications",
+                             [api.blp, subscriptions_api.blp])
     app.register_blueprint(pages.bp)
     app.register_blueprint(follow_page.bp)  # the commitment page's follow form
     return app

@@ -59,7 +59,7 @@ def follow():
                      ["We could not accept the request. Go back and correct:", *messages])
     app = service()
     try:
-        commitment = app.extra["commitments"].get(subscriptions.topic_commitment(fields["topic"]))
+        commitment = app.commitments.get(subscriptions.topic_commitment(fields["topic"]))
     except UnknownCommitment:
         return _page(422, "Ese compromiso no existe", "That commitment does not exist",
                      ["No hay ningún compromiso con ese número."],
@@ -72,8 +72,8 @@ def follow():
                      headers={"Retry-After": RETRY_AFTER})
     _enqueue(subscriptions.request(
         app.db, fields["email"], fields["topic"], fields["language"], commitment,
-        app.extra["links"], app.clock(), timedelta(seconds=app.settings.stale_after),
-        app.extra["mail_domain"], mailcap.parse(app.settings.mail_cap)))
+        app.links, app.clock(), timedelta(seconds=app.settings.stale_after),
+        app.mail_domain, mailcap.parse(app.settings.mail_cap)))
     return _page(200, "Revisa tu correo para confirmar", "Check your email to confirm",
                  ["Si la dirección es correcta, te enviamos un correo con un enlace para "
                   "confirmar. Los avisos empiezan solo después de confirmar."],

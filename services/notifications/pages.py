@@ -15,7 +15,7 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 def _open(purpose, token, use_case):
     """Run `use_case(db, subscription_id)` for a link; (subscription, None) or (None, error page)."""
     try:
-        subscription_id = service().extra["links"].subscription_id(purpose, token)
+        subscription_id = service().links.subscription_id(purpose, token)
         return use_case(service().db, subscription_id), None
     except signing.LinkInvalid as error:  # 400 tampered or foreign, 410 expired
         page = render_template("pages/link_invalid.html", expired=error.expired,
@@ -29,7 +29,7 @@ def _open(purpose, token, use_case):
 def _commitment(subscription):
     """The followed commitment's number and title for the page, or None if it cannot be had."""
     try:
-        return service().extra["commitments"].get(
+        return service().commitments.get(
             subscriptions.topic_commitment(subscription.topic))
     except (UnknownCommitment, CommitmentsUnavailable):
         return None  # the page still works; it names the commitment by its id

@@ -34,7 +34,7 @@ def links():
 def commitments():
     from services.notifications.commitments import CommitmentsClient
 
-    return CommitmentsClient(settings().commitments_api_url)
+    return CommitmentsClient(settings().peers["commitments"].api_url)
 
 
 def mail_domain():

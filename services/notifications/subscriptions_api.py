@@ -82,7 +82,7 @@ class Subscriptions(MethodView):
         app = service()
         commitment_id = subscriptions.topic_commitment(fields["topic"])
         try:
-            commitment = app.extra["commitments"].get(commitment_id)
+            commitment = app.commitments.get(commitment_id)
         except UnknownCommitment as error:
             return problem(422, "The request has invalid fields; see `errors`.",
                            errors={"topic": [str(error)]})
@@ -92,8 +92,8 @@ class Subscriptions(MethodView):
                            headers={"Retry-After": RETRY_AFTER})
         to_send = subscriptions.request(
             app.db, fields["email"], fields["topic"], fields["language"], commitment,
-            app.extra["links"], app.clock(), timedelta(seconds=app.settings.stale_after),
-            app.extra["mail_domain"], mailcap.parse(app.settings.mail_cap))
+            app.links, app.clock(), timedelta(seconds=app.settings.stale_after),
+            app.mail_domain, mailcap.parse(app.settings.mail_cap))
         _enqueue(to_send)
         return {"status": subscriptions.PENDING}
 
@@ -112,6 +112,6 @@ def _enqueue(delivery_ids):
     # Committed already: if the broker is away, the sweeper queues the email when it is due.
     if delivery_ids:
         try:
-            service().extra["enqueue"](delivery_ids)
+            service().enqueue(delivery_ids)
         except Exception as error:  # noqa: BLE001 - any broker failure is retried by the sweeper
             log.warning("opt-in email left for the sweeper: %s", type(error).__name__)

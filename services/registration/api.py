@@ -22,7 +22,7 @@ BEARER = [{"bearer": []}]
 
 
 def _links():
-    return service().extra["links"]
+    return service().links
 
 
 # The one anonymous answer to a registration, whatever happened to the email.
@@ -42,7 +42,7 @@ def accepted(event_id):
 def event_client_wait(event_id):
     """Seconds this client must wait before registering anyone else for `event_id`
     (EVENT_CLIENT_LIMIT), else None; the attempt is counted."""
-    return service().extra["event_limit"].retry_after(f"{event_id}:{client_key()}")
+    return service().event_limit.retry_after(f"{event_id}:{client_key()}")
 
 
 def register(event_id, fields, anonymous):

@@ -16,7 +16,7 @@ from services.registration import service as use_cases
 from services.registration import web_pages
 from services.registration.facts import CANCEL_PURPOSE, CONFIRM_PURPOSE
 from services.registration.schemas import RegistrationSchema
-from shared import config, i18n, signing
+from shared import i18n, signing
 from shared.domain_errors import NotFound
 from shared.ratelimit import limited
 from shared.web import personal_answer, secret_url, service
@@ -71,7 +71,7 @@ def events():
 
 def _event_page(event, status=200, values=None, errors=None):
     now = service().clock()
-    commitments = config.load("commitments").public_base_url
+    commitments = service().commitments_url
     return render_template(
         "event.html", event=event, state=web_pages.availability(event, now),
         osm_url=web_pages.osm_url(event), place=web_pages.place(event),
@@ -154,7 +154,7 @@ def cancel(token):
         registration_id = _registration_id(token)
         if request.method == "POST":
             registration, event = use_cases.cancel(
-                service().db, registration_id, service().extra["links"], service().clock())
+                service().db, registration_id, service().links, service().clock())
             return render_template("cancelled.html", registration=registration, event=event)
         registration, event = use_cases.registration_view(service().db, registration_id)
     except LINK_FAILURES as error:
@@ -171,7 +171,7 @@ def confirm(token):
         registration_id = _registration_id(token, CONFIRM_PURPOSE)
         if request.method == "POST":
             registration, event = use_cases.confirm(
-                service().db, registration_id, service().extra["links"], service().clock())
+                service().db, registration_id, service().links, service().clock())
             return render_template("confirmed.html", registration=registration, event=event)
         registration, event = use_cases.registration_view(service().db, registration_id)
     except LINK_FAILURES as error:

@@ -1,12 +1,12 @@
-"""Alembic environment shared by every service; the service's metadata is looked up by name."""
-import importlib
-
+"""Alembic environment shared by every service; the metadata is the one its declaration's models hold."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from shared.services import declared
+
 config = context.config
 service = config.attributes.get("service") or config.get_main_option("service")
-target_metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+target_metadata = declared()[service].models.Base.metadata
 
 
 def run_migrations_online():

@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -73,9 +74,10 @@ class Follow:
 
     def __init__(self, db, commitments_url):
         self.db, self.queued = db, []
-        self.settings = config.load("notifications", database_url=db.url, secret_key=SECRET_KEY,
-                                    public_base_url=PUBLIC_BASE_URL,
-                                    commitments_api_url=commitments_url)
+        settings = config.load("notifications", database_url=db.url, secret_key=SECRET_KEY,
+                               public_base_url=PUBLIC_BASE_URL)
+        commitments = replace(settings.peers["commitments"], api_url=commitments_url)
+        self.settings = replace(settings, peers={**settings.peers, "commitments": commitments})
         app = create_app(self.settings, db=db, enqueue=lambda ids: self.queued.append(list(ids)))
         self.client = app.test_client()
 
@@ -296,7 +298,7 @@ def test_a_broker_that_is_away_does_not_fail_the_request(empty_database, commitm
     def broker_down(ids):
         raise ConnectionError("broker unreachable")
 
-    follow.client.application.extensions["abierto"].extra["enqueue"] = broker_down
+    follow.client.application.extensions["abierto"].enqueue = broker_down
     response = follow.subscribe()
     assert response.status_code == 202
     assert [d["state"] for d in follow.deliveries()] == ["queued"]

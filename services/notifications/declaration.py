@@ -1,0 +1,31 @@
+"""The notification service, as `abierto` and shared/ find it (entry point `abierto.services`)."""
+from pathlib import Path
+
+from services.notifications import commands, models
+from shared.services import Arco, ServiceDeclaration
+
+
+def _export(db, email):
+    from services.notifications import privacy
+
+    return {"notifications": privacy.export(db, email),
+            "subscriptions": privacy.export_subscriptions(db, email)}
+
+
+def _erase(settings, db, email, now):
+    from services.notifications import privacy
+
+    return privacy.erase(db, email, now)
+
+
+SERVICE = ServiceDeclaration(
+    name="notifications",
+    port=5003,
+    app="services.notifications.app:create_app",
+    models=models,
+    migrations=Path(__file__).with_name("migrations"),
+    scopes={"deliveries:read": "read the emails sent and their states",
+            "subscriptions:read": "read who follows what"},
+    commands=(commands.consume, commands.sweep),
+    arco=Arco(export=_export, erase=_erase),
+)

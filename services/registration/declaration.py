@@ -1,0 +1,44 @@
+"""The registration service, as `abierto` and shared/ find it (entry point `abierto.services`)."""
+from pathlib import Path
+
+from services.registration import commands, models
+from shared.services import Arco, ServiceDeclaration
+
+
+def _seed(db):
+    from services.registration.seed import seed
+
+    return f"seed event {seed(db)}"
+
+
+def _export(db, email):
+    from services.registration import privacy
+
+    return {"registration": privacy.export(db, email)}
+
+
+def _erase(settings, db, email, now):
+    """Erasing a registration frees its seat: the person promoted gets their links."""
+    from services.registration import privacy
+    from services.registration.facts import Links
+
+    return privacy.erase(db, email, Links(settings.public_base_url, settings.keys), now)
+
+
+SERVICE = ServiceDeclaration(
+    name="registration",
+    port=5001,
+    app="services.registration.app:create_app",
+    models=models,
+    migrations=Path(__file__).with_name("migrations"),
+    scopes={
+        "events:write": "publish events, and change the events the same token published",
+        "events:admin": "change any event",
+        "registrations:read": "read an event's registrations",
+        # kiosks and municipal systems
+        "registrations:write": "register people, and be told the outcome",
+    },
+    seed=_seed,
+    commands=(commands.holds,),
+    arco=Arco(export=_export, erase=_erase),
+)

@@ -4,6 +4,7 @@ The suite (tests/e2e) and `make bench` (bench/) both start Abierto's real proces
 Redis of their own and wait on them; this is the one copy, so neither imports the other.
 """
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -15,8 +16,20 @@ from pathlib import Path
 import redis
 import requests
 
+from shared import services
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def procfile_commands():
+    """The Procfile's processes: name -> command line, read as honcho reads them."""
+    commands = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, command = line.partition(":")
+            commands[name.strip()] = command.strip()
+    return commands
 
 
 def free_port():
@@ -65,14 +78,20 @@ def _pings(client):
 
 
 class Stack:
-    """The Abierto processes, started like the Procfile starts them, on free ports."""
+    """The Abierto processes, started as `make run` starts them, on free ports.
 
-    WEB = ("registration", "commitments", "notifications")
+    The commands are the Procfile's (the one list of processes), for the processes
+    scripts/processes.sh names: with mail sent to the tests' own SMTP server, every one but
+    the local sink. Each web app binds its own free port instead of its declared one.
+    """
+
+    WEB = services.names(lambda declaration: declaration.port is not None)
 
     def __init__(self, folder, redis_url, smtp_port, database_urls, web_workers=2):
         """`web_workers` None starts gunicorn at its default, as the Procfile does."""
         self.folder, self.processes = folder, {}
         self.ports = {name: free_port() for name in self.WEB}
+        local = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.env = {
             **os.environ, "DATA_DIR": str(folder), "REDIS_URL": redis_url,
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TIMEOUT": "3",
@@ -81,24 +100,30 @@ class Stack:
             "CONSUMER_NAME": "e2e", "PYTHONUNBUFFERED": "1",
             # A published key: only development may sign with it (shared.config).
             "SECRET_KEY": "e2e-secret", "ABIERTO_ENV": "development",
-            **{f"{name.upper()}_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports[name]}"
-               for name in self.WEB},
-            "COMMITMENTS_API_URL": f"http://127.0.0.1:{self.ports['commitments']}",
+            **{f"{name.upper()}_PUBLIC_BASE_URL": url for name, url in local.items()},
+            **{f"{name.upper()}_API_URL": url for name, url in local.items()},
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
         }
-        self.commands = {
-            **{name: [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.ports[name]}",
-                      *(["--workers", str(web_workers)] if web_workers else []),
-                      f"services.{name}.app:create_app()"] for name in self.WEB},
-            "relay-registration": [str(BIN / "abierto"), "relay", "registration"],
-            "relay-commitments": [str(BIN / "abierto"), "relay", "commitments"],
-            "relay-notifications": [str(BIN / "abierto"), "relay", "notifications"],
-            "consumer": [str(BIN / "abierto"), "consume"],
-            "worker": [str(BIN / "celery"), "--app", "services.notifications.celery_app",
-                       "worker", "--loglevel", "INFO"],
-            "sweeper": [str(BIN / "abierto"), "sweep"],
-            "holds": [str(BIN / "abierto"), "holds"],
-        }
+        procfile = procfile_commands()
+        self.commands = {name: self._command(procfile[name], web_workers)
+                         for name in self._process_names()}
+
+    def _process_names(self):
+        listed = subprocess.run([str(ROOT / "scripts" / "processes.sh")], env=self.env,
+                                check=True, capture_output=True, text=True)
+        return listed.stdout.split()
+
+    def _command(self, line, web_workers):
+        """A Procfile line as an argument list: our executables, a web app on its free port."""
+        program, *args = shlex.split(line.replace("${BIND_HOST:-127.0.0.1}", "127.0.0.1"))
+        if program == "gunicorn":
+            bind = args.index("--bind") + 1
+            host, _, port = args[bind].rpartition(":")
+            (name,) = [n for n in self.WEB if services.declared()[n].port == int(port)]
+            args[bind] = f"{host}:{self.ports[name]}"
+            if web_workers:
+                args[bind + 1:bind + 1] = ["--workers", str(web_workers)]
+        return [str(BIN / program) if (BIN / program).exists() else program, *args]
 
     def url(self, service, path=""):
         return f"http://127.0.0.1:{self.ports[service]}{path}"

@@ -9,7 +9,6 @@ import functools
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from pkgutil import resolve_name
 from types import ModuleType
 from typing import Callable
 
@@ -49,9 +48,6 @@ class ServiceDeclaration:
     def publishes(self):
         """Whether it has an outbox for a relay to publish."""
         return hasattr(self.models, "Outbox")
-
-    def create_app(self, *args, **kwargs):
-        return resolve_name(self.app)(*args, **kwargs)
 
 
 @functools.cache

@@ -1,8 +1,9 @@
 """The renames the producing services' migrations share: a CloudEvent's id and type are
 stored as `cloudevent_id` and `cloudevent_type`, as `event` alone means a meeting.
 
-Batch mode: SQLite rebuilds the table, PostgreSQL renames in place. Constraint and index
-names follow shared.db's naming convention, so they are renamed with their column.
+Batch mode: SQLite rebuilds the table, PostgreSQL renames the columns in place. Constraint
+and index names follow shared.db's naming convention, so each is made anew under its
+column's new name (the outbox holds only the facts not yet relayed: a small table).
 """
 from alembic import op
 

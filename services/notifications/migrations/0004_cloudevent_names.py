@@ -35,7 +35,7 @@ def downgrade() -> None:
 
 def _rename_delivery_columns(old, new):
     # The index is made outside the batch: SQLite's rebuild cannot index a column renamed
-    # in the same batch.
+    # in the same batch. On PostgreSQL, writes to deliveries wait while it is built.
     op.drop_index(f'ix_deliveries_{old}_id', table_name='deliveries')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.alter_column(f'{old}_id', new_column_name=f'{new}_id')

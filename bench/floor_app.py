@@ -34,7 +34,7 @@ ADD_REGISTRATION = (
     "accessibility_needs, language, status, privacy_consent_at, queued_at, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (event_id, email_key) DO NOTHING RETURNING id")
-ADD_FACT = "INSERT INTO outbox (event_id, event_type, payload, created_at) VALUES (?, ?, ?, ?)"
+ADD_FACT = "INSERT INTO outbox (cloudevent_id, cloudevent_type, payload, created_at) VALUES (?, ?, ?, ?)"
 TIMES = ("starts_at", "ends_at", "registration_closes_at", "created_at", "updated_at")
 
 

@@ -23,8 +23,8 @@ class OutboxMixin:
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    event_type: Mapped[str] = mapped_column(String(100))
+    cloudevent_id: Mapped[str] = mapped_column(String(36), unique=True)
+    cloudevent_type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[str] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
@@ -34,7 +34,7 @@ def add(connection, model, envelope):
     # A Core INSERT, written at once: the ORM's unit of work costs more than it adds to an
     # append-only row, and rows keep the order their facts were recorded in.
     connection.execute(_insert(model.__table__), {
-        "event_id": envelope["id"], "event_type": envelope["type"],
+        "cloudevent_id": envelope["id"], "cloudevent_type": envelope["type"],
         "payload": envelopes.dumps(envelope)})
 
 

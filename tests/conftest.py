@@ -14,9 +14,10 @@ import os
 import uuid
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, text
 
-from shared.db import Database, upgrade
+from shared.db import Database, alembic_config
 
 # The tests sign with short, published keys: development is the one place that may
 # (shared.config refuses them anywhere else). Set before anything loads settings.
@@ -44,8 +45,8 @@ class Databases:
     def __init__(self, backend, folder):
         self.backend, self.folder, self.created = backend, folder, []
 
-    def url(self, service):
-        """A new empty database for `service`, migrated to the newest schema."""
+    def url(self, service, revision="head"):
+        """A new empty database for `service`, migrated to `revision` (the newest schema)."""
         name = f"abierto_t_{service}_{uuid.uuid4().hex[:10]}"
         if self.backend == "sqlite":
             url = f"sqlite:///{self.folder / name}.db"
@@ -54,7 +55,7 @@ class Databases:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
             url = f"{POSTGRES_URL}/{name}"
             self.created.append(name)
-        upgrade(service, url)
+        command.upgrade(alembic_config(service, url), revision)
         return url
 
     def drop_all(self):

@@ -1,6 +1,6 @@
 """Notifications' HTTP API: the deliveries, for operators and organisers with a token."""
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, post_load, validate
 
 from services.notifications import deliveries
 from shared.auth import require
@@ -21,9 +21,10 @@ class DeliverySchema(StrictSchema):
                                                    "failed, withdrawn, suppressed"})
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
-    event_id = fields.String(metadata={"description": "id of the CloudEvent it answers"})
-    event_type = fields.String()
-    subject = fields.String(metadata={"description": "what the event is about, e.g. events/1/registrations/7"})
+    cloudevent_id = fields.String(metadata={"description": "id of the CloudEvent it answers"})
+    cloudevent_type = fields.String(metadata={"description": "type of that CloudEvent, e.g. "
+                                                             "registration.confirmed"})
+    subject = fields.String(metadata={"description": "what the CloudEvent is about, e.g. events/1/registrations/7"})
     created_at = UTCDateTime()
     sent_at = UTCDateTime(allow_none=True)
 
@@ -32,7 +33,19 @@ class DeliveryQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(deliveries.PUBLIC_STATUSES))
     recipient = fields.String()
     kind = fields.String()
-    event_id = fields.String()
+    cloudevent_id = fields.String(metadata={"description": "the emails answering this CloudEvent"})
+    event_id = fields.String(metadata={"deprecated": True,
+                                       "description": "deprecated: the old name of cloudevent_id"})
+
+    @post_load
+    def _old_name(self, query, **_):
+        # `event_id` was this filter's first name, and integrators may still send it; but
+        # "event" means a meeting elsewhere in the API, hence the new name.
+        old = query.pop("event_id", None)
+        if old is not None and query.setdefault("cloudevent_id", old) != old:
+            raise ValidationError("Give cloudevent_id or its old name event_id, not both.",
+                                  "event_id")
+        return query
 
 
 @blp.route("/deliveries")

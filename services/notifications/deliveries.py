@@ -26,13 +26,13 @@ PUBLIC_STATUSES = tuple(dict.fromkeys(PUBLIC_STATUS.values()))  # pending, sent,
 SENDABLE = (QUEUED, AWAITING_RETRY)  # the sweeper and the tasks touch only these
 
 
-def idempotency_key(event_id, kind, recipient):
-    """Event id + template + recipient, hashed so the key holds no address in clear."""
-    return hashlib.sha256(f"{event_id}|{kind}|{recipient.strip().lower()}".encode()).hexdigest()
+def idempotency_key(cloudevent_id, kind, recipient):
+    """CloudEvent id + template + recipient, hashed so the key holds no address in clear."""
+    return hashlib.sha256(f"{cloudevent_id}|{kind}|{recipient.strip().lower()}".encode()).hexdigest()
 
 
 def record(session, envelope, kind, recipient, context, now, lease, mail_domain, cap=None):
-    """The delivery for this (event, kind, recipient) as an ORM row, for a caller that goes
+    """The delivery for this (CloudEvent, kind, recipient) as an ORM row, for a caller that goes
     on to use or change it: created once, found on every redelivery."""
     ((delivery_id, _state),) = record_all(session, [(envelope, kind, recipient, context)],
                                           now, lease, mail_domain, cap)
@@ -105,7 +105,7 @@ def record_all(session, wanted, now, lease, mail_domain, cap=None):
 def _new_row(key, envelope, kind, recipient, context, now, lease, mail_domain):
     return {"idempotency_key": key, "kind": kind, "recipient": recipient,
             "mailbox_key": mailcap.mailbox_key(recipient),
-            "event_id": envelope["id"], "event_type": envelope["type"],
+            "cloudevent_id": envelope["id"], "cloudevent_type": envelope["type"],
             "subject": envelope["subject"], "context": context,
             "message_id": f"<{key[:32]}@{mail_domain}>", "state": QUEUED, "attempts": 0,
             "last_error": None, "due_at": now + lease, "state_changed_at": now, "created_at": now}
@@ -229,7 +229,7 @@ def sweep(session, now, stale_after):
     return due
 
 
-def search(session, page, per_page, status=None, recipient=None, kind=None, event_id=None):
+def search(session, page, per_page, status=None, recipient=None, kind=None, cloudevent_id=None):
     """A page of deliveries, newest first, and how many match."""
     query = select(Delivery)
     if status:
@@ -238,6 +238,6 @@ def search(session, page, per_page, status=None, recipient=None, kind=None, even
         query = query.where(func.lower(Delivery.recipient) == recipient.strip().lower())
     if kind:
         query = query.where(Delivery.kind == kind)
-    if event_id:
-        query = query.where(Delivery.event_id == event_id)
+    if cloudevent_id:
+        query = query.where(Delivery.cloudevent_id == cloudevent_id)
     return page_of(session, query.order_by(Delivery.id.desc()), page, per_page)

@@ -31,8 +31,8 @@ class Delivery(Base):
     recipient: Mapped[str] = mapped_column(String(254), index=True)  # as typed: mail goes here
     # mailcap.mailbox_key(recipient), for counting only; NULL on rows older than the cap
     mailbox_key: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    event_id: Mapped[str] = mapped_column(String(36), index=True)  # the CloudEvent it answers
-    event_type: Mapped[str] = mapped_column(String(100))
+    cloudevent_id: Mapped[str] = mapped_column(String(36), index=True)  # the CloudEvent it answers
+    cloudevent_type: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(200))
     context: Mapped[dict] = mapped_column(JSON)
     message_id: Mapped[str] = mapped_column(String(200))

@@ -129,7 +129,7 @@ def test_refused_recipients_end_as_failed_deliveries(stack, smtp, operator, new_
     (soft,) = _deliveries(stack, operator, recipient=deferred)
     assert hard["attempts"] == 1 and "550" in hard["last_error"]
     assert soft["attempts"] == 4 and "451" in soft["last_error"]
-    assert hard["kind"] == "registration_confirmed" and hard["event_id"]
+    assert hard["kind"] == "registration_confirmed" and hard["cloudevent_id"]
     assert not smtp.inbox.to(refused) and not smtp.inbox.to(deferred)
     assert _deliveries(stack, operator, status="failed", recipient=fine) == []
 

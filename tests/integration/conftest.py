@@ -183,11 +183,11 @@ def outbox_facts():
     def read(db):
         with db.engine.connect() as connection:
             rows = connection.execute(text(
-                "SELECT event_type, payload FROM outbox ORDER BY id")).all()
+                "SELECT cloudevent_id, cloudevent_type, payload FROM outbox ORDER BY id")).all()
         out = []
-        for event_type, payload in rows:
+        for cloudevent_id, cloudevent_type, payload in rows:
             parsed = envelope.loads(payload)  # raises unless a valid CloudEvents envelope
-            assert parsed["type"] == event_type
+            assert (parsed["id"], parsed["type"]) == (cloudevent_id, cloudevent_type)
             out.append(parsed)
         return out
 

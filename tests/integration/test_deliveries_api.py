@@ -8,8 +8,8 @@ from services.notifications import deliveries
 from services.notifications.models import ApiToken
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)
-ITEM_FIELDS = {"id", "kind", "recipient", "status", "state", "attempts", "last_error", "event_id",
-               "event_type", "subject", "created_at", "sent_at"}
+ITEM_FIELDS = {"id", "kind", "recipient", "status", "state", "attempts", "last_error",
+               "cloudevent_id", "cloudevent_type", "subject", "created_at", "sent_at"}
 # (recipient, kind, state, attempts, last_error), oldest first
 ROWS = [
     ("ana@example.org", "registration_confirmed", deliveries.SENT, 1, None),
@@ -30,7 +30,7 @@ def envelope(type_="registration.confirmed", subject="events/1/registrations/1")
 def stored(deliveries_app):
     """The five deliveries of ROWS, recorded as the consumer would; their CloudEvent ids."""
     db = deliveries_app[1]
-    event_ids = []
+    cloudevent_ids = []
     with db.transaction() as session:
         for n, (recipient, kind, state, attempts, error) in enumerate(ROWS, start=1):
             fact = envelope("registration." + kind.split("_")[1],
@@ -40,8 +40,8 @@ def stored(deliveries_app):
                                     "abierto.test")
             row.state, row.attempts, row.last_error = state, attempts, error
             row.sent_at = NOW if state == deliveries.SENT else None
-            event_ids.append(fact["id"])
-    return event_ids
+            cloudevent_ids.append(fact["id"])
+    return cloudevent_ids
 
 
 def get(deliveries_app, headers, query=""):
@@ -56,13 +56,14 @@ def test_every_delivery_is_listed_newest_first(deliveries_app, deliveries_header
     assert (page["page"], page["per_page"], page["total"]) == (1, 20, 5)
     items = page["items"]
     assert [i["recipient"] for i in items] == [r[0] for r in reversed(ROWS)]
-    for item, (recipient, kind, state, attempts, error), event_id in zip(
+    for item, (recipient, kind, state, attempts, error), cloudevent_id in zip(
             items, reversed(ROWS), reversed(stored)):
         assert set(item) == ITEM_FIELDS
         assert (item["recipient"], item["kind"], item["state"], item["attempts"],
                 item["last_error"]) == (recipient, kind, state, attempts, error)
         assert item["status"] == deliveries.PUBLIC_STATUS[state]
-        assert item["event_id"] == event_id
+        assert item["cloudevent_id"] == cloudevent_id
+        assert item["cloudevent_type"] == "registration." + kind.split("_")[1]
 
 
 def test_the_list_holds_no_email_body_or_context(deliveries_app, deliveries_headers, stored):
@@ -97,12 +98,33 @@ def test_filtering_by_recipient_ignores_case(deliveries_app, deliveries_headers,
     assert {i["recipient"].lower() for i in page["items"]} <= {recipient.lower()}
 
 
-def test_filtering_by_kind_and_event(deliveries_app, deliveries_headers, stored):
+def test_filtering_by_kind_and_cloudevent(deliveries_app, deliveries_headers, stored):
     """One template, or the emails answering one CloudEvent."""
     assert get(deliveries_app, deliveries_headers,
                "?kind=registration_confirmed")["total"] == 3
-    page = get(deliveries_app, deliveries_headers, f"?event_id={stored[3]}")
+    page = get(deliveries_app, deliveries_headers, f"?cloudevent_id={stored[3]}")
     assert [i["kind"] for i in page["items"]] == ["registration_promoted"]
+
+
+def test_event_id_still_filters_by_cloudevent(deliveries_app, deliveries_headers, stored):
+    """`event_id`, the filter's old name, is a deprecated alias integrators may still use."""
+    for query in (f"?event_id={stored[3]}", f"?event_id={stored[3]}&cloudevent_id={stored[3]}"):
+        page = get(deliveries_app, deliveries_headers, query)
+        assert [i["cloudevent_id"] for i in page["items"]] == [stored[3]]
+    spec = deliveries_app[0].get("/api/v1/openapi.json").get_json()
+    parameters = {p["name"]: p for p in spec["paths"]["/api/v1/deliveries"]["get"]["parameters"]}
+    assert parameters["event_id"].get("deprecated") is True
+    assert not parameters["cloudevent_id"].get("deprecated")
+
+
+def test_two_different_cloudevents_in_one_query_are_a_422(deliveries_app, deliveries_headers,
+                                                           stored):
+    """The old and new names asking for different CloudEvents is refused, not guessed."""
+    response = deliveries_app[0].get(
+        f"/api/v1/deliveries?event_id={stored[3]}&cloudevent_id={stored[0]}",
+        headers=deliveries_headers)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert "event_id" in response.get_json()["errors"]
 
 
 def test_the_list_is_paginated(deliveries_app, deliveries_headers, stored):

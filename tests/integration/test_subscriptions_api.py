@@ -135,7 +135,7 @@ def test_subscribing_saves_a_pending_row_an_opt_in_and_a_fact(follow, outbox_fac
     assert fact["data"] == {"subscription": {"id": row["id"], "topic": "commitment:1",
                                              "language": "en"}}
     assert "ana@" not in json.dumps(fact).lower()  # integrators learn that, not who
-    assert delivery["event_id"] == fact["id"] and delivery["event_type"] == fact["type"]
+    assert delivery["cloudevent_id"] == fact["id"] and delivery["cloudevent_type"] == fact["type"]
 
 
 def test_the_opt_in_context_holds_the_link_and_the_commitment(follow):

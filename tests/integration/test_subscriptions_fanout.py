@@ -82,7 +82,7 @@ def test_only_confirmed_followers_of_that_commitment_are_alerted(db):
     assert [(r.recipient, r.kind, r.state) for r in rows] == [
         ("Ana@example.org", "milestone_alert", "queued"),
         ("bea@example.org", "milestone_alert", "queued")]
-    assert {r.event_id for r in rows} == {event["id"]}
+    assert {r.cloudevent_id for r in rows} == {event["id"]}
     first = rows[0].context
     assert {k: v for k, v in first.items() if k != "subscription"} == event["data"]
     subscription = first["subscription"]

@@ -219,7 +219,7 @@ def test_loads_refuses_a_tampered_envelope():
 # --- idempotency keys -----------------------------------------------------------------------
 
 def test_idempotency_key_is_stable():
-    """A redelivered event finds the same delivery."""
+    """A redelivered CloudEvent finds the same delivery."""
     assert idempotency_key("e1", "registration_confirmed", "ana@x.org") == idempotency_key(
         "e1", "registration_confirmed", "ana@x.org")
 
@@ -228,15 +228,23 @@ def test_idempotency_key_is_stable():
     ("e2", "registration_confirmed", "ana@x.org"),
     ("e1", "registration_cancelled", "ana@x.org"),
     ("e1", "registration_confirmed", "bea@x.org"),
-], ids=["event", "kind", "recipient"])
-def test_idempotency_key_differs_by_event_kind_and_recipient(other):
-    """Another event, template or recipient is another email."""
+], ids=["cloudevent", "kind", "recipient"])
+def test_idempotency_key_differs_by_cloudevent_kind_and_recipient(other):
+    """Another CloudEvent, template or recipient is another email."""
     assert idempotency_key(*other) != idempotency_key("e1", "registration_confirmed", "ana@x.org")
 
 
 def test_idempotency_key_ignores_case_and_spaces_of_the_recipient():
     """"Ana@X.org " and "ana@x.org" get one email, not two."""
     assert idempotency_key("e1", "k", " Ana@X.ORG ") == idempotency_key("e1", "k", "ana@x.org")
+
+
+def test_idempotency_key_of_a_stored_delivery_never_changes():
+    """Rows recorded before any rename or refactoring keep their key: a CloudEvent
+    redelivered after an upgrade must find its delivery, not send a second email."""
+    assert idempotency_key("6f1c2a9e-0b3d-4c5e-8f7a-1d2e3f4a5b6c", "registration_confirmed",
+                           " Ana@Example.org ") == (
+        "33b8b1f47d9e77f7f75b0a86b24a686d26cae44ed999cc83c784e64d220a3a01")
 
 
 def test_idempotency_key_holds_no_address_in_clear():

@@ -1,4 +1,4 @@
-"""The one check of a problem+json answer, for every integration test module."""
+"""What integration test modules share: the one check of a problem+json answer, a tampered link."""
 
 PROBLEM = "application/problem+json"
 
@@ -12,3 +12,12 @@ def assert_problem(response, status, field=None):
     if field is not None:
         assert field in body["errors"], body
     return body
+
+
+def tampered(signed):
+    """A signed token or link with one character of its signature changed: always a
+    different signature (changing the last characters may not be, as base64 ignores the
+    last one's low bits)."""
+    position = len(signed) - 5
+    swapped = "A" if signed[position] != "A" else "B"
+    return signed[:position] + swapped + signed[position + 1:]

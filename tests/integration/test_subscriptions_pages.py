@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from services.notifications import links
 from services.notifications.models import Subscription
 from shared.signing import Keys
+from tests.integration.problems import tampered
 from tests.integration.test_subscriptions_api import (SECRET_KEY, Follow,  # noqa: F401 - fixtures
                                                       closed_port_url, commitments_api, follow)
 
@@ -145,7 +146,7 @@ def test_a_tampered_link_is_a_400_and_changes_nothing(pending, outbox_facts, met
     follow = pending[0]
     path = pending[which]
     before = facts(follow, outbox_facts)
-    html = assert_page(getattr(follow.client, method)(path[:-2] + "xx"), 400)
+    html = assert_page(getattr(follow.client, method)(tampered(path)), 400)
     assert "Enlace no válido" in html
     assert status(follow) == "pending" and facts(follow, outbox_facts) == before
 

@@ -39,6 +39,7 @@ class ServiceDeclaration:
     seed: Callable | None = None  # seed(db) -> what it added, in words
     commands: tuple = ()  # click commands (or groups) it adds to `abierto`
     arco: Arco | None = None
+    events: tuple = ()  # the shared.events.EventType it publishes on the bus
 
     @property
     def has_database(self):

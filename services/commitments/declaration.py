@@ -1,7 +1,7 @@
 """The commitments service, as `abierto` and shared/ find it (entry point `abierto.services`)."""
 from pathlib import Path
 
-from services.commitments import commands, models
+from services.commitments import commands, models, published
 from shared.services import ServiceDeclaration
 
 
@@ -20,4 +20,5 @@ SERVICE = ServiceDeclaration(
     scopes={"commitments:write": "change action plans, commitments and milestones"},
     seed=_seed,
     commands=(commands.history, commands.plan),
+    events=published.EVENTS,
 )

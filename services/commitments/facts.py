@@ -12,7 +12,7 @@ def commitment_url(base_url, commitment_id):
 
 
 def snapshot(commitment, base_url):
-    """The commitment a fact is about (events.CommitmentSnapshot)."""
+    """The commitment a fact is about (published.CommitmentSnapshot)."""
     url = commitment_url(base_url, commitment.id)
     return {"id": commitment.id, "ogp_id": commitment.ogp_id, "number": commitment.number,
             "title": _bilingual(commitment.title), "status": commitment.status,

@@ -1,7 +1,7 @@
 """The notification service, as `abierto` and shared/ find it (entry point `abierto.services`)."""
 from pathlib import Path
 
-from services.notifications import commands, models
+from services.notifications import commands, models, published
 from shared.services import Arco, ServiceDeclaration
 
 
@@ -28,4 +28,5 @@ SERVICE = ServiceDeclaration(
             "subscriptions:read": "read who follows what"},
     commands=(commands.consume, commands.sweep),
     arco=Arco(export=_export, erase=_erase),
+    events=published.EVENTS,
 )

@@ -1,7 +1,7 @@
 """The registration service, as `abierto` and shared/ find it (entry point `abierto.services`)."""
 from pathlib import Path
 
-from services.registration import commands, models
+from services.registration import commands, models, published
 from shared.services import Arco, ServiceDeclaration
 
 
@@ -41,4 +41,5 @@ SERVICE = ServiceDeclaration(
     seed=_seed,
     commands=(commands.holds,),
     arco=Arco(export=_export, erase=_erase),
+    events=published.EVENTS,
 )

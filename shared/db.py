@@ -74,8 +74,8 @@ def _sqlite_begin(connection):
     # (capacity check, then insert) can neither overbook nor fail on lock upgrade. A
     # connection from `Database.reading()` only reads, and needs no lock at all under WAL.
     read_only = connection.get_execution_options().get("read_only")
-    # Straight to the driver: exec_driver_sql would build a whole execution context (~20 µs)
-    # for a statement that returns nothing, on every transaction.
+    # Straight to the driver: exec_driver_sql would build a whole execution context, on every
+    # transaction, for a statement that returns nothing.
     connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 

@@ -1,4 +1,4 @@
-"""The seed: Chihuahua's first OGP action plan and its three commitments (DESIGN §6), added once.
+"""The seed: Chihuahua's first OGP action plan and its three commitments, added once.
 
 The Spanish `action` texts are the municipality's words, verbatim; English is a translation.
 What is not known (milestones, statuses, dates, other OGP ids and values) stays empty.

@@ -1,4 +1,5 @@
-"""The seed: the real event the project started from (DESIGN §6), added once."""
+"""The seed: the real event the project started from (the municipality's panel on its Open
+Government Action Plan), added once."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -217,7 +217,7 @@ def relay(service):
 @main.command()
 def consume():
     """Read domain events and queue the emails they ask for, forever."""
-    from services.notifications import consumer
+    from services.notifications.pipeline import consumer
 
     _stop_on_sigterm()
     consumer.run()
@@ -226,7 +226,7 @@ def consume():
 @main.command()
 def sweep():
     """Requeue deliveries whose retry is due or whose worker died, forever."""
-    from services.notifications import sweeper
+    from services.notifications.pipeline import sweeper
 
     _stop_on_sigterm()
     sweeper.run()

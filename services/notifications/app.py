@@ -1,8 +1,9 @@
 """The notification service's app factory: deliveries and subscriptions APIs, pages, health."""
-from services.notifications import api, follow_page, pages, runtime, subscriptions_api
-from services.notifications.commitments import CommitmentsClient
-from services.notifications.links import Links
+from services.notifications.commitments_client import CommitmentsClient
+from services.notifications.mail import mime
+from services.notifications.mail.links import Links
 from services.notifications.models import ApiToken
+from services.notifications.web import deliveries_api, follow_page, link_pages, subscriptions_api
 from shared import config
 from shared.web import create_service_app
 
@@ -15,15 +16,24 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
     """
     settings = settings or config.load_or_exit("notifications")
     app = create_service_app(settings, "Abierto — Notifications", ApiToken,
-                             [api.blp, subscriptions_api.blp], **collaborators)
+                             [deliveries_api.blp, subscriptions_api.blp], **collaborators)
     if enqueue is None:
-        from services.notifications.tasks import enqueue  # imports Celery only when used
+        enqueue = _celery_enqueue(settings)
     app.extensions["abierto"].extra.update(
         links=Links(settings.public_base_url, settings.keys),
         commitments=commitments or CommitmentsClient(settings.commitments_api_url),
         enqueue=enqueue,
-        mail_domain=runtime.mail_domain_of(settings.mail_from),
+        mail_domain=mime.domain_of(settings.mail_from),
     )
-    app.register_blueprint(pages.bp)
+    app.register_blueprint(link_pages.bp)
     app.register_blueprint(follow_page.bp)  # the commitment page's follow form
     return app
+
+
+def _celery_enqueue(settings):
+    # Imports Celery only when used.
+    from services.notifications import celery_app
+    from services.notifications.pipeline.tasks import enqueue
+
+    celery_app.configure(settings)
+    return enqueue

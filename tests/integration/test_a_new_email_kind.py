@@ -19,7 +19,8 @@ TEMPLATES = {
     "es.txt": '{% set subject = "Tu lugar se liberó" %}'
               "Hola, {{ name }}: no confirmaste a tiempo y tu lugar pasó a la lista de espera.\n",
     "en.txt": '{% set subject = "Your seat was released" %}'
-              "Hello {{ name }}: you did not confirm in time, so your seat went to the waiting list.\n",
+              "Hello {{ name }}: you did not confirm in time, so your seat went to the "
+              "waiting list.\n",
     "es.html": "<p>Hola, {{ name }}: tu lugar pasó a la lista de espera.</p>",
     "en.html": "<p>Hello {{ name }}: your seat went to the waiting list.</p>",
 }
@@ -55,8 +56,8 @@ def test_a_kind_defined_outside_the_project_is_sent_through_the_real_pipeline(
         seat_released, worker, notifications, bus, smtp):
     inbox, _ = smtp
     data = fact_data()
-    data["registration"] = {**data["registration"], "email": "bea@example.org", "name": "Bea Ruiz",
-                            "status": "waitlisted"}
+    data["registration"] = {**data["registration"], "email": "bea@example.org",
+                            "name": "Bea Ruiz", "status": "waitlisted"}
     stream = published(bus, [envelope.make("registration.expired", "/abierto/registration",
                                            "events/1/registrations/7", data)])
     queued = []
@@ -66,7 +67,8 @@ def test_a_kind_defined_outside_the_project_is_sent_through_the_real_pipeline(
 
     with worker.transaction() as session:
         (row,) = session.scalars(select(Delivery)).all()
-    assert (row.kind, row.state, row.event_type) == ("seat_released", "sent", "registration.expired")
+    assert (row.kind, row.state) == ("seat_released", "sent")
+    assert row.event_type == "registration.expired"
     (message,) = inbox.to("bea@example.org")
     assert message["Subject"] == "Tu lugar se liberó: Panel / Your seat was released"
     assert message["To"].addresses[0].display_name == "Bea Ruiz"

@@ -126,7 +126,8 @@ def statements(worker):
     event.remove(worker.engine, "before_cursor_execute", record)
 
 
-def test_a_batch_of_registrations_costs_one_look_up_and_one_insert(worker, notifications, bus, statements):
+def test_a_batch_of_registrations_costs_one_look_up_and_one_insert(
+        worker, notifications, bus, statements):
     stream = published(bus, [confirmed(n) for n in range(1, 21)])
     tasks = []
     consumer.process(bus, read_all(bus, stream), notifications, enqueue=tasks.extend)
@@ -159,14 +160,16 @@ def test_an_invalid_entry_is_dead_lettered_and_the_others_handled(worker, notifi
     assert pending(bus, stream) == 0
 
 
-def test_an_event_read_again_adds_no_delivery_and_hands_on_only_what_is_unsent(worker, notifications, bus):
+def test_an_event_read_again_adds_no_delivery_and_hands_on_only_what_is_unsent(
+        worker, notifications, bus):
     stream = published(bus, [confirmed(n) for n in range(1, 5)])
     entries = read_all(bus, stream)
     first, again = [], []
     consumer.process(bus, entries, notifications, enqueue=first.extend)
     with worker.transaction() as session:
         session.execute(update(Delivery).where(Delivery.id.in_(first[:2])).values(state="sent"))
-    consumer.process(bus, entries, notifications, enqueue=again.extend)  # redelivered, as after a reclaim
+    # redelivered, as after a reclaim
+    consumer.process(bus, entries, notifications, enqueue=again.extend)
     assert again == first[2:] and delivery_count(worker) == 4
 
 
@@ -180,7 +183,8 @@ def test_the_same_event_twice_in_one_batch_is_one_delivery(worker, notifications
     assert delivery_count(worker) == 2 and pending(bus, stream) == 0
 
 
-def test_a_database_failure_mid_batch_leaves_every_entry_pending(worker, notifications, bus, monkeypatch):
+def test_a_database_failure_mid_batch_leaves_every_entry_pending(
+        worker, notifications, bus, monkeypatch):
     """The registrations before the alert are committed, the alert's page fails: no ack at all."""
     notifications = replace(notifications, links=LINKS)
     follower(worker, "f1@example.org")

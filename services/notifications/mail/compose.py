@@ -59,9 +59,10 @@ def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commit
         ics = calendar_invite.invite(data, organizer_email=email.utils.parseaddr(mail_from)[1],
                                      cancelled=kind.invite == CANCEL)
         attachment = (ics, kind.invite, ICS_FILENAME)
+    headers = kind.headers(data, mime.domain_of(mail_from))
     return mime.message(subject=subject, mail_from=mail_from, to=kind.recipient(data),
-                        message_id=message_id, headers=kind.headers(data, mime.domain_of(mail_from)),
-                        text=text, html=html, invite=attachment)
+                        message_id=message_id, headers=headers, text=text, html=html,
+                        invite=attachment)
 
 
 @functools.lru_cache(maxsize=64)

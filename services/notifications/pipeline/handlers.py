@@ -86,7 +86,8 @@ def _audience_of(envelope, kind, links):
         if not kind.wanted(envelope["data"]):  # e.g. a minor change alerts nobody
             return [], None
         addressed, cursor = AUDIENCES[kind.audience](session, envelope, links, cursor)
-        return [(envelope, kind.name, recipient, context) for recipient, context in addressed], cursor
+        return [(envelope, kind.name, recipient, context)
+                for recipient, context in addressed], cursor
     return page
 
 

@@ -52,31 +52,34 @@ def handle_batch(db, envelopes, now, lease, mail_domain, links, on_page=lambda i
     already there and adds none.
     """
     to_send = []
+    for read_page in _readers(envelopes, links):
+        cursor = None
+        while True:
+            ids, cursor = _record_page(db, read_page, cursor, now, lease, mail_domain, cap)
+            on_page(ids)
+            to_send.extend(ids)
+            if cursor is None:
+                break
+    return to_send
 
-    def record(wanted_in, cursor=None):
-        """Record one page in its transaction, hand its ids on; the cursor of the next page."""
-        ids, cursor = _record_page(db, wanted_in, cursor, now, lease, mail_domain, cap)
-        on_page(ids)
-        to_send.extend(ids)
-        return cursor
 
-    run = []  # consecutive events that email only their attendee, recorded together
+def _readers(envelopes, links):
+    """How to read the batch's emails, page by page, in the order of the events: a run of
+    events that email only their attendee is read as one page, then each audience of the
+    next event."""
+    run = []
     for envelope in envelopes:
         emails = kinds.for_event(envelope["type"])
         if emails and all(kind.audience == ATTENDEE for kind in emails):
             run.append((envelope, emails))
             continue
         if run:
-            record(_attendees_of(run, links))
+            yield _attendees_of(run, links)
             run = []
         for kind in emails:
-            page = _audience_of(envelope, kind, links)
-            cursor = record(page)
-            while cursor is not None:
-                cursor = record(page, cursor)
+            yield _audience_of(envelope, kind, links)
     if run:
-        record(_attendees_of(run, links))
-    return to_send
+        yield _attendees_of(run, links)
 
 
 def _audience_of(envelope, kind, links):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.notifications.mail import kinds
 from services.notifications.mail.kind import FOLLOWERS
+from services.notifications.mail.kinds import subscription_optin as optin_kind
 from services.notifications.models import Outbox, Subscription
 from services.notifications.pipeline import deliveries, mailcap
 from shared import envelope, outbox
@@ -24,7 +25,7 @@ PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
 STATUSES = (PENDING, CONFIRMED, CANCELLED)
 # \Z, not $: "$" also matches before a final newline, and "commitment:3\n" is not a topic
 TOPIC = re.compile(r"^commitment:([1-9][0-9]{0,9})\Z")
-OPTIN = "subscription_optin"
+OPTIN = optin_kind.KIND.name  # no event produces it: a request records it here
 # Per mailbox, whatever the topic: tighter than MAIL_CAP, and past it nothing is recorded
 # at all (the subscription's language and status are not churned by a flood of requests).
 OPTINS_PER_HOUR = 3

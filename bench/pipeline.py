@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench import report  # noqa: E402
 from bench.processes import Watch  # noqa: E402
 from services.mailsink.server import Pipelining, serve  # noqa: E402
-from services.notifications.mailer import send_pipelined  # noqa: E402
+from services.notifications.mail.mailer import send_pipelined  # noqa: E402
 from services.notifications.models import Subscription  # noqa: E402
 from shared.db import upgrade, utcnow  # noqa: E402
 from shared.devstack import RedisServer, Stack, free_port, wait_until  # noqa: E402

@@ -2,10 +2,11 @@
 from dataclasses import dataclass
 from typing import Callable
 
-from services.notifications import api, follow_page, pages, runtime, subscriptions_api
-from services.notifications.commitments import CommitmentsClient
-from services.notifications.links import Links
+from services.notifications.commitments_client import CommitmentsClient
+from services.notifications.mail import mime
+from services.notifications.mail.links import Links
 from services.notifications.models import ApiToken
+from services.notifications.web import deliveries_api, follow_page, link_pages, subscriptions_api
 from shared import config
 from shared.web import Service, create_service_app
 
@@ -25,15 +26,23 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
     `enqueue(ids)` hands deliveries to the workers (default: the Celery task).
     """
     settings = settings or config.load_or_exit("notifications")
-    if enqueue is None:
-        from services.notifications.tasks import enqueue  # imports Celery only when used
     service = Notifications(
         settings=settings, token_model=ApiToken, **collaborators,
         links=Links(settings.public_base_url, settings.keys),
         commitments=commitments or CommitmentsClient(settings.peers["commitments"].api_url),
-        enqueue=enqueue, mail_domain=runtime.mail_domain_of(settings.mail_from))
+        enqueue=enqueue or _celery_enqueue(settings),
+        mail_domain=mime.domain_of(settings.mail_from))
     app = create_service_app(service, "Abierto — Notifications",
-                             [api.blp, subscriptions_api.blp])
-    app.register_blueprint(pages.bp)
+                             [deliveries_api.blp, subscriptions_api.blp])
+    app.register_blueprint(link_pages.bp)
     app.register_blueprint(follow_page.bp)  # the commitment page's follow form
     return app
+
+
+def _celery_enqueue(settings):
+    # Imports Celery only when used.
+    from services.notifications import celery_app
+    from services.notifications.pipeline.tasks import enqueue
+
+    celery_app.configure(settings)
+    return enqueue

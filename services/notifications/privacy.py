@@ -2,8 +2,8 @@
 attendee's or follower's address) and the topics it follows, shown or erased."""
 from sqlalchemy import delete, func, select
 
-from services.notifications import deliveries, subscriptions
 from services.notifications.models import Delivery, Subscription
+from services.notifications.pipeline import deliveries, subscriptions
 from shared.schemas import normalize_email
 
 

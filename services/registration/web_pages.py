@@ -3,11 +3,9 @@ and the registration form (its fields, and its errors worded in the page's langu
 from datetime import timezone
 from zoneinfo import ZoneInfo
 
-import icalendar
-
 from services.registration import domain
 from services.registration.schemas import NO_LINK
-from shared import wording
+from shared import calendar, wording
 
 
 SECTOR_LABELS = {  # value -> (es, en)
@@ -68,20 +66,10 @@ def place(event):
 
 def ics(event, now):
     """A one-event calendar file: times in UTC, so every calendar shows them right."""
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Abierto//Gobierno Abierto Chihuahua//ES")
-    calendar.add("version", "2.0")
-    entry = icalendar.Event()
-    entry.add("uid", f"event-{event.id}@abierto")
-    entry.add("dtstamp", now.astimezone(timezone.utc))
-    entry.add("dtstart", event.starts_at.astimezone(timezone.utc))
-    entry.add("dtend", event.ends_at.astimezone(timezone.utc))
-    entry.add("summary", event.title)
-    entry.add("location", place(event))
-    if event.description:
-        entry.add("description", event.description)
-    calendar.add_component(entry)
-    return calendar.to_ical()
+    return calendar.ics(calendar.Entry(
+        uid=f"event-{event.id}@abierto", stamp=now.astimezone(timezone.utc),
+        start=event.starts_at.astimezone(timezone.utc), end=event.ends_at.astimezone(timezone.utc),
+        summary=event.title, location=place(event), description=event.description or None))
 
 
 def json_ld(event):

@@ -191,7 +191,7 @@ def _deliveries(stack, operator, recipient, kind):
 
 def alert_unsubscribe_url(stack, address, commitment_id):
     """The follower's unsubscribe link, as the alert would carry it (signed by the service)."""
-    from services.notifications.links import Links
+    from services.notifications.mail.links import Links
     from services.notifications.models import Subscription
     engine = create_engine(stack.env["NOTIFICATIONS_DATABASE_URL"])
     with engine.connect() as connection:

@@ -6,16 +6,17 @@ PostgreSQL database per test costs ~0.2 s each, which would make this suite slow
 Helpers are fixtures that return functions, so test modules need not import this file.
 """
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
 
 from services.mailsink.server import serve
 from services.notifications import models as notifications_models
-from services.notifications import runtime
+from services.notifications import wiring
 from services.notifications.app import create_app as create_notifications_app
-from services.notifications.mailer import SMTPMailer
 from services.notifications.models import ApiToken as NotificationsToken
+from services.notifications.pipeline import tasks
 from services.registration import models as registration_models
 from services.registration.app import create_app as create_registration_app
 from services.registration.models import ApiToken as RegistrationToken
@@ -270,14 +271,19 @@ def smtp(tmp_path):
 
 
 @pytest.fixture
-def worker(empty_database, smtp, monkeypatch):
-    """The task's collaborators pointed at this test's database and SMTP server."""
+def notifications(empty_database, smtp):
+    """The notification processes' collaborators, pointed at this test's database and SMTP
+    server."""
     db, (_inbox, port) = empty_database("notifications"), smtp
     settings = config.load("notifications", database_url=db.url, smtp_host="127.0.0.1",
                            smtp_port=port, smtp_timeout=3.0, mail_from="Abierto <a@abierto.test>")
-    mailer = SMTPMailer(settings)
-    monkeypatch.setattr(runtime, "db", lambda: db)
-    monkeypatch.setattr(runtime, "settings", lambda: settings)
-    monkeypatch.setattr(runtime, "mailer", lambda: mailer)
-    yield db
-    mailer._close()
+    made = replace(wiring.build(settings), db=db)
+    yield made
+    made.mailer._close()
+
+
+@pytest.fixture
+def worker(notifications, monkeypatch):
+    """A worker process's surroundings: its tasks use `notifications`; this is its database."""
+    monkeypatch.setattr(tasks, "collaborators", notifications)
+    return notifications.db

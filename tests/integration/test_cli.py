@@ -135,7 +135,8 @@ PROCESSES = {
     **{f"{service} app": [sys.executable, "-c",
                           f"from services.{service}.app import create_app; create_app()"]
        for service in ("registration", "commitments", "notifications")},
-    "celery app": [sys.executable, "-c", "import services.notifications.celery_app"],
+    "worker": [str(ABIERTO.with_name("celery")), "--app", "services.notifications.celery_app",
+               "worker"],
 }
 
 

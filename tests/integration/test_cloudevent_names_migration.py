@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.exc import IntegrityError
 
-from services.notifications import deliveries
+from services.notifications.pipeline import deliveries
 from shared.db import Database, UTCDateTime, alembic_config
 
 BEFORE = {"registration": "3a91c0f2d7b4", "commitments": "6b1f0e4c2a93",

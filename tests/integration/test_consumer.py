@@ -2,13 +2,14 @@
 workers at once (tasks.enqueue shares it out), and acknowledged only after the hand-over."""
 import threading
 import uuid
+from dataclasses import replace
 
 import pytest
 import redis
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from services.notifications import consumer, deliveries, handlers, runtime
+from services.notifications.pipeline import consumer, deliveries, handlers
 from services.notifications.models import Delivery
 from shared import envelope
 from shared.bus import Bus
@@ -61,8 +62,7 @@ def delivery_count(db):
         return len(session.scalars(select(Delivery.id)).all())
 
 
-def test_a_batch_is_handed_on_at_once_and_acked_after(worker, bus, monkeypatch):
-    monkeypatch.setattr(runtime, "links", lambda: None)
+def test_a_batch_is_handed_on_at_once_and_acked_after(worker, notifications, bus, monkeypatch):
     stream = f"test.{uuid.uuid4().hex[:6]}"
     bus.publish(stream, [envelope.dumps(confirmed(n)) for n in range(1, 11)])
     tasks, pending_at_hand_over = [], []
@@ -72,14 +72,13 @@ def test_a_batch_is_handed_on_at_once_and_acked_after(worker, bus, monkeypatch):
         if ids:
             tasks.append(list(ids))
 
-    consumer.process(bus, read_all(bus, stream), enqueue=enqueue)
+    consumer.process(bus, read_all(bus, stream), notifications, enqueue=enqueue)
     assert [len(task) for task in tasks] == [10]  # one hand-over for the batch
     assert pending_at_hand_over == [10]  # nothing acked before its emails were handed on
     assert bus.redis.xpending(stream, consumer.GROUP)["pending"] == 0
 
 
-def test_a_batch_that_cannot_be_handed_on_stays_pending(worker, bus, monkeypatch):
-    monkeypatch.setattr(runtime, "links", lambda: None)
+def test_a_batch_that_cannot_be_handed_on_stays_pending(worker, notifications, bus, monkeypatch):
     stream = f"test.{uuid.uuid4().hex[:6]}"
     bus.publish(stream, [envelope.dumps(confirmed(n)) for n in range(1, 4)])
 
@@ -87,10 +86,10 @@ def test_a_batch_that_cannot_be_handed_on_stays_pending(worker, bus, monkeypatch
         raise redis.ConnectionError("broker away")
 
     with pytest.raises(redis.ConnectionError):
-        consumer.process(bus, read_all(bus, stream), enqueue=broker_down)
+        consumer.process(bus, read_all(bus, stream), notifications, enqueue=broker_down)
     assert bus.redis.xpending(stream, consumer.GROUP)["pending"] == 3  # read again later
     tasks = []
-    consumer.process(bus, bus.read(consumer.GROUP, "test", [stream], pending=True),
+    consumer.process(bus, bus.read(consumer.GROUP, "test", [stream], pending=True), notifications,
                      enqueue=tasks.extend)
     assert len(tasks) == 3 and bus.redis.xpending(stream, consumer.GROUP)["pending"] == 0
 
@@ -127,63 +126,67 @@ def statements(worker):
     event.remove(worker.engine, "before_cursor_execute", record)
 
 
-def test_a_batch_of_registrations_costs_one_look_up_and_one_insert(worker, bus, statements):
+def test_a_batch_of_registrations_costs_one_look_up_and_one_insert(
+        worker, notifications, bus, statements):
     stream = published(bus, [confirmed(n) for n in range(1, 21)])
     tasks = []
-    consumer.process(bus, read_all(bus, stream), enqueue=tasks.extend)
+    consumer.process(bus, read_all(bus, stream), notifications, enqueue=tasks.extend)
     assert statements == ["SELECT", "INSERT"]
     assert recipients(worker, tasks) == [f"c{n}@example.org" for n in range(1, 21)]
     assert pending(bus, stream) == 0
 
 
-def test_hand_over_follows_the_order_of_the_entries(worker, bus, monkeypatch):
+def test_hand_over_follows_the_order_of_the_entries(worker, notifications, bus, monkeypatch):
     """Registrations around a milestone alert: each goes out in its entry's turn."""
-    monkeypatch.setattr(runtime, "links", lambda: LINKS)
+    notifications = replace(notifications, links=LINKS)
     follower(worker, "f1@example.org")
     follower(worker, "f2@example.org")
     stream = published(bus, [confirmed(1), confirmed(2), milestone_changed(), confirmed(3)])
     tasks = []
-    consumer.process(bus, read_all(bus, stream), enqueue=tasks.extend)
+    consumer.process(bus, read_all(bus, stream), notifications, enqueue=tasks.extend)
     assert recipients(worker, tasks) == ["c1@example.org", "c2@example.org", "f1@example.org",
                                          "f2@example.org", "c3@example.org"]
     assert pending(bus, stream) == 0
 
 
-def test_an_invalid_entry_is_dead_lettered_and_the_others_handled(worker, bus):
+def test_an_invalid_entry_is_dead_lettered_and_the_others_handled(worker, notifications, bus):
     stream = published(bus, [confirmed(1), "{not an event", confirmed(2)])
     entries = read_all(bus, stream)
     tasks = []
-    consumer.process(bus, entries, enqueue=tasks.extend)
+    consumer.process(bus, entries, notifications, enqueue=tasks.extend)
     assert recipients(worker, tasks) == ["c1@example.org", "c2@example.org"]
     (dead,) = bus.redis.xrange(consumer.DEAD_LETTERS)
     assert dead[1] == {"stream": stream, "entry": entries[1][1], "event": "{not an event"}
     assert pending(bus, stream) == 0
 
 
-def test_an_event_read_again_adds_no_delivery_and_hands_on_only_what_is_unsent(worker, bus):
+def test_an_event_read_again_adds_no_delivery_and_hands_on_only_what_is_unsent(
+        worker, notifications, bus):
     stream = published(bus, [confirmed(n) for n in range(1, 5)])
     entries = read_all(bus, stream)
     first, again = [], []
-    consumer.process(bus, entries, enqueue=first.extend)
+    consumer.process(bus, entries, notifications, enqueue=first.extend)
     with worker.transaction() as session:
         session.execute(update(Delivery).where(Delivery.id.in_(first[:2])).values(state="sent"))
-    consumer.process(bus, entries, enqueue=again.extend)  # redelivered, as after a reclaim
+    # redelivered, as after a reclaim
+    consumer.process(bus, entries, notifications, enqueue=again.extend)
     assert again == first[2:] and delivery_count(worker) == 4
 
 
-def test_the_same_event_twice_in_one_batch_is_one_delivery(worker, bus):
+def test_the_same_event_twice_in_one_batch_is_one_delivery(worker, notifications, bus):
     """The relay publishes at least once: a repeat can land in the batch of the original."""
     repeated = confirmed(1)
     stream = published(bus, [repeated, confirmed(2), repeated])
     tasks = []
-    consumer.process(bus, read_all(bus, stream), enqueue=tasks.extend)
+    consumer.process(bus, read_all(bus, stream), notifications, enqueue=tasks.extend)
     assert recipients(worker, tasks) == ["c1@example.org", "c2@example.org"]
     assert delivery_count(worker) == 2 and pending(bus, stream) == 0
 
 
-def test_a_database_failure_mid_batch_leaves_every_entry_pending(worker, bus, monkeypatch):
+def test_a_database_failure_mid_batch_leaves_every_entry_pending(
+        worker, notifications, bus, monkeypatch):
     """The registrations before the alert are committed, the alert's page fails: no ack at all."""
-    monkeypatch.setattr(runtime, "links", lambda: LINKS)
+    notifications = replace(notifications, links=LINKS)
     follower(worker, "f1@example.org")
     stream = published(bus, [confirmed(1), confirmed(2), milestone_changed(), confirmed(3)])
     record_all, calls = deliveries.record_all, []
@@ -197,10 +200,10 @@ def test_a_database_failure_mid_batch_leaves_every_entry_pending(worker, bus, mo
     monkeypatch.setattr(deliveries, "record_all", second_fails)
     tasks = []
     with pytest.raises(OperationalError):
-        consumer.process(bus, read_all(bus, stream), enqueue=tasks.extend)
+        consumer.process(bus, read_all(bus, stream), notifications, enqueue=tasks.extend)
     assert tasks == [] and pending(bus, stream) == 4
     monkeypatch.setattr(deliveries, "record_all", record_all)
-    consumer.process(bus, bus.read(consumer.GROUP, "test", [stream], pending=True),
+    consumer.process(bus, bus.read(consumer.GROUP, "test", [stream], pending=True), notifications,
                      enqueue=tasks.extend)
     assert recipients(worker, tasks) == ["c1@example.org", "c2@example.org", "f1@example.org",
                                          "c3@example.org"]
@@ -208,7 +211,7 @@ def test_a_database_failure_mid_batch_leaves_every_entry_pending(worker, bus, mo
 
 
 def test_a_consumer_that_loses_a_race_for_a_batch_hands_on_the_winners_deliveries(
-        worker, bus, monkeypatch):
+        worker, notifications, bus, monkeypatch):
     """Another consumer reclaimed the batch and recorded it between our look-up and our insert.
 
     The unique key refuses our insert; one more try finds theirs, and the consumer goes on.
@@ -224,5 +227,5 @@ def test_a_consumer_that_loses_a_race_for_a_batch_hands_on_the_winners_deliverie
 
     monkeypatch.setattr(handlers, "_record_page_once", beaten_once)
     tasks = []
-    consumer.process(bus, read_all(bus, stream), enqueue=tasks.extend)
+    consumer.process(bus, read_all(bus, stream), notifications, enqueue=tasks.extend)
     assert tasks == raced[0][0] and delivery_count(worker) == 3 and pending(bus, stream) == 0

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notifications import deliveries
+from services.notifications.pipeline import deliveries
 from services.notifications.models import ApiToken
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)

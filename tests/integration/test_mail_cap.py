@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from services.notifications import consumer, deliveries, handlers, mailcap, runtime, tasks
 from services.notifications.models import Delivery
+from services.notifications.pipeline import consumer, deliveries, handlers, mailcap, tasks
 from shared import envelope
 from shared.db import utcnow
 from tests.integration.test_consumer import bus, pending, published, read_all  # noqa: F401 (fixture)
@@ -21,11 +21,10 @@ ANA = ["ana+x@gmail.com", "Ana+1@gmail.com", "a.na@GMAIL.com", "ana+x@googlemail
 
 
 @pytest.fixture
-def capped(worker, monkeypatch):
+def capped(worker, notifications, monkeypatch):
     """The worker's surroundings with MAIL_CAP set explicitly, whatever the environment says."""
-    settings = replace(runtime.settings(), mail_cap="5/hour;20/day")
-    monkeypatch.setattr(runtime, "settings", lambda: settings)
-    monkeypatch.setattr(runtime, "links", lambda: None)
+    settings = replace(notifications.settings, mail_cap="5/hour;20/day")
+    monkeypatch.setattr(tasks, "collaborators", replace(notifications, settings=settings))
     return worker
 
 
@@ -39,7 +38,7 @@ def consume(bus, events):
     """Publish, consume (the real handler path), and send what was queued; the queued ids."""
     stream = published(bus, events)
     queued = []
-    consumer.process(bus, read_all(bus, stream), enqueue=queued.extend)
+    consumer.process(bus, read_all(bus, stream), tasks.collaborators, enqueue=queued.extend)
     assert pending(bus, stream) == 0  # acked as usual, suppressed or not
     tasks.send_deliveries(queued)
     return queued

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from services.mailsink.server import Pipelining, serve
-from services.notifications.mailer import PermanentMailError, SMTPMailer, TransientMailError
+from services.notifications.mail.mailer import PermanentMailError, SMTPMailer, TransientMailError
 from shared import config
 from shared.devstack import free_port
 

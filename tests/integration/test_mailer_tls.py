@@ -11,9 +11,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
-from services.notifications import runtime, tasks
-from services.notifications.mailer import SMTPMailer, TransientMailError
+from services.notifications.mail.mailer import SMTPMailer, TransientMailError
 from services.notifications.models import Delivery
+from services.notifications.pipeline import tasks
 from shared import config
 from shared.devstack import free_port
 from tests.integration.test_sending import confirmation, queue
@@ -146,10 +146,10 @@ def test_an_untrusted_server_leaves_the_delivery_waiting_and_saying_why(
         certificate, servers, worker, monkeypatch):
     """Through the worker's task: not sent, retried later, the reason in last_error."""
     handler, port = servers(certificate)
-    settings = replace(runtime.settings(), smtp_port=port, smtp_security="starttls")
+    settings = replace(tasks.collaborators.settings, smtp_port=port, smtp_security="starttls")
     untrusting = SMTPMailer(settings)
-    monkeypatch.setattr(runtime, "settings", lambda: settings)
-    monkeypatch.setattr(runtime, "mailer", lambda: untrusting)
+    monkeypatch.setattr(tasks, "collaborators",
+                        replace(tasks.collaborators, settings=settings, mailer=untrusting))
     ids = queue(worker, "registration_confirmed", [confirmation("ana@example.org")])
     assert tasks.send_deliveries(ids) == ["awaiting_retry"]
     with worker.transaction() as session:

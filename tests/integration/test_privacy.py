@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.notifications import deliveries
 from services.notifications import privacy as notification_privacy
+from services.notifications.pipeline import deliveries
 from services.registration import privacy, service
 from services.registration.facts import Links
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from services.notifications import handlers, tasks
+from services.notifications.pipeline import handlers, tasks
 from services.registration.app import create_app
 from services.registration.models import Registration
 from shared.db import utcnow

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from services.notifications.app import create_app as create_notifications_app
-from services.notifications.links import Links as FollowLinks
+from services.notifications.mail.links import Links as FollowLinks
 from services.registration.app import create_app as create_registration_app
 from services.registration.facts import Links
 from shared import config

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from services.notifications import deliveries, tasks
 from services.notifications.models import Delivery, Subscription
+from services.notifications.pipeline import deliveries, tasks
 from shared.db import utcnow
 from tests.unit.test_alert_emails import alert
 from tests.unit.test_emails import fact

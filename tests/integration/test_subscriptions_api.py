@@ -17,9 +17,10 @@ from sqlalchemy import text
 
 from datetime import timedelta
 
-from services.notifications import deliveries, emails, mailcap
 from services.notifications.app import create_app
+from services.notifications.mail import compose
 from services.notifications.models import ApiToken
+from services.notifications.pipeline import deliveries, mailcap
 from shared import config
 
 SECRET_KEY = "subscriptions-test-secret"
@@ -156,7 +157,7 @@ def test_a_recorded_opt_in_builds_into_its_email(follow):
     follow.subscribe(language="en")
     delivery = follow.deliveries()[0]
     context = context_of(delivery)
-    built = emails.build("subscription_optin", context, mail_from="Abierto <a@abierto.test>",
+    built = compose.build("subscription_optin", context, mail_from="Abierto <a@abierto.test>",
                          message_id=delivery["message_id"])
     message = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
     assert message["Subject"] == ("Confirm you want to follow commitment 1: Violence prevention"

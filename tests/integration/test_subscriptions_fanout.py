@@ -6,11 +6,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from services.notifications import emails, handlers, tasks
-from services.notifications.commitments import (CommitmentsClient, CommitmentsUnavailable,
-                                                UnknownCommitment)
-from services.notifications.links import UNSUBSCRIBE, Links
+from services.notifications.commitments_client import (CommitmentsClient, CommitmentsUnavailable,
+                                                       UnknownCommitment)
+from services.notifications.mail import compose
+from services.notifications.mail.links import UNSUBSCRIBE, Links
 from services.notifications.models import Delivery, Subscription
+from services.notifications.pipeline import handlers, tasks
 from shared import envelope
 from shared.signing import Keys
 from tests.integration.test_subscriptions_api import (  # noqa: F401 - fixtures
@@ -203,7 +204,7 @@ def test_a_recorded_alert_builds_into_its_email(db):
     follower(db, "ana@example.org", language="en")
     handle(db, milestone_changed())
     (row,) = alerts(db)
-    built = emails.build(row.kind, row.context, mail_from="Abierto <abierto@abierto.test>",
+    built = compose.build(row.kind, row.context, mail_from="Abierto <abierto@abierto.test>",
                          message_id=row.message_id)
     message = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
     unsubscribe_url = row.context["subscription"]["unsubscribe_url"]

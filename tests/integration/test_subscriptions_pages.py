@@ -5,7 +5,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete
 
-from services.notifications import links
+from services.notifications.mail import links
 from services.notifications.models import Subscription
 from shared.signing import Keys
 from tests.integration.problems import tampered

@@ -6,8 +6,10 @@ import email.policy
 
 import pytest
 
-from services.notifications import emails, labels, tasks
-from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
+from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
+from services.notifications.mail import compose, kinds, labels
+from services.notifications.mail.kind import ATTENDEE
+from services.notifications.pipeline import tasks
 from tests.unit.test_emails import fact as registration_fact
 
 MAIL_FROM = "Gobierno Abierto Chihuahua <abierto@chihuahua.example>"
@@ -58,7 +60,7 @@ CONTEXTS = {"milestone_alert": alert, "subscription_optin": optin}
 
 def received(kind, data, **kwargs):
     """Build, serialise and parse back, as a mail client would."""
-    message = emails.build(kind, data, mail_from=MAIL_FROM, message_id="<7.abc@chihuahua.example>",
+    message = compose.build(kind, data, mail_from=MAIL_FROM, message_id="<7.abc@chihuahua.example>",
                            **kwargs)
     return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
 
@@ -264,7 +266,7 @@ def test_the_opt_in_has_the_confirm_link_and_says_nothing_comes_without_it():
 def test_building_leaves_the_context_untouched():
     data = alert()
     snapshot = copy.deepcopy(data)
-    emails.build("milestone_alert", data, mail_from=MAIL_FROM, message_id="<1@x>")
+    compose.build("milestone_alert", data, mail_from=MAIL_FROM, message_id="<1@x>")
     assert data == snapshot
 
 
@@ -293,7 +295,8 @@ def test_the_related_commitments_block_shows_status_and_progress(kind):
     assert html.count("Related commitments</h2>") == 1
 
 
-@pytest.mark.parametrize("kind", emails.KINDS)
+@pytest.mark.parametrize("kind", [name for name, kind in sorted(kinds.REGISTRY.items())
+                                  if kind.audience == ATTENDEE])
 def test_without_commitments_there_is_no_block(kind):
     for part in bodies(received(kind, registration_fact(kind=kind))):
         assert "Compromisos relacionados" not in part and "Related commitments" not in part
@@ -347,5 +350,5 @@ def test_any_failure_sends_the_email_without_the_block_after_one_try(failure, ca
     client = Commitments(failure)
     assert tasks.related_commitments(Delivery("registration_promoted", [1, 2, 3]), client) == []
     assert client.asked == [1]  # the first failure stops the lookups: one timeout at most
-    (record,) = [r for r in caplog.records if r.name == "services.notifications.tasks"]
+    (record,) = [r for r in caplog.records if r.name == "services.notifications.pipeline.tasks"]
     assert record.levelname == "WARNING" and "ana@example.org" not in record.getMessage()

@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notifications import mailcap
+from services.notifications.mail import kinds
+from services.notifications.pipeline import mailcap
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -44,6 +45,6 @@ def test_a_window_is_reached_by_what_falls_inside_it():
 
 
 def test_the_five_emails_an_anonymous_request_can_cause_are_capped():
-    assert mailcap.ANONYMOUS_KINDS == {
+    assert kinds.anonymous() == {
         "registration_confirmed", "registration_waitlisted", "subscription_optin",
         "registration_repeat", "registration_pending"}

@@ -8,7 +8,7 @@ import pytest
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from marshmallow import ValidationError
 
-from services.notifications.deliveries import idempotency_key
+from services.notifications.pipeline.deliveries import idempotency_key
 from shared import envelope, signing, tokens
 
 SECRET = "test-secret"

@@ -1,9 +1,11 @@
-"""How often an anonymous request may make the municipality email one mailbox (DESIGN §4.6).
+"""How often an anonymous request may make the municipality email one mailbox.
 
 Pure: no database, no HTTP. A form anyone can post must not be a way to flood somebody's
 inbox from the municipality's servers, so every email such a request causes counts
 against a cap per mailbox (`MAIL_CAP`, e.g. `5/hour;20/day`); past it the email is
-recorded as `suppressed` and not sent.
+recorded as `suppressed` and not sent. Which emails count, each kind says (its
+`anonymous`): those of an organiser or a municipal system (promotions, cancellations by
+the organiser, milestone alerts) are not capped.
 """
 import functools
 from dataclasses import dataclass
@@ -11,13 +13,6 @@ from datetime import timedelta
 
 from limits import parse_many
 
-# Every email an anonymous request can cause: registering (and registering again), asking
-# for a seat, asking to follow a commitment. Emails an organiser or a municipal system
-# causes (promotions, cancellations by the organiser, milestone alerts) are not capped.
-ANONYMOUS_KINDS = frozenset({
-    "registration_confirmed", "registration_waitlisted", "registration_repeat",
-    "registration_pending", "subscription_optin",
-})
 _GMAIL = ("gmail.com", "googlemail.com")
 
 

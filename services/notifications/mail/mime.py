@@ -93,6 +93,11 @@ def _calendar(ics, method, filename):
     return part
 
 
+def domain_of(mail_from):
+    """The domain of the From address: Message-IDs and List-Ids are made under it."""
+    return email.utils.parseaddr(mail_from)[1].rpartition("@")[2] or "abierto.local"
+
+
 def one_line(value):
     # Header values may not contain line breaks; collapse any whitespace run to one space.
     return " ".join(str(value).split())

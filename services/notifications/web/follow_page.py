@@ -1,7 +1,7 @@
 """The commitment page's follow form lands here: a plain HTML POST, answered with a page.
 
-It runs the same use case as `POST /api/v1/subscriptions` (same schema, same commitment
-lookup, same `subscriptions.request`) and answers the same page whatever the address's
+It runs the same use case as `POST /api/v1/subscriptions` (same schema, same
+`subscriptions.follow`) and answers the same page whatever the address's
 state, so nobody learns who follows what.
 
 No CSRF token: the form is posted cross-site from the commitments service's page, and all
@@ -14,10 +14,9 @@ from datetime import timedelta
 from flask import Blueprint, render_template_string, request
 from marshmallow import ValidationError
 
-from services.notifications import mailcap, subscriptions
-from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
-from services.notifications.subscriptions_api import (RETRY_AFTER, SubscriptionRequestSchema,
-                                                      _enqueue)
+from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
+from services.notifications.pipeline import mailcap, subscriptions
+from services.notifications.web.subscriptions_api import RETRY_AFTER, SubscriptionRequestSchema
 from shared.ratelimit import limited
 from shared.web import service
 
@@ -59,7 +58,12 @@ def follow():
                      ["We could not accept the request. Go back and correct:", *messages])
     app = service()
     try:
-        commitment = app.commitments.get(subscriptions.topic_commitment(fields["topic"]))
+        subscriptions.follow(
+            app.db, fields["email"], fields["topic"], fields["language"],
+            commitments=app.commitments, links=app.links,
+            enqueue=app.enqueue, now=app.clock(),
+            lease=timedelta(seconds=app.settings.stale_after),
+            mail_domain=app.mail_domain, cap=mailcap.parse(app.settings.mail_cap))
     except UnknownCommitment:
         return _page(422, "Ese compromiso no existe", "That commitment does not exist",
                      ["No hay ningún compromiso con ese número."],
@@ -70,10 +74,6 @@ def follow():
                      ["No podemos comprobar ese compromiso ahora; no se guardó nada."],
                      ["We cannot check that commitment right now; nothing was saved."],
                      headers={"Retry-After": RETRY_AFTER})
-    _enqueue(subscriptions.request(
-        app.db, fields["email"], fields["topic"], fields["language"], commitment,
-        app.links, app.clock(), timedelta(seconds=app.settings.stale_after),
-        app.mail_domain, mailcap.parse(app.settings.mail_cap)))
     return _page(200, "Revisa tu correo para confirmar", "Check your email to confirm",
                  ["Si la dirección es correcta, te enviamos un correo con un enlace para "
                   "confirmar. Los avisos empiezan solo después de confirmar."],

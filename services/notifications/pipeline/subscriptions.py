@@ -1,26 +1,31 @@
 """Following a commitment: double opt-in, leaving with one click, and who an alert goes to.
 
 Each use case is one transaction that saves the change, its `subscription.*` fact (outbox)
-and, for a request, the opt-in email's delivery; the caller queues that email after commit.
+and, for a request, the opt-in email's delivery, queued after commit.
 """
+import logging
 import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from services.notifications import deliveries, mailcap
+from services.notifications.mail import kinds
+from services.notifications.mail.kind import FOLLOWERS
+from services.notifications.mail.kinds import subscription_optin as optin_kind
 from services.notifications.models import Outbox, Subscription
+from services.notifications.pipeline import deliveries, mailcap
 from shared import envelope, outbox
 from shared.db import page_of, utcnow
 from shared.domain_errors import NotFound
 from shared.schemas import normalize_email
 
+log = logging.getLogger(__name__)
 SOURCE = "/abierto/notifications"
 PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
 STATUSES = (PENDING, CONFIRMED, CANCELLED)
 # \Z, not $: "$" also matches before a final newline, and "commitment:3\n" is not a topic
 TOPIC = re.compile(r"^commitment:([1-9][0-9]{0,9})\Z")
-OPTIN = "subscription_optin"
+OPTIN = optin_kind.KIND.name  # no event produces it: a request records it here
 # Per mailbox, whatever the topic: tighter than MAIL_CAP, and past it nothing is recorded
 # at all (the subscription's language and status are not churned by a flood of requests).
 OPTINS_PER_HOUR = 3
@@ -30,6 +35,24 @@ def topic_commitment(topic):
     """The commitment id of a `commitment:<id>` topic, or None if the topic is not one."""
     match = TOPIC.match(topic or "")
     return int(match.group(1)) if match else None
+
+
+def follow(db, email, topic, language, *, commitments, links, enqueue, now, lease, mail_domain,
+           cap):
+    """Ask to follow `topic` (the API's and the follow form's one use case): the commitment
+    is looked up, the request saved, and its opt-in email handed to the workers.
+
+    Raises the commitments client's UnknownCommitment or CommitmentsUnavailable, having
+    saved nothing. Whatever the address's state, nothing tells the caller.
+    """
+    commitment = commitments.get(topic_commitment(topic))
+    to_send = request(db, email, topic, language, commitment, links, now, lease, mail_domain, cap)
+    # Committed already: if the broker is away, the sweeper queues the email when it is due.
+    if to_send:
+        try:
+            enqueue(to_send)
+        except Exception as error:  # noqa: BLE001 - any broker failure is retried by the sweeper
+            log.warning("opt-in email left for the sweeper: %s", type(error).__name__)
 
 
 def request(db, email, topic, language, commitment, links, now, lease, mail_domain, cap):
@@ -149,14 +172,19 @@ def _serialise_mailbox(session, mailbox):
         deliveries.lock_mailboxes(session, [mailbox])
 
 
-
 def unfollowed(connection, claimed):
-    """Ids of the alerts among `claimed` whose follower unsubscribed after they were queued."""
+    """Ids of the emails to followers among `claimed` whose follower unsubscribed after they
+    were queued."""
     following = {d.id: d.context["subscription"]["id"] for d in claimed
-                 if d.kind == "milestone_alert" and (d.context.get("subscription") or {}).get("id")}
+                 if _to_a_follower(d) and (d.context.get("subscription") or {}).get("id")}
     if not following:
         return set()
     confirmed = set(connection.scalars(select(Subscription.id).where(
         Subscription.id.in_(set(following.values())), Subscription.status == CONFIRMED)))
     return {delivery_id for delivery_id, subscription_id in following.items()
             if subscription_id not in confirmed}
+
+
+def _to_a_follower(delivery):
+    kind = kinds.REGISTRY.get(delivery.kind)  # an unknown one fails when it is built
+    return kind is not None and kind.audience == FOLLOWERS

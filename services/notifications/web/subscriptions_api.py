@@ -5,8 +5,8 @@ from datetime import timedelta
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, pre_load, validate
 
-from services.notifications import mailcap, subscriptions
-from services.notifications.commitments import CommitmentsUnavailable, UnknownCommitment
+from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
+from services.notifications.pipeline import mailcap, subscriptions
 from shared.auth import require
 from shared.errors import problem
 from shared.ratelimit import limited
@@ -80,9 +80,13 @@ class Subscriptions(MethodView):
         The answer is the same whether the address is new, waiting or already following.
         """
         app = service()
-        commitment_id = subscriptions.topic_commitment(fields["topic"])
         try:
-            commitment = app.commitments.get(commitment_id)
+            subscriptions.follow(
+                app.db, fields["email"], fields["topic"], fields["language"],
+                commitments=app.commitments, links=app.links,
+                enqueue=app.enqueue, now=app.clock(),
+                lease=timedelta(seconds=app.settings.stale_after),
+                mail_domain=app.mail_domain, cap=mailcap.parse(app.settings.mail_cap))
         except UnknownCommitment as error:
             return problem(422, "The request has invalid fields; see `errors`.",
                            errors={"topic": [str(error)]})
@@ -90,11 +94,6 @@ class Subscriptions(MethodView):
             log.warning("commitments service unavailable (%s); subscription not saved", error)
             return problem(503, "We cannot check that commitment right now; try again later.",
                            headers={"Retry-After": RETRY_AFTER})
-        to_send = subscriptions.request(
-            app.db, fields["email"], fields["topic"], fields["language"], commitment,
-            app.links, app.clock(), timedelta(seconds=app.settings.stale_after),
-            app.mail_domain, mailcap.parse(app.settings.mail_cap))
-        _enqueue(to_send)
         return {"status": subscriptions.PENDING}
 
     @require("subscriptions:read")
@@ -107,11 +106,3 @@ class Subscriptions(MethodView):
             items, total = subscriptions.search(session, **query)
         return page_body(items, total, query)
 
-
-def _enqueue(delivery_ids):
-    # Committed already: if the broker is away, the sweeper queues the email when it is due.
-    if delivery_ids:
-        try:
-            service().enqueue(delivery_ids)
-        except Exception as error:  # noqa: BLE001 - any broker failure is retried by the sweeper
-            log.warning("opt-in email left for the sweeper: %s", type(error).__name__)

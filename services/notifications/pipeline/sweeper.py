@@ -2,15 +2,17 @@
 import logging
 import time
 
-from services.notifications import deliveries, runtime, tasks
+from services.notifications import wiring
+from services.notifications.pipeline import deliveries, tasks
+from shared import config
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def sweep_once(enqueue=tasks.enqueue):
-    with runtime.db().transaction() as session:
-        due = deliveries.sweep(session, utcnow(), runtime.settings().stale_after)
+def sweep_once(notifications, enqueue=tasks.enqueue):
+    with notifications.db.transaction() as session:
+        due = deliveries.sweep(session, utcnow(), notifications.settings.stale_after)
     if due:
         enqueue(due)
         log.info("requeued %d delivery(ies)", len(due))
@@ -18,9 +20,11 @@ def sweep_once(enqueue=tasks.enqueue):
 
 
 def run(stop=lambda: False):
+    settings = config.load("notifications")
+    notifications = wiring.build(settings)
     while not stop():
         try:
-            sweep_once()
+            sweep_once(notifications)
         except Exception as error:  # the DB or broker is away: try again next round
             log.warning("sweep failed: %s: %s", type(error).__name__, error)
-        time.sleep(runtime.settings().sweep_every)
+        time.sleep(settings.sweep_every)

@@ -14,8 +14,9 @@ from datetime import timedelta
 from sqlalchemy import bindparam, func, insert, literal_column, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 
-from services.notifications import mailcap
+from services.notifications.mail import kinds
 from services.notifications.models import Delivery
+from services.notifications.pipeline import mailcap
 from shared.db import page_of, utcnow
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN, SUPPRESSED = (
@@ -50,7 +51,7 @@ _FIND = union_all(
            _TABLE.c.created_at)
     .where(_TABLE.c.mailbox_key.in_(bindparam("mailboxes", expanding=True)),
            _TABLE.c.created_at >= bindparam("since"),
-           _TABLE.c.kind.in_(sorted(mailcap.ANONYMOUS_KINDS)),
+           _TABLE.c.kind.in_(bindparam("anonymous", expanding=True)),
            _TABLE.c.state != SUPPRESSED))  # suppressed ones do not count: the window ends
 _INSERT = insert(_TABLE).returning(_TABLE.c.idempotency_key, _TABLE.c.id)
 # Sorted keys, locked in array order in one statement: two consumers cannot deadlock.
@@ -67,7 +68,7 @@ def record_all(session, wanted, now, lease, mail_domain, cap=None):
     Wanted twice (an event read twice in one batch) is one delivery, listed once; the
     order is that of first mention.
 
-    `cap` (mailcap.parse(MAIL_CAP)) caps the emails of ANONYMOUS_KINDS per mailbox: past
+    `cap` (mailcap.parse(MAIL_CAP)) caps the emails of anonymous kinds per mailbox: past
     it a new delivery is recorded `suppressed`, not queued. None caps nothing (callers
     that record only what staff caused, and tests of other things).
     """
@@ -77,13 +78,14 @@ def record_all(session, wanted, now, lease, mail_domain, cap=None):
                                  (envelope, kind, recipient, context))
     if not wanted_by_key:
         return []
+    anonymous = kinds.anonymous()
     capped = sorted({mailcap.mailbox_key(recipient) for _e, kind, recipient, _c
-                     in wanted_by_key.values() if kind in mailcap.ANONYMOUS_KINDS}) if cap else []
+                     in wanted_by_key.values() if kind in anonymous}) if cap else []
     if capped and session.get_bind().dialect.name == "postgresql":
         lock_mailboxes(session, capped)
     found, recent = {}, {}
     for part, key, delivery_id, state, created_at in session.execute(_FIND, {
-            "keys": list(wanted_by_key), "mailboxes": capped,
+            "keys": list(wanted_by_key), "mailboxes": capped, "anonymous": sorted(anonymous),
             "since": now - timedelta(seconds=mailcap.longest(cap) if cap else 0)}):
         if part == "found":
             found[key] = (delivery_id, state)
@@ -93,7 +95,8 @@ def record_all(session, wanted, now, lease, mail_domain, cap=None):
            for key, asked in wanted_by_key.items() if key not in found]
     if cap:
         for row in new:
-            _apply_cap(row, cap, recent, now)
+            if row["kind"] in anonymous:
+                _apply_cap(row, cap, recent, now)
     if new:
         # RETURNING's order is not guaranteed on every database: ids are matched by key.
         states = {row["idempotency_key"]: row["state"] for row in new}
@@ -113,8 +116,6 @@ def _new_row(key, envelope, kind, recipient, context, now, lease, mail_domain):
 
 def _apply_cap(row, cap, recent, now):
     """Queue the row if its mailbox is under the cap (and count it), else suppress it."""
-    if row["kind"] not in mailcap.ANONYMOUS_KINDS:
-        return
     sent_at = recent.setdefault(row["mailbox_key"], [])
     window = mailcap.reached(cap, sent_at, now)
     if window is None:

@@ -7,12 +7,13 @@ import logging
 import os
 import socket
 import time
-from datetime import timedelta
 
 from marshmallow import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
-from services.notifications import handlers, mailcap, runtime, tasks
+from services.notifications import wiring
+from services.notifications.pipeline import handlers, tasks
+from shared import config
 from shared import envelope as envelopes
 from shared.bus import Bus, stream_name
 from shared.db import utcnow
@@ -26,11 +27,11 @@ LINGER_S = 0.05
 
 
 def consumer_name():
-    """The host name, so each replica is its own consumer in the group (DESIGN §7)."""
+    """The host name, so each replica is its own consumer in the group."""
     return os.environ.get("CONSUMER_NAME") or socket.gethostname()
 
 
-def process(bus, entries, enqueue=tasks.enqueue):
+def process(bus, entries, notifications, enqueue=tasks.enqueue):
     """Handle a batch of entries in order, hand their emails on, then ack them.
 
     The deliveries of a run of registrations are recorded in one transaction, and emails
@@ -38,7 +39,6 @@ def process(bus, entries, enqueue=tasks.enqueue):
     is shared by the worker processes; a large audience starts going out while the rest
     of it is still being recorded.
     """
-    settings = runtime.settings()
     events, handled, pending = [], {}, []
 
     def hand_on(ids):
@@ -52,10 +52,9 @@ def process(bus, entries, enqueue=tasks.enqueue):
         if envelope is not None:
             events.append(envelope)
             handled.setdefault(stream, []).append(entry_id)
-    queued = handlers.handle_batch(runtime.db(), events, utcnow(),
-                                   timedelta(seconds=settings.stale_after),
-                                   runtime.mail_domain(), runtime.links(), on_page=hand_on,
-                                   cap=mailcap.parse(settings.mail_cap))
+    queued = handlers.handle_batch(notifications.db, events, utcnow(), notifications.lease,
+                                   notifications.mail_domain, notifications.links,
+                                   on_page=hand_on, cap=notifications.cap)
     enqueue(pending)
     for stream, entry_ids in handled.items():
         bus.ack(stream, GROUP, *entry_ids)
@@ -90,20 +89,23 @@ def read_batch(bus, name, linger=LINGER_S):
 
 def run(stop=lambda: False):
     """Consume forever, surviving Redis restarts (the group is recreated if it vanished)."""
-    bus, name = Bus.from_url(runtime.settings().redis_url), consumer_name()
+    settings = config.load("notifications")
+    notifications = wiring.build(settings)
+    bus, name = Bus.from_url(settings.redis_url), consumer_name()
     ready, last_reclaim = False, 0.0
     while not stop():
         try:
             if not ready:
                 for stream in STREAMS:
                     bus.ensure_group(stream, GROUP)
-                process(bus, bus.read(GROUP, name, STREAMS, pending=True))  # ours, unacked
+                process(bus, bus.read(GROUP, name, STREAMS, pending=True),  # ours, unacked
+                        notifications)
                 ready = True
             if time.monotonic() - last_reclaim > RECLAIM_IDLE_MS / 1000:
                 for stream in STREAMS:
-                    process(bus, bus.reclaim(stream, GROUP, name, RECLAIM_IDLE_MS))
+                    process(bus, bus.reclaim(stream, GROUP, name, RECLAIM_IDLE_MS), notifications)
                 last_reclaim = time.monotonic()
-            process(bus, read_batch(bus, name))
+            process(bus, read_batch(bus, name), notifications)
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise

@@ -2,7 +2,7 @@
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, post_load, validate
 
-from services.notifications import deliveries
+from services.notifications.pipeline import deliveries
 from shared.auth import require
 from shared.schemas import PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
 from shared.web import ApiBlueprint, service

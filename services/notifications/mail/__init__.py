@@ -1,0 +1,1 @@
+"""What an email says and how it leaves: the kinds, their rendering, MIME, the .ics, SMTP."""

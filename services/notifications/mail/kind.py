@@ -1,0 +1,72 @@
+"""What an email kind says about itself; each kind is one module of `mail/kinds/`.
+
+The pipeline and the renderer ask the kind instead of keeping lists of kind names: which
+events produce it, who receives it, whether an anonymous request can cause it, what goes
+into its templates, what it carries besides its text.
+"""
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Who receives an email: the registration's attendee, or the confirmed followers of the
+# event's commitment (pipeline/handlers.py finds them); or the person who asked for it,
+# an email that no event produces.
+ATTENDEE, FOLLOWERS, REQUESTER = "attendee", "followers", "requester"
+PUBLISH, CANCEL = "PUBLISH", "CANCEL"  # the calendar METHOD of an attached .ics
+KINDS_TEMPLATES = Path(__file__).parent / "kinds" / "templates"
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: a kind is one object per process
+class EmailKind:
+    """One kind of email. Its wording is `<templates>/<name>/<language>.{txt,html}`, where
+    the text template also sets `subject`; the subject line ends with the context's `topic`.
+
+    Subclasses say how the event's data becomes template variables (`context`), who it
+    goes to (`recipient`, `language`) and what is the same for every recipient (`split`).
+    """
+
+    name: str
+    event_types: tuple = ()  # the CloudEvent types that produce it
+    audience: str = ATTENDEE
+    # Caused by an anonymous request (registering, asking for a seat, asking to follow):
+    # counts towards MAIL_CAP.
+    anonymous: bool = False
+    with_commitments: bool = False  # shows the commitments its event reports on
+    invite: str | None = None  # PUBLISH or CANCEL: an .ics goes with it
+    templates: Path = field(default=KINDS_TEMPLATES)
+
+    def wanted(self, data):
+        """Whether this event asks for this email at all."""
+        return True
+
+    def recipient(self, data):
+        """(display name, address) of the To header."""
+        raise NotImplementedError
+
+    def language(self, data):
+        """The recipient's language: their section comes first."""
+        raise NotImplementedError
+
+    def headers(self, data, mail_domain):
+        """Extra headers, e.g. a list's."""
+        return {}
+
+    def split(self, data, commitments):
+        """(what every recipient of one event shares, {stand-in: this recipient's value}).
+
+        The shared part is rendered once and the values put in after; rendering costs
+        more than the rest of an email."""
+        return {**data, "commitments": list(commitments)}, {}
+
+    def context(self, shared, language):
+        """The template variables of one language's section, from `split`'s shared part."""
+        raise NotImplementedError
+
+    def related_commitments(self, data):
+        """Ids of the commitments to show (the task fetches them), if it shows any."""
+        return []
+
+
+def stand_in(what):
+    """A marker that stands in, in a shared rendering, for one recipient's `what`."""
+    return f"abierto-{what}-{uuid.uuid4().hex}"

@@ -1,0 +1,2 @@
+"""Notifications over HTTP: the deliveries and subscriptions APIs, the pages links open,
+the follow form."""

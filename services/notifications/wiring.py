@@ -1,0 +1,49 @@
+"""The collaborators of a notification process (consumer, worker, sweeper), made from the
+settings once when the process starts and handed down from there."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.notifications import celery_app
+from services.notifications.commitments_client import CommitmentsClient
+from services.notifications.mail import mime
+from services.notifications.mail.links import Links
+from services.notifications.mail.mailer import SMTPMailer
+from services.notifications.pipeline import mailcap
+from shared.db import Database
+
+
+@dataclass(frozen=True)
+class Notifications:
+    settings: object  # shared.config.Settings
+    db: Database
+    mailer: SMTPMailer
+    links: Links
+    commitments: CommitmentsClient
+
+    @property
+    def mail_domain(self):
+        """Message-IDs and List-Ids are made under it."""
+        return mime.domain_of(self.settings.mail_from)
+
+    @property
+    def cap(self):
+        """MAIL_CAP's windows."""
+        return mailcap.parse(self.settings.mail_cap)
+
+    @property
+    def lease(self):
+        """How long a queued or claimed row waits before the sweeper sends it again."""
+        return timedelta(seconds=self.settings.stale_after)
+
+
+def build(settings):
+    """Everything a notification process talks to, the task queue included; nothing
+    connects until first used."""
+    celery_app.configure(settings)
+    return Notifications(
+        settings=settings,
+        db=Database(settings.database_url),
+        mailer=SMTPMailer(settings),
+        links=Links(settings.public_base_url, settings.keys),
+        commitments=CommitmentsClient(settings.peers["commitments"].api_url),
+    )

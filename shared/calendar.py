@@ -1,0 +1,69 @@
+"""Calendar files (RFC 5545) of one event: the events page's download and the invite an
+attendee's email carries are made here, so calendars see one producer."""
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone, vCalAddress
+
+PRODID = "-//Abierto//Gobierno Abierto//ES"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One VEVENT. Times in a named zone (a ZoneInfo) bring that zone's rules along;
+    times in UTC need none."""
+
+    uid: str
+    stamp: datetime
+    start: datetime
+    end: datetime
+    summary: str
+    location: str
+    description: str | None = None
+    url: str | None = None
+    organizer: tuple | None = None  # (email, name)
+    cancelled: bool | None = None  # None: no STATUS; else CONFIRMED or CANCELLED
+    sequence: int | None = None  # calendars apply an update only above the SEQUENCE they hold
+
+
+def ics(entry, method=None):
+    """A one-event calendar file; `method` (PUBLISH, CANCEL) makes it an iTIP message."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    if method:
+        calendar.add("method", method)
+    vevent = Event()
+    vevent.add("uid", entry.uid)
+    vevent.add("dtstamp", entry.stamp)
+    vevent.add("dtstart", entry.start)
+    vevent.add("dtend", entry.end)
+    vevent.add("summary", entry.summary)
+    vevent.add("location", entry.location)
+    if entry.description:
+        vevent.add("description", entry.description)
+    if entry.url:
+        vevent.add("url", entry.url)
+    if entry.organizer:
+        address, name = entry.organizer
+        organizer = vCalAddress(f"mailto:{address}")
+        organizer.params["cn"] = name
+        vevent.add("organizer", organizer)
+    if entry.cancelled is not None:
+        vevent.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+    if entry.sequence is not None:
+        vevent.add("sequence", entry.sequence)
+    calendar.add_component(vevent)
+    if isinstance(entry.start.tzinfo, ZoneInfo):
+        calendar.add_component(_vtimezone(entry.start.tzinfo.key, entry.start.year, entry.end.year))
+    return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=64)
+def _vtimezone(tzid, first_year, last_year):
+    """The zone's rules for the event's years only: small but exact. Computing them costs
+    more than the rest of an email, and they are the same for every attendee."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1),
+                              last_date=date(last_year + 1, 1, 1))

@@ -11,9 +11,7 @@ import time
 from marshmallow import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
-from services.notifications import wiring
 from services.notifications.pipeline import handlers, tasks
-from shared import config
 from shared import envelope as envelopes
 from shared.bus import Bus, stream_name
 from shared.db import utcnow
@@ -87,10 +85,11 @@ def read_batch(bus, name, linger=LINGER_S):
     return entries
 
 
-def run(stop=lambda: False):
-    """Consume forever, surviving Redis restarts (the group is recreated if it vanished)."""
-    settings = config.load("notifications")
-    notifications = wiring.build(settings)
+def run(notifications, stop=lambda: False):
+    """Consume forever, surviving Redis restarts (the group is recreated if it vanished).
+
+    `notifications`: the process's collaborators (wiring.build)."""
+    settings = notifications.settings
     bus, name = Bus.from_url(settings.redis_url), consumer_name()
     ready, last_reclaim = False, 0.0
     while not stop():

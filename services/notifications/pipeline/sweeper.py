@@ -2,9 +2,7 @@
 import logging
 import time
 
-from services.notifications import wiring
 from services.notifications.pipeline import deliveries, tasks
-from shared import config
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -19,12 +17,11 @@ def sweep_once(notifications, enqueue=tasks.enqueue):
     return due
 
 
-def run(stop=lambda: False):
-    settings = config.load("notifications")
-    notifications = wiring.build(settings)
+def run(notifications, stop=lambda: False):
+    """Sweep forever; `notifications`: the process's collaborators (wiring.build)."""
     while not stop():
         try:
             sweep_once(notifications)
         except Exception as error:  # the DB or broker is away: try again next round
             log.warning("sweep failed: %s: %s", type(error).__name__, error)
-        time.sleep(settings.sweep_every)
+        time.sleep(notifications.settings.sweep_every)

@@ -1,11 +1,13 @@
 """The notification service's app factory: deliveries and subscriptions APIs, pages, health."""
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 from services.notifications.commitments_client import CommitmentsClient
 from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.models import ApiToken
+from services.notifications.pipeline import mailcap, subscriptions
 from services.notifications.web import deliveries_api, follow_page, link_pages, subscriptions_api
 from shared import config
 from shared.web import Service, create_service_app
@@ -17,6 +19,15 @@ class Notifications(Service):
     commitments: CommitmentsClient  # reads the commitments service's API
     enqueue: Callable  # enqueue(ids) hands deliveries to the workers
     mail_domain: str
+
+    def follow(self, email, topic, language):
+        """Ask to follow a topic, for the API and the follow form alike (raises the
+        commitments client's UnknownCommitment or CommitmentsUnavailable, having saved nothing)."""
+        subscriptions.follow(
+            self.db, email, topic, language, commitments=self.commitments, links=self.links,
+            enqueue=self.enqueue, now=self.clock(),
+            lease=timedelta(seconds=self.settings.stale_after), mail_domain=self.mail_domain,
+            cap=mailcap.parse(self.settings.mail_cap))
 
 
 def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators):

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from services.registration import api
 from services.registration import service as use_cases
-from services.registration import web_pages
+from services.registration import page_content
 from services.registration.facts import CANCEL_PURPOSE, CONFIRM_PURPOSE
 from services.registration.schemas import RegistrationSchema
 from shared import i18n, signing
@@ -31,8 +31,8 @@ _REGISTRATION = RegistrationSchema()  # made once: making a schema costs more th
 
 @bp.app_context_processor
 def _page_helpers():
-    return {"csrf_token": _csrf_token, "when": lambda event: web_pages.when(event, i18n.language()),
-            "sectors": web_pages.SECTOR_LABELS}
+    return {"csrf_token": _csrf_token, "when": lambda event: page_content.when(event, i18n.language()),
+            "sectors": page_content.SECTOR_LABELS}
 
 
 def _csrf_token():
@@ -66,16 +66,16 @@ def events():
     upcoming, _ = use_cases.list_events(service().db, now, 1, LISTED, when="upcoming")
     past, _ = use_cases.list_events(service().db, now, 1, LISTED, when="past")
     return render_template("events.html", upcoming=upcoming, past=past,
-                           availability=lambda event: web_pages.availability(event, now))
+                           availability=lambda event: page_content.availability(event, now))
 
 
 def _event_page(event, status=200, values=None, errors=None):
     now = service().clock()
     commitments = service().commitments_url
     return render_template(
-        "event.html", event=event, state=web_pages.availability(event, now),
-        osm_url=web_pages.osm_url(event), place=web_pages.place(event),
-        json_ld=web_pages.json_ld(event),
+        "event.html", event=event, state=page_content.availability(event, now),
+        osm_url=page_content.osm_url(event), place=page_content.place(event),
+        json_ld=page_content.json_ld(event),
         commitment_links=[(cid, f"{commitments}/commitments/{cid}")
                           for cid in event.related_commitments or ()],
         values=values or {"language": i18n.language()}, errors=errors or {}), status
@@ -95,10 +95,10 @@ def register(event_id):
         return _html("message.html", 400, kind="csrf", event_id=event_id)
     event = _event_or_404(event_id)
     try:
-        fields = _REGISTRATION.load(web_pages.schema_input(request.form))
+        fields = _REGISTRATION.load(page_content.schema_input(request.form))
     except ValidationError as error:
-        return _event_page(event, 422, web_pages.form_values(request.form),
-                           web_pages.form_errors(error.messages, i18n.language()))
+        return _event_page(event, 422, page_content.form_values(request.form),
+                           page_content.form_errors(error.messages, i18n.language()))
     try:
         outcome = api.register(event_id, fields, anonymous=True)
     except use_cases.domain.RegistrationClosed:
@@ -114,7 +114,7 @@ def register(event_id):
 @bp.get(EVENT + "/calendar.ics")
 def calendar(event_id):
     """The event as an .ics file for any calendar app."""
-    body = web_pages.ics(_event_or_404(event_id), service().clock())
+    body = page_content.ics(_event_or_404(event_id), service().clock())
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="evento-{event_id}.ics"'})
 

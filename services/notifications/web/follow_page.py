@@ -9,13 +9,11 @@ it can do is start a double opt-in — nothing happens until the mailbox's owner
 confirmation link, and the hourly cap of opt-in emails per address stops mail-bombing.
 """
 import logging
-from datetime import timedelta
 
 from flask import Blueprint, render_template_string, request
 from marshmallow import ValidationError
 
 from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
-from services.notifications.pipeline import mailcap, subscriptions
 from services.notifications.web.subscriptions_api import RETRY_AFTER, SubscriptionRequestSchema
 from shared.ratelimit import limited
 from shared.web import service
@@ -56,14 +54,8 @@ def follow():
         return _page(422, "Revisa los datos", "Please check the form",
                      ["No pudimos aceptar la solicitud. Vuelve atrás y corrige:", *messages],
                      ["We could not accept the request. Go back and correct:", *messages])
-    app = service()
     try:
-        subscriptions.follow(
-            app.db, fields["email"], fields["topic"], fields["language"],
-            commitments=app.commitments, links=app.links,
-            enqueue=app.enqueue, now=app.clock(),
-            lease=timedelta(seconds=app.settings.stale_after),
-            mail_domain=app.mail_domain, cap=mailcap.parse(app.settings.mail_cap))
+        service().follow(fields["email"], fields["topic"], fields["language"])
     except UnknownCommitment:
         return _page(422, "Ese compromiso no existe", "That commitment does not exist",
                      ["No hay ningún compromiso con ese número."],

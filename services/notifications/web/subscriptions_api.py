@@ -1,12 +1,11 @@
 """Subscriptions over HTTP: anyone asks to follow a commitment; organisers list them (token)."""
 import logging
-from datetime import timedelta
 
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
-from services.notifications.pipeline import mailcap, subscriptions
+from services.notifications.pipeline import subscriptions
 from shared.auth import require
 from shared.errors import problem
 from shared.ratelimit import limited
@@ -79,14 +78,8 @@ class Subscriptions(MethodView):
 
         The answer is the same whether the address is new, waiting or already following.
         """
-        app = service()
         try:
-            subscriptions.follow(
-                app.db, fields["email"], fields["topic"], fields["language"],
-                commitments=app.commitments, links=app.links,
-                enqueue=app.enqueue, now=app.clock(),
-                lease=timedelta(seconds=app.settings.stale_after),
-                mail_domain=app.mail_domain, cap=mailcap.parse(app.settings.mail_cap))
+            service().follow(fields["email"], fields["topic"], fields["language"])
         except UnknownCommitment as error:
             return problem(422, "The request has invalid fields; see `errors`.",
                            errors={"topic": [str(error)]})

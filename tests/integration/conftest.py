@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from services.mailsink.server import serve
@@ -21,6 +22,7 @@ from services.registration import models as registration_models
 from services.registration.app import create_app as create_registration_app
 from services.registration.models import ApiToken as RegistrationToken
 from shared import config, envelope
+from shared.bus import Bus
 from shared.tokens import create_token
 from shared.db import Database
 from shared.devstack import free_port
@@ -31,6 +33,8 @@ PUBLIC_BASE_URL = "http://abierto.test"
 OPEN_STARTS = "2031-05-31T10:00:00-06:00"  # America/Chihuahua is UTC-6 all year since 2022
 OPEN_ENDS = "2031-05-31T12:00:00-06:00"
 TABLES = ("events", "registrations", "outbox")
+# The erasure and retention tests' Redis database, emptied by each: they search all of it.
+ERASURE_REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 def _settings(service, db):
@@ -287,3 +291,12 @@ def worker(notifications, monkeypatch):
     """A worker process's surroundings: its tasks use `notifications`; this is its database."""
     monkeypatch.setattr(tasks, "collaborators", notifications)
     return notifications.db
+
+
+@pytest.fixture
+def bus():
+    """The bus on a Redis database of its own, empty at the start and the end of the test."""
+    client = redis.Redis.from_url(ERASURE_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield Bus(client)
+    client.flushdb()

@@ -5,8 +5,12 @@ tests/conftest.py's `databases`), emptied before every test: creating and droppi
 PostgreSQL database per test costs ~0.2 s each, which would make this suite slow.
 Helpers are fixtures that return functions, so test modules need not import this file.
 """
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import redis
@@ -300,3 +304,23 @@ def bus():
     client.flushdb()
     yield Bus(client)
     client.flushdb()
+
+
+@pytest.fixture
+def abierto(registration_app, empty_database, tmp_path, bus):
+    """abierto(*args, input=None) -> the finished `abierto` process, on the test databases
+    and `bus`."""
+    db, settings = registration_app[1], registration_app[2]
+    env = dict(os.environ, REGISTRATION_DATABASE_URL=db.url,
+               NOTIFICATIONS_DATABASE_URL=empty_database("notifications").url,
+               DATA_DIR=str(tmp_path), SECRET_KEY=settings.secret_key,
+               PUBLIC_BASE_URL=settings.public_base_url, LOG_LEVEL="WARNING",
+               REDIS_URL=ERASURE_REDIS_URL)
+    env.pop("DATABASE_URL", None)
+    command = Path(sys.executable).with_name("abierto")
+
+    def run(*args, input=None, **changes):
+        return subprocess.run([str(command), *args], env={**env, **changes}, input=input,
+                              capture_output=True, text=True, timeout=60)
+
+    return run

@@ -1,11 +1,7 @@
 """ARCO requests (access and erasure by email), per service and through `abierto arco`, on both backends."""
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -14,11 +10,9 @@ from services.notifications import privacy as notification_privacy
 from services.notifications.pipeline import deliveries
 from services.registration import privacy, service
 from services.registration.facts import Links
-from tests.integration.conftest import ERASURE_REDIS_URL
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)  # before the fixtures' 2031-05-31 events
 AFTER_THE_EVENT = datetime(2031, 6, 1, 12, 0, tzinfo=timezone.utc)
-ABIERTO = Path(sys.executable).with_name("abierto")
 EXPORT_FIELDS = {"id", "accessibility_needs", "event_id", "event_title", "name", "email", "organization", "sector",
                  "language", "status", "created_at", "cancelled_at", "privacy_consent_at",
                  "accessibility_consent_at"}
@@ -213,23 +207,6 @@ def test_notifications_erase_deletes_only_that_addresss_deliveries(bus, notifica
 
 
 # --- the operator command ------------------------------------------------------------------
-
-@pytest.fixture
-def abierto(registration_app, notifications_db, tmp_path, bus):
-    """abierto(*args, input=None) -> the finished `abierto` process, on the test databases."""
-    db, settings = registration_app[1], registration_app[2]
-    env = dict(os.environ, REGISTRATION_DATABASE_URL=db.url,
-               NOTIFICATIONS_DATABASE_URL=notifications_db.url, DATA_DIR=str(tmp_path),
-               SECRET_KEY=settings.secret_key, PUBLIC_BASE_URL=settings.public_base_url,
-               LOG_LEVEL="WARNING", REDIS_URL=ERASURE_REDIS_URL)
-    env.pop("DATABASE_URL", None)
-
-    def run(*args, input=None, **changes):
-        return subprocess.run([str(ABIERTO), *args], env={**env, **changes}, input=input,
-                              capture_output=True, text=True, timeout=60)
-
-    return run
-
 
 def test_arco_export_prints_one_json_document(
         abierto, registration_app, full_event, deliver):

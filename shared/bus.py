@@ -7,11 +7,17 @@ dead consumer are reclaimed after `min_idle_ms`.
 import redis
 from redis.exceptions import ResponseError
 
-MAXLEN = 100_000  # events carry personal data: keep a bounded window, not a history
+MAXLEN = 100_000  # a ceiling for a burst; age (STREAM_RETENTION) is what trims day to day
 
 
 def stream_name(service):
     return f"abierto.{service}"
+
+
+def mentioning(text):
+    """Whether an entry's fields mention `text` (an email address), whatever its case."""
+    text = text.strip().lower()
+    return lambda fields: any(text in value.lower() for value in fields.values())
 
 
 class Bus:
@@ -31,6 +37,27 @@ class Bus:
             for payload in payloads:
                 pipe.xadd(stream, {"event": payload}, maxlen=MAXLEN, approximate=True)
             return pipe.execute()
+
+    def trim_before(self, stream, moment):
+        """Drop the entries added before `moment` (an aware datetime), consumed or not: the
+        bus is a passage, not an archive. Returns how many went."""
+        oldest_kept = f"{int(moment.timestamp() * 1000)}-0"  # entry ids begin with Redis's ms
+        return self.redis.xtrim(stream, minid=oldest_kept, approximate=False)
+
+    def forget(self, stream, mentions, batch=500):
+        """Delete every entry of `stream` for which `mentions(fields)` holds; return how many.
+
+        A consumer that already read one and left it pending reads it back empty, and
+        skips it."""
+        forgotten, start = 0, "-"
+        while True:
+            entries = self.redis.xrange(stream, min=start, count=batch)
+            doomed = [entry_id for entry_id, fields in entries if mentions(fields)]
+            if doomed:
+                forgotten += self.redis.xdel(stream, *doomed)
+            if len(entries) < batch:
+                return forgotten
+            start = f"({entries[-1][0]}"  # exclusive: after the last one read
 
     def ensure_group(self, stream, group):
         """Create the group (and stream) once; reading starts at the stream's beginning."""

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import click
 from marshmallow import ValidationError, validate
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared import config, services
@@ -37,6 +38,8 @@ class OperatorCommands(click.Group):
             raise click.ClickException(
                 f"the database refused: {cause} (check the *_DATABASE_URL settings; "
                 "a new database needs `abierto db upgrade`)") from error
+        except RedisError as error:
+            raise click.ClickException(f"the bus did not answer: {error} (check REDIS_URL)") from error
         except (OSError, config.ConfigError) as error:  # a busy port, a missing folder, a setting
             raise click.ClickException(str(error)) from error
         except DomainError as error:
@@ -240,14 +243,19 @@ def arco_export(email):
 @click.option("--email", required=True, callback=_email)
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def arco_erase(email, yes):
-    """Erase an email's registrations (freeing their seats) and the emails kept for it."""
+    """Erase an email's registrations (freeing their seats), the emails kept for it and every
+    copy on the bus."""
     from shared.db import utcnow
 
     if not yes:
         click.confirm(f"Erase every piece of data held for {email}?", abort=True)
-    held = {name: database(name) for name in PERSONAL_DATA}
+    from shared.bus import Bus
+
+    mail_first = sorted(PERSONAL_DATA, key=lambda name: not services.declared()[name].arco.sends_mail)
+    held = {name: database(name) for name in mail_first}
     for db in held.values():
         db.ping()  # all answer before any erases: half an erasure is a promise half kept
+    Bus.from_url(config.load(mail_first[0]).redis_url).ping()  # so does the bus, which keeps copies
     now = utcnow()
     for name, db in held.items():
         erased = services.declared()[name].arco.erase(config.load(name), db, email, now)

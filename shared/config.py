@@ -2,6 +2,7 @@
 import os
 import sys
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from limits import parse_many
@@ -83,6 +84,26 @@ def _smtp_security():
     return security
 
 
+_PERIOD_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def _period(name, default):
+    """A length of time such as 7d, 12h or 30m, checked now so a typo stops the process."""
+    text = env(name, default).strip().lower()
+    amount, unit = text[:-1], text[-1:]
+    if unit not in _PERIOD_UNITS or not amount.isdigit() or int(amount) < 1:
+        raise ConfigError(f"{name}={text!r} is not a length of time such as 7d, 12h or 30m")
+    return int(amount) * _PERIOD_UNITS[unit]
+
+
+def _count(name, default, unit):
+    """A whole number of `unit`, at least one: nothing is ever kept for no time at all."""
+    value = _number(int, name, default)
+    if value < 1:
+        raise ConfigError(f"{name}={value} must be 1 or more ({unit})")
+    return value
+
+
 @dataclass(frozen=True)
 class Peer:
     """Where a service with a web app answers: the address people reach (links in emails and
@@ -135,6 +156,11 @@ class Settings:
     environment: str = "production"
     event_client_limit: str = "10/hour"  # registrations per client address and event
     pending_hold: float = 1800.0  # seconds a `confirm_by_email` seat is held unconfirmed
+    # Retention of personal data (docs/privacy.md); the privacy notice states these.
+    stream_retention: timedelta = timedelta(days=7)  # bus entries, dead letters and tombstones
+    dead_letter_cap: int = 10_000  # dead letters kept at most, newest first
+    retention_days: int = 180  # registrations kept after their event ends, then anonymised
+    delivery_context_days: int = 30  # an email's stored content kept after it is done
 
     @property
     def is_sqlite(self):
@@ -181,6 +207,10 @@ def load(service, **overrides):
         environment=env("ABIERTO_ENV", "production"),
         event_client_limit=_rates("EVENT_CLIENT_LIMIT", "10/hour"),
         pending_hold=_number(float, "PENDING_HOLD", "1800"),
+        stream_retention=_period("STREAM_RETENTION", "7d"),
+        dead_letter_cap=_count("DEAD_LETTER_CAP", "10000", "entries"),
+        retention_days=_count("RETENTION_DAYS", "180", "days"),
+        delivery_context_days=_count("DELIVERY_CONTEXT_DAYS", "30", "days"),
     )
     values.update(overrides)
     if values["trusted_proxy_hops"] < 0:

@@ -24,6 +24,9 @@ class Arco:
     export: Callable
     # erase(settings, db, email, now) -> how many of their records were erased.
     erase: Callable
+    # The service that sends the emails: erased first, so that while the others erase, what
+    # is still on its way to the person (a fact on the bus) reaches nobody.
+    sends_mail: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

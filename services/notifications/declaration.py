@@ -14,8 +14,9 @@ def _export(db, email):
 
 def _erase(settings, db, email, now):
     from services.notifications import privacy
+    from shared.bus import Bus
 
-    return privacy.erase(db, email, now)
+    return privacy.erase(db, Bus.from_url(settings.redis_url), email, now)
 
 
 SERVICE = ServiceDeclaration(
@@ -27,6 +28,6 @@ SERVICE = ServiceDeclaration(
     scopes={"deliveries:read": "read the emails sent and their states",
             "subscriptions:read": "read who follows what"},
     commands=(commands.consume, commands.sweep),
-    arco=Arco(export=_export, erase=_erase),
+    arco=Arco(export=_export, erase=_erase, sends_mail=True),
     events=published.EVENTS,
 )

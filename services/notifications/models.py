@@ -43,6 +43,8 @@ class Delivery(Base):
     state_changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+    # When `context` was emptied, DELIVERY_CONTEXT_DAYS after the email was done with
+    context_scrubbed_at = mapped_column(UTCDateTime, nullable=True)
 
 
 class Subscription(Base):
@@ -64,3 +66,13 @@ class Subscription(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     confirmed_at = mapped_column(UTCDateTime, nullable=True)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class Tombstone(Base):
+    """An erased address, as a hash: the facts about it still on the bus when it was erased
+    email nobody. Kept only as long as the bus keeps facts (STREAM_RETENTION)."""
+
+    __tablename__ = "tombstones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    erased_at = mapped_column(UTCDateTime, nullable=False)

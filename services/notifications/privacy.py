@@ -3,7 +3,9 @@ attendee's or follower's address) and the topics it follows, shown or erased."""
 from sqlalchemy import delete, func, select
 
 from services.notifications.models import Delivery, Subscription
-from services.notifications.pipeline import deliveries, subscriptions
+from services.notifications.pipeline import deliveries, mailcap, subscriptions, tombstones
+from services.notifications.pipeline.consumer import DEAD_LETTERS
+from shared.bus import mentioning
 from shared.schemas import normalize_email
 
 
@@ -40,10 +42,20 @@ def export_subscriptions(db, email):
     } for row in rows]
 
 
-def erase(db, email, now=None):
-    """Delete the deliveries addressed to this email and its subscriptions; return how many rows."""
+def erase(db, bus, email, now):
+    """Erase an address everywhere notifications keeps it; return how many records went.
+
+    The address is marked erased (a tombstone), so that facts about it already on the bus
+    or in a consumer's hands email nobody; then its subscriptions, the emails kept for it
+    (sent or not, with their stored content) and the dead letters that mention it go. On
+    PostgreSQL the tombstone takes the mailbox's lock the consumer takes to record an
+    email: a delivery being recorded meanwhile is committed first, and deleted here.
+    """
     with db.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            deliveries.lock_mailboxes(session, [mailcap.mailbox_key(email)])
+        tombstones.lay(session, email, now)
         left = subscriptions.erase(session, normalize_email(email), now)
         sent = session.execute(delete(Delivery).where(_addressed_to(email)),
                                execution_options={"synchronize_session": False}).rowcount
-    return sent + left
+    return sent + left + bus.forget(DEAD_LETTERS, mentioning(email))

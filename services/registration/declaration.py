@@ -21,8 +21,10 @@ def _erase(settings, db, email, now):
     """Erasing a registration frees its seat: the person promoted gets their links."""
     from services.registration import privacy
     from services.registration.facts import Links
+    from shared.bus import Bus
 
-    return privacy.erase(db, email, Links(settings.public_base_url, settings.keys), now)
+    return privacy.erase(db, Bus.from_url(settings.redis_url), email,
+                         Links(settings.public_base_url, settings.keys), now)
 
 
 SERVICE = ServiceDeclaration(

@@ -71,6 +71,8 @@ class Registration(Base):
     organization: Mapped[str] = mapped_column(String(200), default="")
     sector: Mapped[str] = mapped_column(String(20))
     accessibility_needs: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Needs can tell of health, sensitive data: their own explicit consent, kept with them
+    accessibility_consent_at = mapped_column(UTCDateTime, nullable=True)
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(12))
     privacy_consent_at = mapped_column(UTCDateTime, nullable=False)
@@ -79,3 +81,5 @@ class Registration(Base):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)
     held_until = mapped_column(UTCDateTime, nullable=True)  # a `pending` seat's deadline
+    # RETENTION_DAYS after its event ended the person is gone from the row; counts stay
+    anonymised_at = mapped_column(UTCDateTime, nullable=True)

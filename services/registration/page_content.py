@@ -28,6 +28,10 @@ ERRORS = {  # field -> (es, en): one message per field, whatever marshmallow sai
     "language": ("Elige español o inglés.", "Choose Spanish or English."),
     "accessibility_needs": ("Las necesidades de accesibilidad admiten hasta 500 caracteres.",
                             "Accessibility needs can be up to 500 characters."),
+    "accessibility_consent": ("Para guardar tus necesidades de accesibilidad marca la casilla de "
+                              "consentimiento, o deja el campo vacío.",
+                              "To keep your accessibility needs, tick the consent box, or leave "
+                              "the field empty."),
     "privacy_consent": ("Para registrarte debes aceptar el aviso de privacidad.",
                         "You must accept the privacy notice to register."),
 }
@@ -93,7 +97,7 @@ def json_ld(event):
 
 
 def form_values(form):
-    """What was typed, to show again (never the consent box: it must be ticked anew)."""
+    """What was typed, to show again (never the consent boxes: they must be ticked anew)."""
     return {name: form.get(name, "") for name in FORM_FIELDS}
 
 
@@ -104,6 +108,7 @@ def schema_input(form):
         if form.get(name):  # absent: let the schema say "required" / use its default
             data[name] = form[name]
     data["accessibility_needs"] = form.get("accessibility_needs", "")
+    data["accessibility_consent"] = form.get("accessibility_consent") == "yes"
     data["privacy_consent"] = form.get("privacy_consent") == "yes"
     return data
 

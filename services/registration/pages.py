@@ -7,6 +7,7 @@ Forms carry a CSRF token kept in Flask's signed session cookie.
 """
 import hmac
 import secrets
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, render_template, request, session
 from marshmallow import ValidationError
@@ -121,8 +122,12 @@ def calendar(event_id):
 
 @bp.get("/privacy")
 def privacy():
-    """The privacy notice (aviso de privacidad); the municipality edits templates/privacy.html."""
-    return render_template("privacy.html")
+    """The privacy notice (aviso de privacidad); the municipality edits templates/privacy.html.
+    How long data is kept comes from the settings that keep it, so the notice cannot drift."""
+    settings = service().settings
+    return render_template("privacy.html", retention_days=settings.retention_days,
+                           stream_days=f"{settings.stream_retention / timedelta(days=1):g}",
+                           context_days=settings.delivery_context_days)
 
 
 def _registration_id(token, purpose=CANCEL_PURPOSE):

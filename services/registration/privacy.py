@@ -1,8 +1,8 @@
 """ARCO rights over registration's data: show a person what is held under their email, or erase it.
 
 Erasing frees a confirmed seat exactly as a cancellation does (the first person waiting is
-promoted and told), but records no fact about the erased person and drops their facts not
-yet relayed, so nothing more is ever emailed to someone who asked to be forgotten.
+promoted and told), but records no fact about the erased person, drops their facts not yet
+relayed and deletes those already on the bus, so nothing about them is left to be emailed.
 """
 import json
 
@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 
 from services.registration import domain, service
 from services.registration.models import Event, Outbox, Registration
+from shared.bus import mentioning, stream_name
 from shared.schemas import normalize_email
 
 
@@ -35,17 +36,22 @@ def export(db, email):
         "cancelled_at": _iso(registration.cancelled_at),
         "privacy_consent_at": _iso(registration.privacy_consent_at),
         "accessibility_needs": registration.accessibility_needs,
+        "accessibility_consent_at": _iso(registration.accessibility_consent_at),
     } for registration, title in rows]
 
 
-def erase(db, email, links, now):
-    """Delete every registration under this email (one transaction each); return how many."""
+def erase(db, bus, email, links, now):
+    """Delete every registration under this email (one transaction each), then the facts
+    about them still on the bus; return how many registrations went."""
     email_key = normalize_email(email)
     with db.transaction() as session:
         found = session.execute(select(Registration.id, Registration.event_id).where(
             Registration.email_key == email_key).order_by(Registration.id)).all()
-    return sum(_erase_one(db, registration_id, event_id, email_key, links, now)
-               for registration_id, event_id in found)
+    erased = sum(_erase_one(db, registration_id, event_id, email_key, links, now)
+                 for registration_id, event_id in found)
+    # After the rows: a fact the relay published meanwhile is on the stream by now.
+    bus.forget(stream_name("registration"), mentioning(email))
+    return erased
 
 
 def _erase_one(db, registration_id, event_id, email_key, links, now):

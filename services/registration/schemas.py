@@ -106,11 +106,25 @@ class RegistrationSchema(StrictSchema):
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
     accessibility_needs = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500),
-        metadata={"description": "optional: what the person needs to take part (organisers see it)"})
+        metadata={"description": "optional: what the person needs to take part (organisers see it); "
+                                 "needs `accessibility_consent`"})
+    # Needs can tell of health, which the law treats as sensitive: the general consent does
+    # not cover them, so they ask for their own, explicit one.
+    accessibility_consent = fields.Boolean(
+        load_default=False, load_only=True,
+        metadata={"description": "explicit consent to keep the accessibility needs (sensitive "
+                                 "data); required when they are given"})
     privacy_consent = fields.Boolean(required=True, load_only=True, validate=validate.Equal(
         True, error="Consent to the privacy notice is required to register."))
     status = fields.String(dump_only=True)
     created_at = UTCDateTime(dump_only=True)
+
+    @validates_schema
+    def _sensitive_needs_consented(self, data, **_):
+        if (data.get("accessibility_needs") or "").strip() and not data.get("accessibility_consent"):
+            raise ValidationError("Accessibility needs are sensitive data: give them only with "
+                                  "accessibility_consent true, or leave them out.",
+                                  "accessibility_consent")
 
     @pre_load
     def _trim_email(self, data, **_):

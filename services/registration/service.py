@@ -118,7 +118,8 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
     """
     email_key = normalize_email(fields["email"])
     changes = {name: fields[name] for name in _PERSON}
-    changes.update(accessibility_needs=(fields.get("accessibility_needs") or "").strip() or None,
+    needs = (fields.get("accessibility_needs") or "").strip() or None
+    changes.update(accessibility_needs=needs, accessibility_consent_at=now if needs else None,
                    privacy_consent_at=now, queued_at=now, cancelled_at=None)
     with db.writing() as connection:
         # FOR UPDATE serialises capacity decisions per event, as in _event_for_update.

@@ -5,10 +5,15 @@ tests/conftest.py's `databases`), emptied before every test: creating and droppi
 PostgreSQL database per test costs ~0.2 s each, which would make this suite slow.
 Helpers are fixtures that return functions, so test modules need not import this file.
 """
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from services.mailsink.server import serve
@@ -21,6 +26,7 @@ from services.registration import models as registration_models
 from services.registration.app import create_app as create_registration_app
 from services.registration.models import ApiToken as RegistrationToken
 from shared import config, envelope
+from shared.bus import Bus
 from shared.tokens import create_token
 from shared.db import Database
 from shared.devstack import free_port
@@ -31,6 +37,8 @@ PUBLIC_BASE_URL = "http://abierto.test"
 OPEN_STARTS = "2031-05-31T10:00:00-06:00"  # America/Chihuahua is UTC-6 all year since 2022
 OPEN_ENDS = "2031-05-31T12:00:00-06:00"
 TABLES = ("events", "registrations", "outbox")
+# The erasure and retention tests' Redis database, emptied by each: they search all of it.
+ERASURE_REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 def _settings(service, db):
@@ -287,3 +295,32 @@ def worker(notifications, monkeypatch):
     """A worker process's surroundings: its tasks use `notifications`; this is its database."""
     monkeypatch.setattr(tasks, "collaborators", notifications)
     return notifications.db
+
+
+@pytest.fixture
+def bus():
+    """The bus on a Redis database of its own, empty at the start and the end of the test."""
+    client = redis.Redis.from_url(ERASURE_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield Bus(client)
+    client.flushdb()
+
+
+@pytest.fixture
+def abierto(registration_app, empty_database, tmp_path, bus):
+    """abierto(*args, input=None) -> the finished `abierto` process, on the test databases
+    and `bus`."""
+    db, settings = registration_app[1], registration_app[2]
+    env = dict(os.environ, REGISTRATION_DATABASE_URL=db.url,
+               NOTIFICATIONS_DATABASE_URL=empty_database("notifications").url,
+               DATA_DIR=str(tmp_path), SECRET_KEY=settings.secret_key,
+               PUBLIC_BASE_URL=settings.public_base_url, LOG_LEVEL="WARNING",
+               REDIS_URL=ERASURE_REDIS_URL)
+    env.pop("DATABASE_URL", None)
+    command = Path(sys.executable).with_name("abierto")
+
+    def run(*args, input=None, **changes):
+        return subprocess.run([str(command), *args], env={**env, **changes}, input=input,
+                              capture_output=True, text=True, timeout=60)
+
+    return run

@@ -20,7 +20,8 @@ def csrf_token(page):
 def form(token, **overrides):
     body = {"csrf_token": token, "name": "Ana López", "email": "ana@example.org",
             "organization": "Colectivo", "sector": "civil_society", "language": "es",
-            "accessibility_needs": "Intérprete de LSM", "privacy_consent": "yes"}
+            "accessibility_needs": "Intérprete de LSM", "accessibility_consent": "yes",
+            "privacy_consent": "yes"}
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not ...}
 

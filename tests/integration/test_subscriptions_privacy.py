@@ -28,13 +28,13 @@ def test_export_lists_an_addresss_subscriptions_and_nobody_elses(empty_database)
 
 
 def test_erase_deletes_the_subscriptions_and_says_the_live_ones_were_cancelled(
-        empty_database, outbox_facts):
+        bus, empty_database, outbox_facts):
     db = empty_database("notifications")
     live = follow(db, "ana@example.org", "commitment:1", "confirmed")
     follow(db, "ana@example.org", "commitment:2", "cancelled")
     kept = follow(db, "bea@example.org", "commitment:1", "confirmed")
 
-    assert privacy.erase(db, "ANA@example.org", NOW) == 2
+    assert privacy.erase(db, bus, "ANA@example.org", NOW) == 2
 
     assert [i["id"] for i in privacy.export_subscriptions(db, "bea@example.org")] == [kept]
     assert privacy.export_subscriptions(db, "ana@example.org") == []

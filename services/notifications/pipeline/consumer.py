@@ -46,7 +46,7 @@ def process(bus, entries, notifications, enqueue=tasks.enqueue):
             pending.clear()
 
     for stream, entry_id, fields in entries:
-        envelope = _read(bus, stream, entry_id, fields)
+        envelope = _read(bus, stream, entry_id, fields, notifications.settings.dead_letter_cap)
         if envelope is not None:
             events.append(envelope)
             handled.setdefault(stream, []).append(entry_id)
@@ -60,14 +60,15 @@ def process(bus, entries, notifications, enqueue=tasks.enqueue):
         log.info("handled %d event(s): %d email(s) queued", len(events), len(queued))
 
 
-def _read(bus, stream, entry_id, fields):
+def _read(bus, stream, entry_id, fields, dead_letter_cap):
     """The entry's event; None if it is not a valid one, which is dead-lettered and acked."""
     try:
         return envelopes.loads(fields["event"])
     except (ValidationError, ValueError, KeyError) as error:
         log.error("entry %s on %s is not a valid event (%s); dead-lettered", entry_id, stream,
                   error)
-        bus.redis.xadd(DEAD_LETTERS, {"stream": stream, "entry": entry_id, **fields})
+        bus.redis.xadd(DEAD_LETTERS, {"stream": stream, "entry": entry_id, **fields},
+                       maxlen=dead_letter_cap, approximate=False)
         bus.ack(stream, GROUP, entry_id)
         return None
 

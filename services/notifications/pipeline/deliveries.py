@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 
 from services.notifications.mail import kinds
 from services.notifications.models import Delivery
-from services.notifications.pipeline import mailcap
+from services.notifications.pipeline import mailcap, tombstones
 from shared.db import page_of, utcnow
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN, SUPPRESSED = (
@@ -34,10 +34,11 @@ def idempotency_key(cloudevent_id, kind, recipient):
 
 def record(session, envelope, kind, recipient, context, now, lease, mail_domain, cap=None):
     """The delivery for this (CloudEvent, kind, recipient) as an ORM row, for a caller that goes
-    on to use or change it: created once, found on every redelivery."""
-    ((delivery_id, _state),) = record_all(session, [(envelope, kind, recipient, context)],
-                                          now, lease, mail_domain, cap)
-    return session.get(Delivery, delivery_id)
+    on to use or change it: created once, found on every redelivery; None if the recipient
+    was erased after the fact."""
+    recorded = record_all(session, [(envelope, kind, recipient, context)], now, lease,
+                          mail_domain, cap)
+    return session.get(Delivery, recorded[0][0]) if recorded else None
 
 
 _TABLE = Delivery.__table__
@@ -62,11 +63,12 @@ _LOCK = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(:locks) AS k").
 def record_all(session, wanted, now, lease, mail_domain, cap=None):
     """(id, state) of the delivery for each (envelope, kind, recipient, context); each created once.
 
-    Two statements however many events `wanted` spans: one SELECT finds the deliveries
-    already there (a redelivered event) and what the page's mailboxes were recently sent,
-    one multi-row INSERT adds the others. Bare Core, as the ORM would only add CPU here.
-    Wanted twice (an event read twice in one batch) is one delivery, listed once; the
-    order is that of first mention.
+    A few statements however many events `wanted` spans: one SELECT leaves out the emails
+    whose recipient was erased after their fact happened (tombstones.py), one finds the
+    deliveries already there (a redelivered event) and what the page's mailboxes were
+    recently sent, one multi-row INSERT adds the others. Bare Core, as the ORM would only
+    add CPU here. Wanted twice (an event read twice in one batch) is one delivery, listed
+    once; the order is that of first mention.
 
     `cap` (mailcap.parse(MAIL_CAP)) caps the emails of anonymous kinds per mailbox: past
     it a new delivery is recorded `suppressed`, not queued. None caps nothing (callers
@@ -78,11 +80,17 @@ def record_all(session, wanted, now, lease, mail_domain, cap=None):
                                  (envelope, kind, recipient, context))
     if not wanted_by_key:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        # Every mailbox of the page, the capped ones and the others: an erasure takes the
+        # same locks, so it either sees these rows or they see its tombstone.
+        lock_mailboxes(session, {mailcap.mailbox_key(recipient)
+                                 for _e, _k, recipient, _c in wanted_by_key.values()})
+    wanted_by_key = tombstones.without_erased(session, wanted_by_key)
+    if not wanted_by_key:
+        return []
     anonymous = kinds.anonymous()
     capped = sorted({mailcap.mailbox_key(recipient) for _e, kind, recipient, _c
                      in wanted_by_key.values() if kind in anonymous}) if cap else []
-    if capped and session.get_bind().dialect.name == "postgresql":
-        lock_mailboxes(session, capped)
     found, recent = {}, {}
     for part, key, delivery_id, state, created_at in session.execute(_FIND, {
             "keys": list(wanted_by_key), "mailboxes": capped, "anonymous": sorted(anonymous),

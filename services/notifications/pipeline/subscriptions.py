@@ -88,7 +88,7 @@ def request(db, email, topic, language, commitment, links, now, lease, mail_doma
         }
         optin = deliveries.record(session, fact, OPTIN, subscription.email, context, now, lease,
                                   mail_domain, cap)
-        return [optin.id] if optin.state == deliveries.QUEUED else []
+        return [optin.id] if optin is not None and optin.state == deliveries.QUEUED else []
 
 
 def get(db, subscription_id):

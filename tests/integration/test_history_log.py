@@ -223,3 +223,22 @@ def test_outside_development_a_missing_key_stops_the_app(cdb, tmp_path, capsys):
     assert stopped.value.code == EXIT_CONFIG
     assert "HISTORY_SIGNING_KEY_FILE" in capsys.readouterr().err
     assert not (tmp_path / "none.key").exists()
+
+
+def test_the_commitment_page_shows_the_verified_signed_head(client, logged):
+    head = client.get("/api/v1/history/head").get_json()
+    page = client.get("/commitments/MXCHH0003").get_data(as_text=True)
+    assert f"Historial verificado: {head['size']} entradas" in page
+    assert f"Cabeza firmada (Ed25519) del registro de {head['size']} entradas" in page
+    assert head["root_hash"] in page
+    assert f"/api/v1/history/verify?size={head['size']}&amp;root={head['root_hash']}" in page
+
+
+def test_a_milestone_change_carries_the_head_of_the_log_it_ends(client, cdb, writer, logged,
+                                                                  outbox_facts):
+    assert client.patch(f"/api/v1/milestones/{logged['id']}", headers=writer,
+                        json={"progress_pct": 90}).status_code == 200
+    carried = outbox_facts(cdb)[-1]["data"]["history_head"]
+    head = client.get("/api/v1/history/head").get_json()
+    assert (carried["size"], carried["root_hash"]) == (head["size"], head["root_hash"])
+    assert client.get(carried["verify_url"].removeprefix("http://abierto.test")).get_json()["ok"]

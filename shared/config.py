@@ -161,6 +161,10 @@ class Settings:
     dead_letter_cap: int = 10_000  # dead letters kept at most, newest first
     retention_days: int = 180  # registrations kept after their event ends, then anonymised
     delivery_context_days: int = 30  # an email's stored content kept after it is done
+    # The Ed25519 key that signs a log's tree heads; None: not set (only development makes
+    # one, under DATA_DIR). A file, never a database row: whoever can rewrite the
+    # database must not also be able to sign.
+    history_signing_key_file: Path | None = None
 
     @property
     def is_sqlite(self):
@@ -213,6 +217,11 @@ def load(service, **overrides):
         delivery_context_days=_count("DELIVERY_CONTEXT_DAYS", "30", "days"),
     )
     values.update(overrides)
+    if "history_signing_key_file" not in values:
+        key_file = env("HISTORY_SIGNING_KEY_FILE")
+        values["history_signing_key_file"] = Path(key_file) if key_file else (
+            values["data_dir"] / "history-signing.key"
+            if values["environment"] == "development" else None)
     if values["trusted_proxy_hops"] < 0:
         raise ConfigError(f"TRUSTED_PROXY_HOPS={values['trusted_proxy_hops']} must be 0 or more")
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
@@ -236,8 +245,14 @@ def load_process(service):
 def load_or_exit(service):
     """`load_process` for an entry point outside the CLI (an app factory, the Celery app): a
     setting that cannot be used ends the process with one line on stderr, not a traceback."""
+    return or_exit(load_process, service)
+
+
+def or_exit(function, *args):
+    """function(*args), for an entry point outside the CLI: a ConfigError ends the process
+    with one line on stderr, not a traceback."""
     try:
-        return load_process(service)
+        return function(*args)
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_CONFIG) from None

@@ -1,10 +1,11 @@
-"""The HTTP API of milestones, assessments and the public history (which has no write method)."""
+"""The HTTP API of milestones, assessments and the public history (which has no write method;
+its log's heads, proofs and checks are in api_log.py)."""
 from flask import g
 from flask.views import MethodView
 
 from services.commitments import tracking
 from services.commitments.schemas import (AssessmentSchema, HistoryEntrySchema,
-                                          MilestoneChangesSchema, MilestoneSchema, VerifySchema)
+                                          MilestoneChangesSchema, MilestoneSchema)
 from shared.auth import require
 from shared.schemas import PageQuery, page_body, page_schema
 from shared.web import ApiBlueprint, service
@@ -83,16 +84,3 @@ class PlanHistory(MethodView):
     def get(self, query, plan_id):
         """Every change of an action plan's own fields, oldest first (public)."""
         return page_body(*tracking.plan_history(service().db, plan_id, **query), query)
-
-
-@blp.route("/history/verify")
-class HistoryVerify(MethodView):
-    @blp.response(200, VerifySchema)
-    def get(self):
-        """Verify the chain: `{"ok": true, "entries": n}` or `{"ok": false, "first_bad": id}`.
-
-        Each web worker hashes the whole chain on its first check and every 10 minutes;
-        in between, it confirms the last entry it verified is unchanged and hashes only
-        newer ones. `abierto history verify` always hashes the whole chain.
-        """
-        return tracking.public_verification(service())[0]

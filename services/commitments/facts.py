@@ -25,14 +25,17 @@ def milestone_state(milestone):
     return {name: jsonable(getattr(milestone, name)) for name in domain.MILESTONE_TRACKED}
 
 
-def milestone_changed(commitment, milestone, before, why, actor, base_url, now):
-    """`milestone.changed`: before and after, why, and whether followers are alerted."""
+def milestone_changed(commitment, milestone, before, why, actor, base_url, now, head):
+    """`milestone.changed`: before and after, why, whether followers are alerted, and the
+    history's head (`{size, root_hash}`) once the change is in it."""
     data = {"commitment": snapshot(commitment, base_url),
             "milestone": {"id": milestone.id, "title": _bilingual(milestone.title)},
             "before": before, "after": milestone_state(milestone),
             "justification": why.get("justification"),
             "evidence": jsonable(why.get("evidence") or []),
-            "minor": bool(why.get("minor")), "actor": actor}
+            "minor": bool(why.get("minor")), "actor": actor,
+            "history_head": {**head, "verify_url": f"{base_url}/api/v1/history/verify"
+                                                   f"?size={head['size']}&root={head['root_hash']}"}}
     subject = f"commitments/{commitment.id}/milestones/{milestone.id}"
     return envelope.make("milestone.changed", SOURCE, subject, data, now=now)
 

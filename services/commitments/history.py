@@ -5,6 +5,10 @@ An entry's `hash` is the SHA-256 (hex) of the canonical JSON — sorted keys, se
 `commitment_id`, `subject_type`, `subject_id`, `field`, `old_value`, `new_value`,
 `justification`, `evidence`, `actor` and `previous_hash`. The first entry's
 `previous_hash` is 64 zeros; each later one carries the hash of the entry before it.
+
+The entries, in id order, are also the leaves of an RFC 9162 Merkle tree (merkle.py): leaf
+n is the 32 bytes of entry n+1's `hash`. Its signed heads and proofs (transparency.py)
+let whoever saved a head prove that today's log extends it.
 """
 import hashlib
 import json
@@ -14,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Text, cast, select, text
 
+from services.commitments import merkle
 from services.commitments.models import HistoryEntry
 
 GENESIS = "0" * 64
@@ -86,9 +91,21 @@ class Log:
             self.add(subject_type, subject_id, field, old, new, commitment_id=commitment_id, **why)
 
 
-# The last entry verified so far: its id, hash and link, and how many entries up to it.
-Checkpoint = namedtuple("Checkpoint", "id hash entries previous_hash")
-START = Checkpoint(0, GENESIS, 0, None)
+def leaf(entry_hash_hex):
+    """An entry's leaf in the Merkle tree."""
+    return merkle.leaf_hash(bytes.fromhex(entry_hash_hex))
+
+
+def leaves(session):
+    """Every entry's leaf, in id order, as the database holds them now."""
+    return [leaf(value) for value in session.scalars(
+        select(HistoryEntry.hash).order_by(HistoryEntry.id).execution_options(yield_per=1000))]
+
+
+# The last entry verified so far: its id, hash and link, how many entries up to it, and the
+# Merkle tree of those entries (a merkle.Frontier; None: empty).
+Checkpoint = namedtuple("Checkpoint", "id hash entries previous_hash tree")
+START = Checkpoint(0, GENESIS, 0, None, None)
 
 
 def _walk(session, start, expect=None):
@@ -105,6 +122,7 @@ def _walk(session, start, expect=None):
     rows = session.execute(select(*columns, *raw).where(HistoryEntry.id > start.id)
                            .order_by(HistoryEntry.id).execution_options(yield_per=1000))
     last = start
+    tree = start.tree.copy() if start.tree else merkle.Frontier()
     for row in rows.mappings():
         values = dict(row)
         try:
@@ -115,7 +133,9 @@ def _walk(session, start, expect=None):
         if (row["previous_hash"] != last.hash or entry_hash(values) != row["hash"]
                 or (expect and row["id"] == expect.id and row["hash"] != expect.hash)):
             return {"ok": False, "first_bad": row["id"]}, last
-        last = Checkpoint(row["id"], row["hash"], last.entries + 1, row["previous_hash"])
+        if tree.size == last.entries:  # the remembered entry, walked again, is in already
+            tree.append(leaf(row["hash"]))
+        last = Checkpoint(row["id"], row["hash"], last.entries + 1, row["previous_hash"], tree)
     if expect and last.id < expect.id:  # the tail was cut: the first missing entry is bad
         return {"ok": False, "first_bad": last.id + 1}, last
     return {"ok": True, "entries": last.entries}, last
@@ -134,7 +154,8 @@ def verify_since(session, remembered):
     """Hash the remembered entry again (it must be there, unchanged, still linked to the
     hash before it) and the entries after it; if anything fails, walk the whole chain to
     name the first bad entry."""
-    before = Checkpoint(remembered.id - 1, remembered.previous_hash, remembered.entries - 1, None)
+    before = Checkpoint(remembered.id - 1, remembered.previous_hash, remembered.entries - 1,
+                        None, remembered.tree)
     result, last = _walk(session, before if remembered.id else START, remembered)
     return (result, last) if result["ok"] else _walk(session, START, remembered)
 
@@ -167,12 +188,17 @@ class Verifier:
 
     def check(self, db, now):
         """(result, when the whole chain was last hashed); result as `verify`'s."""
+        return self.latest(db, now)[:2]
+
+    def latest(self, db, now):
+        """`check`'s answer and the Merkle tree (a merkle.Frontier) of the entries verified
+        so far: the tree a signed head describes."""
         with self._lock:
             due = self.full_at is None or now - self.full_at >= self.full_every
             if not due and self._result and not self._result["ok"]:
                 # A broken chain stays reported until the next whole check, rather than
                 # being rehashed in full on every read (tampering must not pin the worker).
-                return self._result, self.full_at
+                return self._result, self.full_at, self._tree()
             with db.reading() as connection:
                 if due:
                     result, last = _walk(connection, START, self._remembered)
@@ -182,4 +208,7 @@ class Verifier:
             if result["ok"]:
                 self._remembered = last
             self._result = result
-            return result, self.full_at
+            return result, self.full_at, self._tree()
+
+    def _tree(self):
+        return (self._remembered and self._remembered.tree) or merkle.Frontier()

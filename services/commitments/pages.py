@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
-from services.commitments import charts, domain, tracking
+from services.commitments import charts, domain, tracking, transparency
 from services.commitments.domain import LOCAL_ZONE
 from services.commitments.models import ActionPlan, HistoryEntry
 from services.commitments.plans import find_commitment
@@ -119,6 +119,8 @@ def commitment_page(ref):
     # Before the page's transaction: the check waits its turn on the verifier's lock, and
     # must not do so while holding SQLite's write lock (BEGIN IMMEDIATE) that others need.
     verification, verified_in_full_at = tracking.public_verification(service())
+    # The head the same check describes, signed (none once the chain fails).
+    head = transparency.signed_head(service()) if verification["ok"] else None
     with service().db.transaction() as session:
         try:
             commitment = find_commitment(session, ref)
@@ -143,6 +145,6 @@ def commitment_page(ref):
         "commitment.html", commitment=commitment, plan=plan, entries=entries,
         history_total=total, milestones=[(m, domain.is_delayed(m, today)) for m in milestones],
         progress=domain.commitment_progress(commitment.milestones), verification=verification,
-        verified_in_full_at=verified_in_full_at,
+        verified_in_full_at=verified_in_full_at, head=head,
         chart=charts.layout(charts.progress_series(moves)),
         follow_url=service().follow_url)

@@ -43,6 +43,15 @@ class Evidence(Schema):
     url = fields.String(required=True)
 
 
+class HistoryHead(Schema):
+    """The public history's tree head right after the change: a copy for followers to hold."""
+
+    size = fields.Integer(required=True, metadata={"description": "entries in the log"})
+    root_hash = fields.String(required=True, metadata={"description": "RFC 9162 root, hex"})
+    verify_url = fields.String(required=True, metadata={
+        "description": "GET /api/v1/history/verify?size=&root= for this head"})
+
+
 class MilestoneChanged(Schema):
     """Data of `milestone.changed`: before and after, and why."""
 
@@ -54,6 +63,8 @@ class MilestoneChanged(Schema):
     evidence = fields.List(fields.Nested(Evidence), required=True)
     minor = fields.Boolean(required=True, metadata={"description": "true: nobody is alerted"})
     actor = fields.String(required=True, metadata={"description": "the token's name"})
+    # Not required: facts written before the log had heads may still be on the bus.
+    history_head = fields.Nested(HistoryHead, metadata={"description": "the log after the change"})
 
 
 class CommitmentUpdated(Schema):

@@ -187,9 +187,3 @@ class HistoryEntrySchema(Schema):
     actor = fields.String()
     previous_hash = fields.String()
     hash = fields.String()
-
-
-class VerifySchema(Schema):
-    ok = fields.Boolean()
-    entries = fields.Integer(metadata={"description": "when ok"})
-    first_bad = fields.Integer(metadata={"description": "when not ok: the first entry that fails"})

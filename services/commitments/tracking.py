@@ -1,7 +1,7 @@
 """Use cases for following a commitment: milestones, assessments and the public history."""
 from sqlalchemy import select
 
-from services.commitments import domain, facts, history
+from services.commitments import domain, facts, history, transparency
 from services.commitments.history import Log
 from services.commitments.models import Assessment, Commitment, HistoryEntry, Milestone, Outbox
 from services.commitments.plans import find_commitment, find_plan, paginate, split_why
@@ -62,7 +62,8 @@ def update_milestone(db, milestone_id, changes, actor, now, base_url):
             setattr(milestone, name, new)
         log.changed("milestone", milestone.id, changed, commitment_id=commitment.id, **why)
         outbox.add(session, Outbox, facts.milestone_changed(
-            commitment, milestone, before, {**why, "minor": minor}, actor, base_url, now))
+            commitment, milestone, before, {**why, "minor": minor}, actor, base_url, now,
+            transparency.current_head(session)))
     return milestone
 
 

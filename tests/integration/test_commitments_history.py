@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from services.commitments import history
 from services.commitments.app import create_app
@@ -12,7 +13,7 @@ from services.commitments.history import GENESIS, Verifier, entry_hash
 from services.commitments.models import HistoryEntry
 from services.commitments.tracking import add_milestone, update_milestone, verify_history
 from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
-    NOW, cdb, client, commitments_app, history_rows, make, settings_for, writer)
+    NOW, cdb, client, commitments_app, history_rows, make, settings_for, unguarded, writer)
 
 
 @pytest.fixture
@@ -60,12 +61,24 @@ def test_the_chain_verifies_and_links_each_entry_to_the_one_before(client, cdb, 
     assert all(later[0] == earlier[1] for earlier, later in zip(links, links[1:]))
 
 
+@pytest.mark.parametrize("statement", [
+    "UPDATE history SET actor = 'otro' WHERE id = :id", "DELETE FROM history WHERE id = :id"])
+def test_the_database_refuses_to_edit_or_delete_an_entry(client, cdb, tracked, statement):
+    """Its triggers refuse, whoever connects: the entry stays as it was and the chain holds."""
+    rows = history_rows(cdb)
+    with pytest.raises(DBAPIError, match="the history is append-only"):
+        with cdb.engine.begin() as connection:
+            connection.execute(text(statement), {"id": rows[1].id})
+    assert history_rows(cdb) == rows
+    assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": len(rows)}
+
+
 @pytest.mark.parametrize("column, value", [
     ("new_value", """'"in_progress"'"""), ("actor", "'otro'"), ("justification", "'Sin acta'")])
 def test_tampering_with_one_row_makes_verify_name_it(client, cdb, tracked, column, value):
     """An UPDATE behind the API's back breaks that entry's hash: verify answers with its id."""
     target = [row for row in history_rows(cdb) if row.field == "status"][0].id
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.execute(text(f"UPDATE history SET {column} = {value} WHERE id = :id"),
                            {"id": target})
     assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": target}
@@ -74,7 +87,7 @@ def test_tampering_with_one_row_makes_verify_name_it(client, cdb, tracked, colum
 def test_a_rehashed_forgery_is_caught_at_the_next_link(client, cdb, tracked):
     """Recomputing the forged row's own hash still breaks the following entry's link."""
     rows = history_rows(cdb)
-    with cdb.transaction() as session:
+    with unguarded(cdb), cdb.transaction() as session:
         entry = session.get(HistoryEntry, rows[2].id)
         entry.justification = "Falsificado"
         entry.hash = entry_hash({c.name: getattr(entry, c.name) for c in HistoryEntry.__table__.c})
@@ -83,7 +96,7 @@ def test_a_rehashed_forgery_is_caught_at_the_next_link(client, cdb, tracked):
 
 def test_a_deleted_entry_breaks_the_chain(client, cdb, tracked):
     rows = history_rows(cdb)
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.execute(text("DELETE FROM history WHERE id = :id"), {"id": rows[2].id})
     assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": rows[3].id}
 
@@ -138,7 +151,7 @@ def later(cdb):
 
 
 def tamper(cdb, entry_id, column="actor", value="'otro'"):
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.execute(text(f"UPDATE history SET {column} = {value} WHERE id = :id"),
                            {"id": entry_id})
 
@@ -161,7 +174,7 @@ def test_the_remembered_entry_edited_is_caught_by_the_next_check(client, cdb, tr
     """Even rehashed: the newest entry's own hash is consistent, but not the one remembered."""
     last = history_rows(cdb)[-1].id
     assert client.get("/api/v1/history/verify").get_json() == {"ok": True, "entries": last}
-    with cdb.transaction() as session:
+    with unguarded(cdb), cdb.transaction() as session:
         entry = session.get(HistoryEntry, last)
         entry.justification = "Falsificado"
         if rehash:
@@ -175,7 +188,7 @@ def test_the_remembered_entry_edited_is_caught_by_the_next_check(client, cdb, tr
 def test_a_cut_tail_is_caught_by_the_next_check(client, cdb, tracked):
     rows = history_rows(cdb)
     assert client.get("/api/v1/history/verify").get_json()["ok"]
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.execute(text("DELETE FROM history WHERE id >= :id"), {"id": rows[-2].id})
     assert client.get("/api/v1/history/verify").get_json() == {"ok": False, "first_bad": rows[-2].id}
 

@@ -10,7 +10,7 @@ from services.commitments.models import HistoryEntry
 from services.commitments.tracking import update_milestone
 from shared import config
 from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
-    NOW, cdb, client, commitments_app, history_rows, make, writer)
+    NOW, cdb, client, commitments_app, history_rows, make, unguarded, writer)
 from tests.integration.test_subscriptions_api import (  # noqa: F401 (fixtures)
     Follow, closed_port_url, commitments_api, follow, follow_down)
 
@@ -66,7 +66,7 @@ def test_english_by_the_switch_sticks_in_a_cookie(client, published):
 
 
 def test_updated_days_ago_counts_from_the_last_change(client, cdb, published):
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.execute(text("UPDATE history SET occurred_at = :when"),
                            {"when": (NOW - timedelta(days=5)).replace(tzinfo=None)})
     assert "actualizado hace 5 días" in html(client.get("/"))
@@ -100,7 +100,7 @@ def test_history_count_in_the_page_matches_the_log(client, cdb, published):
 
 def test_tampering_shows_on_the_page(client, cdb, published):
     target = [row for row in history_rows(cdb) if row.field == "status"][0].id
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.execute(text("UPDATE history SET actor = 'otro' WHERE id = :id"), {"id": target})
     page = html(client.get("/commitments/MXCHH0003"))
     assert "Historial verificado" not in page

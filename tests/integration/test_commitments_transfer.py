@@ -13,7 +13,7 @@ from services.commitments.app import create_app
 from shared.cli import main
 from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
     NOW, assert_problem, cdb, client, commitments_app, counts, history_rows, make, settings_for,
-    token_headers, writer)
+    token_headers, unguarded, writer)
 
 SEED_FILE = Path("/work/shared/seeds/000_fe76bdd381d94064.txt")  # outside the repo: optional
 COMMITMENT_3_ES = (  # the municipality's words, verbatim from the seed page
@@ -176,7 +176,7 @@ def test_history_verify_command_prints_json_and_fails_on_tampering(cdb, full_pla
     result = run_cli(cdb, "history", "verify")
     assert result.exit_code == 0 and json.loads(result.stdout)["ok"] is True
     target = history_rows(cdb)[3].id
-    with cdb.engine.begin() as connection:
+    with unguarded(cdb), cdb.engine.begin() as connection:
         connection.exec_driver_sql(f"UPDATE history SET actor = 'x' WHERE id = {target}")
     result = run_cli(cdb, "history", "verify")
     assert result.exit_code == 1

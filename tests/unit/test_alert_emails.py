@@ -352,3 +352,21 @@ def test_any_failure_sends_the_email_without_the_block_after_one_try(failure, ca
     assert client.asked == [1]  # the first failure stops the lookups: one timeout at most
     (record,) = [r for r in caplog.records if r.name == "services.notifications.pipeline.tasks"]
     assert record.levelname == "WARNING" and "ana@example.org" not in record.getMessage()
+
+
+HEAD = {"size": 42, "root_hash": "ab" * 32,
+        "verify_url": "http://abierto.test/api/v1/history/verify?size=42&root=" + "ab" * 32}
+
+
+def test_the_alert_hands_each_follower_the_history_head_to_keep():
+    text, html = bodies(received("milestone_alert", alert(history_head=HEAD)))
+    for part in (text, html):
+        assert "42 entradas" in part and "42 entries" in part
+        assert HEAD["root_hash"] in part and HEAD["verify_url"].replace("&", "&amp;") in (
+            part if part is html else part.replace("&", "&amp;"))
+    assert "Guarda este dato" in text and "Keep this" in text
+
+
+def test_an_alert_from_before_the_log_had_heads_still_goes_out_without_one():
+    text, _ = bodies(received("milestone_alert", alert()))
+    assert "Guarda este dato" not in text and "Estado: Programado" in text

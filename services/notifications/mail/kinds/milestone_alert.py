@@ -1,4 +1,5 @@
-"""A milestone of a followed commitment changed: what changed, why, and the evidence.
+"""A milestone of a followed commitment changed: what changed, why, and the evidence, with
+the public history's tree head after the change, so each follower holds a copy of it.
 
 A minor change alerts nobody. Every follower of one change gets the same email but for
 their unsubscribe link, which the list headers also carry (RFC 2919, 2369, 8058 one-click).
@@ -53,6 +54,7 @@ class MilestoneAlert(FollowerEmail):
             "evidence": [{"title": item["title"] or item["url"], "url": item["url"],
                           "linkable": is_web(item["url"])} for item in shared.get("evidence") or []],
             "unsubscribe_url": shared["subscription"]["unsubscribe_url"],
+            "history_head": shared.get("history_head"),  # absent from older facts
         }
 
 

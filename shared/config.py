@@ -90,6 +90,9 @@ class Peer:
 
     public_url: str
     api_url: str
+    # A bearer token of that service, for a peer that calls its API ({NAME}_API_TOKEN);
+    # None: this process has none.
+    api_token: str | None = None
 
 
 def _peers():
@@ -101,7 +104,8 @@ def _peers():
             local = f"http://127.0.0.1:{declaration.port}"
             peers[name] = Peer(public_url=env("PUBLIC_BASE_URL", local, name).rstrip("/"),
                                api_url=(os.environ.get(f"{name.upper()}_API_URL") or local
-                                        ).rstrip("/"))
+                                        ).rstrip("/"),
+                               api_token=os.environ.get(f"{name.upper()}_API_TOKEN") or None)
     return peers
 
 
@@ -135,6 +139,7 @@ class Settings:
     environment: str = "production"
     event_client_limit: str = "10/hour"  # registrations per client address and event
     pending_hold: float = 1800.0  # seconds a `confirm_by_email` seat is held unconfirmed
+    arco_response_days: int = 20  # business days the law gives to answer an ARCO request
 
     @property
     def is_sqlite(self):
@@ -181,8 +186,11 @@ def load(service, **overrides):
         environment=env("ABIERTO_ENV", "production"),
         event_client_limit=_rates("EVENT_CLIENT_LIMIT", "10/hour"),
         pending_hold=_number(float, "PENDING_HOLD", "1800"),
+        arco_response_days=_number(int, "ARCO_RESPONSE_DAYS", "20"),
     )
     values.update(overrides)
+    if values["arco_response_days"] < 1:
+        raise ConfigError(f"ARCO_RESPONSE_DAYS={values['arco_response_days']} must be 1 or more")
     if values["trusted_proxy_hops"] < 0:
         raise ConfigError(f"TRUSTED_PROXY_HOPS={values['trusted_proxy_hops']} must be 0 or more")
     if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):

@@ -64,3 +64,13 @@ class Subscription(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     confirmed_at = mapped_column(UTCDateTime, nullable=True)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class Opposition(Base):
+    """An address that asked for no email but what an active registration needs (the O of
+    ARCO): its kinds that are not `essential` are recorded suppressed, never sent."""
+
+    __tablename__ = "oppositions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_key: Mapped[str] = mapped_column(String(254), unique=True)  # mailcap.mailbox_key
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -24,6 +24,9 @@ class Arco:
     export: Callable
     # erase(settings, db, email, now) -> how many of their records were erased.
     erase: Callable
+    # log(db) -> the ARCO requests on record, oldest first, as plain dicts (`abierto arco
+    # log`); None: this service keeps no such record.
+    log: Callable | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

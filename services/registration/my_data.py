@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from services.registration import facts
 from services.registration.models import MyDataLink, Outbox, Registration
 from shared import outbox
-from shared.domain_errors import NotFound
+from shared.domain_errors import Gone, NotFound
 from shared.schemas import normalize_email
 
 LINK_HOURS = 24  # how long a link opens the data
@@ -37,11 +37,13 @@ def request_link(db, email, language, links, now):
 
 
 def link_owner(db, link_id, now):
-    """The link row (whose address it opens); NotFound once expired or its data erased."""
+    """The link row (whose address it opens); Gone once expired, NotFound once erased."""
     with db.transaction() as session:
         link = session.get(MyDataLink, link_id)
-    if link is None or link.expires_at <= now:
+    if link is None:
         raise NotFound("This link no longer opens anything.")
+    if link.expires_at <= now:
+        raise Gone("This link has expired.")
     return link
 
 

@@ -18,7 +18,7 @@ from services.registration.notifications_client import NotificationsUnavailable
 from services.registration.pages import csrf_ok
 from services.registration.schemas import RegistrationSchema
 from shared import i18n, signing
-from shared.domain_errors import NotFound
+from shared.domain_errors import Gone, NotFound
 from shared.errors import problem
 from shared.ratelimit import limited
 from shared.schemas import StrictSchema, email_field
@@ -64,14 +64,18 @@ def send():
 
 
 def _owner(token):
-    """The link's row (whose data it opens); LinkInvalid or NotFound otherwise."""
+    """The link's row (whose data it opens); one of LINK_FAILURES otherwise."""
     link_id = signing.unsign(service().settings.keys, MY_DATA_PURPOSE, token,
                              my_data.LINK_HOURS * 3600)
     return my_data.link_owner(service().db, link_id, service().clock())
 
 
+LINK_FAILURES = (signing.LinkInvalid, NotFound, Gone)
+
+
 def _invalid(error):
-    expired = isinstance(error, signing.LinkInvalid) and error.expired
+    """400 tampered or foreign, 410 expired, 404 erased since it was sent."""
+    expired = isinstance(error, Gone) or getattr(error, "expired", False)
     status = 404 if isinstance(error, NotFound) else 410 if expired else 400
     return render_template("my_data_message.html", kind="invalid", expired=expired), status
 
@@ -98,7 +102,7 @@ def show(token):
     """Everything held about the link's address, with what the person can do about it."""
     try:
         link = _owner(token)
-    except (signing.LinkInvalid, NotFound) as error:
+    except LINK_FAILURES as error:
         return _invalid(error)
     registrations = privacy.export(service().db, link.email)
     try:
@@ -121,7 +125,7 @@ def download(token):
     received_at = service().clock()
     try:
         link = _owner(token)
-    except (signing.LinkInvalid, NotFound) as error:
+    except LINK_FAILURES as error:
         return _invalid(error)
     try:
         elsewhere = service().notifications.export(link.email)
@@ -144,7 +148,7 @@ def correct(token):
     received_at = service().clock()
     try:
         link = _owner(token)
-    except (signing.LinkInvalid, NotFound) as error:
+    except LINK_FAILURES as error:
         return _invalid(error)
     typed = {name: request.form.get(name, "") for name in my_data.CORRECTABLE}
     try:
@@ -173,7 +177,7 @@ def stop(token):
     received_at = service().clock()
     try:
         link = _owner(token)
-    except (signing.LinkInvalid, NotFound) as error:
+    except LINK_FAILURES as error:
         return _invalid(error)
     opposed = request.form.get("opposed", "yes") != "no"
     try:
@@ -193,7 +197,7 @@ def confirm_delete(token):
     """What deleting means, with the button that does it; changes nothing."""
     try:
         _owner(token)
-    except (signing.LinkInvalid, NotFound) as error:
+    except LINK_FAILURES as error:
         return _invalid(error)
     return render_template("my_data_delete.html", token=token)
 
@@ -207,7 +211,7 @@ def delete(token):
     received_at = service().clock()
     try:
         link = _owner(token)
-    except (signing.LinkInvalid, NotFound) as error:
+    except LINK_FAILURES as error:
         return _invalid(error)
     try:
         service().notifications.erase(link.email)

@@ -27,6 +27,10 @@ class PreferencesSchema(PersonSchema):
                              metadata={"description": "of the alerts of what the address follows"})
 
 
+class ErasedSchema(StrictSchema):
+    erased = fields.Integer(metadata={"description": "how many rows were erased"})
+
+
 class HeldSchema(StrictSchema):
     subscriptions = fields.List(fields.Dict(), metadata={"description": "what it follows"})
     deliveries = fields.List(fields.Dict(), metadata={"description": "the emails kept for it"})
@@ -70,7 +74,7 @@ class Erase(MethodView):
     @require("arco:write")
     @blp.doc(security=BEARER)
     @blp.arguments(PersonSchema)
-    @blp.response(200, fields.Dict())
+    @blp.response(200, ErasedSchema)
     def post(self, person):
         """Erase everything held for an address (`arco:write`); returns how many rows."""
         email, db = person["email"], service().db

@@ -1,10 +1,11 @@
 """The "Mis datos" use cases on registration's side: send a person the link to their data
 (at most one an hour per address), find whose link it is, correct their registrations,
 and forget their links. What other services hold is asked for over their APIs (the pages)."""
+import hashlib
 import json
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from services.registration import facts
 from services.registration.models import MyDataLink, Outbox, Registration
@@ -22,6 +23,7 @@ def request_link(db, email, language, links, now):
     return whether one was queued. The caller answers the same either way."""
     email_key = normalize_email(email)
     with db.transaction() as session:
+        _one_request_at_a_time(session, email_key)
         recent = session.scalar(select(MyDataLink.id).where(
             MyDataLink.email_key == email_key,
             MyDataLink.created_at > now - ONE_LINK_EVERY).limit(1))
@@ -34,6 +36,15 @@ def request_link(db, email, language, links, now):
         session.flush()  # its id is what the link carries
         outbox.add(session, Outbox, facts.my_data_fact(link, links.my_data(link.id), LINK_HOURS, now))
     return True
+
+
+def _one_request_at_a_time(session, email_key):
+    """PostgreSQL: hold a lock per address until commit, so two requests at once cannot
+    both find no recent link and both send one. SQLite's BEGIN IMMEDIATE already does."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"my-data:{email_key}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def link_owner(db, link_id, now):

@@ -1,10 +1,14 @@
 """The "Mis datos" pages on both backends: the link by email (real Redis, real SMTP), and the
 page that gathers what registration holds and, over real HTTP with a service token, what
 the notification service holds; download, correct, stop and delete, each on record."""
+import os
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -284,3 +288,15 @@ def test_every_request_is_on_record_without_the_address(site, notifications_api,
     business_days = sum(1 for n in range(1, (deadline - received).days + 1)
                         if (received + timedelta(days=n)).weekday() < 5)
     assert business_days == settings.arco_response_days == 20
+
+    printed = subprocess.run(
+        [str(Path(sys.executable).with_name("abierto")), "arco", "log"], capture_output=True,
+        text=True, timeout=60, check=True, env={
+            **os.environ, "REGISTRATION_DATABASE_URL": db.url, "LOG_LEVEL": "WARNING",
+            "NOTIFICATIONS_DATABASE_URL": notifications_api[2].url})
+    lines = [line.split("\t") for line in printed.stdout.splitlines()]
+    assert lines[0] == ["request_id", "right", "received_at", "done_at", "outcome", "deadline",
+                        "person"]
+    assert [line[1] for line in lines[1:]] == ["access", "opposition", "cancellation"]
+    assert {line[0] for line in lines[1:]} == {item["request_id"] for item in log["items"]}
+    assert not _words(printed.stdout)

@@ -62,8 +62,8 @@ def test_export_correct_oppose(stack, smtp, writer, new_event):  # noqa: F811
     link = ask_for_link(stack, smtp, address)
     page = requests.get(link, timeout=10)
     assert page.status_code == 200
-    for shown in (name_of(address), "Panel de Gobierno Abierto", f"commitment:{commitment_id}",
-                  "registration_confirmed", "subscription_optin"):
+    for shown in (name_of(address), "Panel de Gobierno Abierto", f"Compromiso {commitment_id}",
+                  "Confirmación de registro", "Confirmar seguimiento", "Enlace a mis datos"):
         assert shown in page.text
 
     held = requests.get(link + "/data.json", timeout=10).json()

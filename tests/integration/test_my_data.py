@@ -151,8 +151,8 @@ def test_the_page_shows_everything_every_service_holds(site, notifications_api):
     page = client.get(link_path(db))
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    for shown in ("Presentación del Plan de Acción", "confirmed", "Ana López", NEEDS,
-                  "commitment:3", "registration_confirmed", "Colectivo"):
+    for shown in ("Presentación del Plan de Acción", "confirmado", "Ana López", NEEDS,
+                  "Compromiso 3", "Confirmación de registro", "enviado", "Colectivo"):
         assert shown in html
 
     download = client.get(link_path(db) + "/data.json")

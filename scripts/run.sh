@@ -38,11 +38,18 @@ else
 fi
 
 abierto db upgrade && abierto seed
+# The "Mis datos" pages ask notifications over its API: a short-lived token for this run.
+if [ -z "${NOTIFICATIONS_API_TOKEN:-}" ]; then
+  NOTIFICATIONS_API_TOKEN=$(abierto token create --service notifications \
+    --scopes arco:read,arco:write --name make-run --expires-in 1d 2>/dev/null)
+  export NOTIFICATIONS_API_TOKEN
+fi
 
 cat <<EOT
 
 Abierto is starting. / Abierto está iniciando.
   Registration:   http://127.0.0.1:5001/api/v1/events   (OpenAPI: /api/v1/openapi.json)
+  My data:        http://127.0.0.1:5001/my-data
   Commitments:    http://127.0.0.1:5002/healthz
   Notifications:  http://127.0.0.1:5003/api/v1/deliveries   (token scope deliveries:read)
   $mail_note

@@ -262,6 +262,17 @@ def arco_erase(email, yes):
         click.echo(f"{name}: {erased} erased", err=True)  # said at once, should the next fail
 
 
+@arco.command("log")
+def arco_log():
+    """Print every ARCO request on record, tab-separated, oldest first: request id, right,
+    received, done, outcome, deadline and the person's keyed hash (never the address)."""
+    columns = ("request_id", "right", "received_at", "done_at", "outcome", "deadline", "person")
+    click.echo("\t".join(columns))
+    for name in services.names(lambda declaration: declaration.arco and declaration.arco.log):
+        for entry in services.declared()[name].arco.log(database(name)):
+            click.echo("\t".join(str(entry[column] or "-") for column in columns))
+
+
 def _add_declared_commands():
     for declaration in services.declared().values():
         for command in declaration.commands:

@@ -111,6 +111,9 @@ class Peer:
 
     public_url: str
     api_url: str
+    # A bearer token of that service, for a peer that calls its API ({NAME}_API_TOKEN);
+    # None: this process has none.
+    api_token: str | None = None
 
 
 def _peers():
@@ -122,7 +125,8 @@ def _peers():
             local = f"http://127.0.0.1:{declaration.port}"
             peers[name] = Peer(public_url=env("PUBLIC_BASE_URL", local, name).rstrip("/"),
                                api_url=(os.environ.get(f"{name.upper()}_API_URL") or local
-                                        ).rstrip("/"))
+                                        ).rstrip("/"),
+                               api_token=os.environ.get(f"{name.upper()}_API_TOKEN") or None)
     return peers
 
 
@@ -165,6 +169,7 @@ class Settings:
     # one, under DATA_DIR). A file, never a database row: whoever can rewrite the
     # database must not also be able to sign.
     history_signing_key_file: Path | None = None
+    arco_response_days: int = 20  # business days the law gives to answer an ARCO request
 
     @property
     def is_sqlite(self):
@@ -215,8 +220,11 @@ def load(service, **overrides):
         dead_letter_cap=_count("DEAD_LETTER_CAP", "10000", "entries"),
         retention_days=_count("RETENTION_DAYS", "180", "days"),
         delivery_context_days=_count("DELIVERY_CONTEXT_DAYS", "30", "days"),
+        arco_response_days=_number(int, "ARCO_RESPONSE_DAYS", "20"),
     )
     values.update(overrides)
+    if values["arco_response_days"] < 1:
+        raise ConfigError(f"ARCO_RESPONSE_DAYS={values['arco_response_days']} must be 1 or more")
     if "history_signing_key_file" not in values:
         key_file = env("HISTORY_SIGNING_KEY_FILE")
         values["history_signing_key_file"] = Path(key_file) if key_file else (

@@ -27,6 +27,9 @@ class Arco:
     # The service that sends the emails: erased first, so that while the others erase, what
     # is still on its way to the person (a fact on the bus) reaches nobody.
     sends_mail: bool = False
+    # log(db) -> the ARCO requests on record, oldest first, as plain dicts (`abierto arco
+    # log`); None: this service keeps no such record.
+    log: Callable | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.models import ApiToken
 from services.notifications.pipeline import mailcap, subscriptions
-from services.notifications.web import deliveries_api, follow_page, link_pages, subscriptions_api
+from services.notifications.web import arco_api, deliveries_api, follow_page, link_pages, subscriptions_api
 from shared import config
 from shared.web import Service, create_service_app
 
@@ -44,7 +44,7 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
         enqueue=enqueue or _celery_enqueue(settings),
         mail_domain=mime.domain_of(settings.mail_from))
     app = create_service_app(service, "Abierto — Notifications",
-                             [deliveries_api.blp, subscriptions_api.blp])
+                             [deliveries_api.blp, subscriptions_api.blp, arco_api.blp])
     app.register_blueprint(link_pages.bp)
     app.register_blueprint(follow_page.bp)  # the commitment page's follow form
     return app

@@ -76,3 +76,11 @@ class Tombstone(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     address_hash: Mapped[str] = mapped_column(String(64), unique=True)
     erased_at = mapped_column(UTCDateTime, nullable=False)
+class Opposition(Base):
+    """An address that asked for no email but what an active registration needs (the O of
+    ARCO): its kinds that are not `essential` are recorded suppressed, never sent."""
+
+    __tablename__ = "oppositions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_key: Mapped[str] = mapped_column(String(254), unique=True)  # mailcap.mailbox_key
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

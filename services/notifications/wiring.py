@@ -26,6 +26,11 @@ class Notifications:
         return mime.domain_of(self.settings.mail_from)
 
     @property
+    def my_data_url(self):
+        """The "Mis datos" page every email's footer links to, on the registration site."""
+        return f"{self.settings.peers['registration'].public_url}/my-data"
+
+    @property
     def cap(self):
         """MAIL_CAP's windows."""
         return mailcap.parse(self.settings.mail_cap)

@@ -1,9 +1,10 @@
 """The registration service's app factory."""
 from dataclasses import dataclass
 
-from services.registration import api, pages
+from services.registration import api, arco_api, my_data_pages, pages
 from services.registration.facts import Links
 from services.registration.models import ApiToken
+from services.registration.notifications_client import NotificationsClient
 from shared import config, i18n
 from shared.ratelimit import PublicRateLimit
 from shared.web import Service, create_service_app
@@ -14,19 +15,27 @@ class Registration(Service):
     links: Links  # what signs the cancel and confirm links in emails
     event_limit: PublicRateLimit  # registrations per client address and event, API and form
     commitments_url: str  # where an event's related commitments are shown
+    notifications: NotificationsClient  # what the "Mis datos" pages ask of notifications
 
 
-def create_app(settings=None, **collaborators):
-    """Build the app; tests pass settings and collaborators (db, bus, clock) instead of patching."""
+def create_app(settings=None, *, notifications=None, **collaborators):
+    """Build the app; tests pass settings and collaborators (db, bus, clock) instead of patching.
+
+    `notifications` reads and changes what the notification service holds about a person
+    (default: its ARCO API at NOTIFICATIONS_API_URL, with NOTIFICATIONS_API_TOKEN).
+    """
     settings = settings or config.load_or_exit("registration")
+    peer = settings.peers["notifications"]
     service = Registration(
         settings=settings, token_model=ApiToken, **collaborators,
         links=Links(settings.public_base_url, settings.keys),
         # The key names both the client address and the event.
         event_limit=PublicRateLimit(settings.redis_url, settings.event_client_limit,
                                     "registration-per-event"),
-        commitments_url=settings.peers["commitments"].public_url)
-    app = create_service_app(service, "Abierto — Registration", [api.blp])
+        commitments_url=settings.peers["commitments"].public_url,
+        notifications=notifications or NotificationsClient(peer.api_url, peer.api_token))
+    app = create_service_app(service, "Abierto — Registration", [api.blp, arco_api.blp])
     i18n.install(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(my_data_pages.bp)
     return app

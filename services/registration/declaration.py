@@ -17,6 +17,13 @@ def _export(db, email):
     return {"registration": privacy.export(db, email)}
 
 
+def _log(db):
+    from services.registration import arco_log
+
+    rows, _ = arco_log.entries(db)
+    return [arco_log.as_dict(row) for row in rows]
+
+
 def _erase(settings, db, email, now):
     """Erasing a registration frees its seat: the person promoted gets their links."""
     from services.registration import privacy
@@ -39,9 +46,11 @@ SERVICE = ServiceDeclaration(
         "registrations:read": "read an event's registrations",
         # kiosks and municipal systems
         "registrations:write": "register people, and be told the outcome",
+        # the transparency office
+        "arco:read": "read the ARCO requests on record (no addresses)",
     },
     seed=_seed,
     commands=(commands.holds,),
-    arco=Arco(export=_export, erase=_erase),
+    arco=Arco(export=_export, erase=_erase, log=_log),
     events=published.EVENTS,
 )

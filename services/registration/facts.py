@@ -4,6 +4,7 @@ from shared import envelope, signing
 SOURCE = "/abierto/registration"
 CANCEL_PURPOSE = "cancel-registration"
 CONFIRM_PURPOSE = "confirm-registration"
+MY_DATA_PURPOSE = "my-data"
 
 
 class Links:
@@ -22,6 +23,22 @@ class Links:
     def confirm(self, registration_id):
         token = signing.sign(self.keys, CONFIRM_PURPOSE, registration_id)
         return f"{self.base_url}/registrations/confirm/{token}"
+
+
+    def my_data(self, link_id):
+        token = signing.sign(self.keys, MY_DATA_PURPOSE, link_id)
+        return f"{self.base_url}/my-data/{token}"
+
+
+def my_data_subject(link_id):
+    return f"my-data/{link_id}"
+
+
+def my_data_fact(link, url, valid_hours, now):
+    """The envelope of `arco.requested`: the link goes to the address that asked for it."""
+    data = {"requester": {"email": link.email, "language": link.language, "url": url,
+                          "valid_hours": valid_hours}}
+    return envelope.make("arco.requested", SOURCE, my_data_subject(link.id), data, now=now)
 
 
 def registration_fact(type_, registration, event, links, now):

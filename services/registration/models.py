@@ -1,5 +1,5 @@
 """Registration's tables: events, registrations, and the shared token and outbox tables."""
-from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,3 +83,34 @@ class Registration(Base):
     held_until = mapped_column(UTCDateTime, nullable=True)  # a `pending` seat's deadline
     # RETENTION_DAYS after its event ended the person is gone from the row; counts stay
     anonymised_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class MyDataLink(Base):
+    """A "Mis datos" link sent to an address. The link carries only this row's id; the row
+    says whose data it opens until `expires_at`, and goes with the next request after that."""
+
+    __tablename__ = "my_data_links"
+    # Ids are never reused, so an old link cannot open a newcomer's data.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))  # as typed
+    email_key: Mapped[str] = mapped_column(String(254), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class ArcoRequest(Base):
+    """One ARCO request on record for the transparency office: which right, when it came
+    and was done, how it ended and by when it had to be. The person is only a keyed hash of
+    the address, enough to link their requests, never to read it back."""
+
+    __tablename__ = "arco_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)  # a UUID, quoted to people
+    right: Mapped[str] = mapped_column(String(16))  # access, rectification, cancellation, opposition
+    person: Mapped[str] = mapped_column(String(64), index=True)
+    received_at = mapped_column(UTCDateTime, nullable=False)
+    done_at = mapped_column(UTCDateTime, nullable=True)  # None: not done (see outcome)
+    outcome: Mapped[str] = mapped_column(String(200))
+    deadline = mapped_column(Date, nullable=False)  # ARCO_RESPONSE_DAYS business days after received

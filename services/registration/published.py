@@ -46,6 +46,21 @@ class RegistrationFact(Schema):
     event = fields.Nested(EventSnapshot, required=True)
 
 
+class Requester(Schema):
+    """Who asked for their "Mis datos" link, and the link; personal data, so streams are trimmed."""
+
+    email = fields.String(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    url = fields.String(required=True, metadata={"description": "signed, expiring"})
+    valid_hours = fields.Integer(required=True, metadata={"description": "how long it opens"})
+
+
+class ArcoRequestedFact(Schema):
+    """Data of `arco.requested`."""
+
+    requester = fields.Nested(Requester, required=True)
+
+
 EVENTS = (
     EventType("registration.confirmed",
               "a person registered and got a seat, or confirmed a held one", RegistrationFact),
@@ -65,4 +80,8 @@ EVENTS = (
               "someone registered, without a token, an email that already holds a registration "
               "of the event; nothing changed, and the person is told what they hold",
               RegistrationFact),
+    EventType("arco.requested",
+              "someone asked, on the \"Mis datos\" page, for the link to everything held under "
+              "an address; the link goes to that address (at most one an hour)",
+              ArcoRequestedFact),
 )

@@ -1,9 +1,11 @@
 """Fixtures of the end-to-end tests: one running stack per database backend (see harness)."""
+import signal
+
 import pytest
 import redis
 import requests
 
-from shared.devstack import RedisServer, Stack
+from shared.devstack import RedisServer, Stack, answers, wait_until
 from tests.e2e.browser import explain, watch_csp
 from tests.e2e.harness import SMTPServer
 
@@ -38,6 +40,15 @@ def stack(databases, backend, redis_server, smtp, tmp_path_factory):
     urls = {name: databases.url(name) for name in Stack.WEB}
     running = Stack(tmp_path_factory.mktemp(f"stack-{backend}"), redis_server.url, smtp.port, urls)
     running.start_all()
+    # Registration's "Mis datos" pages read notifications over its ARCO API with a token an
+    # operator makes once the databases exist, as the operations guide says.
+    running.env["NOTIFICATIONS_API_TOKEN"] = running.cli(
+        "token", "create", "--service", "notifications", "--scopes", "arco:read,arco:write",
+        "--name", "registration").strip()
+    running.kill("registration", signal.SIGTERM, group=True)
+    running.start("registration")
+    wait_until(lambda: answers(running.url("registration", "/readyz")), 30,
+               what="registration ready")
     yield running
     running.stop_all()
 

@@ -143,3 +143,31 @@ def test_the_csp_watch_sees_what_the_policy_refuses(stack, page):
     assert sorted(v["directive"] for v in page.csp_violations) == ["img-src", "style-src-elem"]
     assert page.evaluate("getComputedStyle(document.body).color") != "rgb(255, 0, 0)"
     page.csp_violations.clear()  # seen; the fixture fails a test on any left over
+
+
+def test_my_data_in_the_browser_from_the_privacy_notice_to_deletion(stack, smtp, new_event, page):
+    """From the privacy notice to "Mis datos": ask, open the emailed link, see, delete; each
+    page accessible and within its CSP."""
+    event_id = new_event()
+    (address,) = unique_addresses(1, "browserdata")
+    requests.post(stack.url("registration", f"/api/v1/events/{event_id}/registrations"), json={
+        "name": "Dora Ortiz", "email": address, "sector": "citizen", "privacy_consent": True,
+        "accessibility_needs": "Rampa de acceso"}, timeout=10)
+    page.goto(stack.url("registration", "/privacy"))
+    page.get_by_role("link", name="Mis datos").first.click()
+    assert_accessible(page, "my-data-ask-es")
+    page.get_by_label("Correo electrónico").fill(address)
+    page.get_by_role("button", name="Enviarme el enlace").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Revisa tu correo"
+    wait_until(lambda: any("/my-data/" in m.get_body(("plain",)).get_content()
+                           for m in smtp.inbox.to(address)), 30, what="the my-data link")
+    mail = next(m for m in smtp.inbox.to(address) if "Tu enlace" in m["Subject"])
+    link = next(w for w in mail.get_body(("plain",)).get_content().split() if "/my-data/" in w)
+    page.goto(link.strip("<>().,"))
+    assert "Dora Ortiz" in page.content() and "Rampa de acceso" in page.content()
+    assert_accessible(page, "my-data-es")
+    page.get_by_role("link", name="Borrar todos mis datos…").click()
+    assert_accessible(page, "my-data-delete-es")
+    page.get_by_role("button", name="Sí, borrar todo").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Datos borrados"
+    assert_accessible(page, "my-data-deleted-es")

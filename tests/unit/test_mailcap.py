@@ -44,7 +44,7 @@ def test_a_window_is_reached_by_what_falls_inside_it():
     assert mailcap.reached(cap, [NOW - timedelta(hours=25)] * 3, NOW) is None
 
 
-def test_the_five_emails_an_anonymous_request_can_cause_are_capped():
+def test_the_six_emails_an_anonymous_request_can_cause_are_capped():
     assert kinds.anonymous() == {
         "registration_confirmed", "registration_waitlisted", "subscription_optin",
-        "registration_repeat", "registration_pending"}
+        "registration_repeat", "registration_pending", "my_data_link"}

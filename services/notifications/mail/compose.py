@@ -44,15 +44,18 @@ def warm_up():
         labels.percent(50, language)
 
 
-def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commitments=()):
+def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commitments=(),
+          my_data_url=None):
     """One multipart message for one recipient, ready for `as_bytes()`.
 
     `commitments` ({number, ogp_id, title, status, progress_pct}) are shown by the kinds
-    that have a place for them; the caller fetched them.
+    that have a place for them; the caller fetched them. `my_data_url`, the "Mis datos"
+    page, is linked from the footer.
     """
     kind = kinds.get(kind_name)
     shared, personal = kind.split(data, commitments)
-    bodies = _shared_bodies(kind, kind.language(data), json.dumps(shared, sort_keys=True))
+    bodies = _shared_bodies(kind, kind.language(data), json.dumps(shared, sort_keys=True),
+                            my_data_url)
     subject, text, html = _personal(bodies, personal)
     attachment = None
     if kind.invite:
@@ -66,7 +69,7 @@ def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commit
 
 
 @functools.lru_cache(maxsize=64)
-def _shared_bodies(kind, first, shared_json):
+def _shared_bodies(kind, first, shared_json, my_data_url=None):
     """Subject, text and HTML of what every recipient of one event shares: the recipient's
     language first, the other below."""
     shared = json.loads(shared_json)
@@ -77,9 +80,11 @@ def _shared_bodies(kind, first, shared_json):
     parts = [_render(env, kind, language, contexts[language]) for language in languages]
     subject = f"{parts[0][0]}: {contexts[first]['topic']} / {parts[1][0]}"
     text = env.get_template("layout.txt").render(
-        parts=[(language, part[1]) for language, part in zip(languages, parts)])
+        parts=[(language, part[1]) for language, part in zip(languages, parts)],
+        my_data_url=my_data_url)
     html = env.get_template("layout.html").render(
-        subject=subject, parts=[(language, part[2]) for language, part in zip(languages, parts)])
+        subject=subject, parts=[(language, part[2]) for language, part in zip(languages, parts)],
+        my_data_url=my_data_url)
     return subject, text, html
 
 

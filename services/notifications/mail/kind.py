@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Who receives an email: the registration's attendee, or the confirmed followers of the
-# event's commitment (pipeline/handlers.py finds them); or the person who asked for it,
-# an email that no event produces.
+# event's commitment (pipeline/handlers.py finds them); or the person who asked for it
+# (an event's `requester`, or an email that no event produces).
 ATTENDEE, FOLLOWERS, REQUESTER = "attendee", "followers", "requester"
 PUBLISH, CANCEL = "PUBLISH", "CANCEL"  # the calendar METHOD of an attached .ics
 KINDS_TEMPLATES = Path(__file__).parent / "kinds" / "templates"
@@ -31,6 +31,9 @@ class EmailKind:
     # Caused by an anonymous request (registering, asking for a seat, asking to follow):
     # counts towards MAIL_CAP.
     anonymous: bool = False
+    # Sent even to an address that opposed (the O of ARCO): what an active registration
+    # needs, and the link to the person's own data.
+    essential: bool = False
     with_commitments: bool = False  # shows the commitments its event reports on
     invite: str | None = None  # PUBLISH or CANCEL: an .ics goes with it
     templates: Path = field(default=KINDS_TEMPLATES)

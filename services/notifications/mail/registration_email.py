@@ -19,6 +19,8 @@ _NAME, _LINK, _CONFIRM = stand_in("name"), stand_in("link"), stand_in("confirm")
 class RegistrationEmail(EmailKind):
     """An email reads the same for every attendee of an event but for their name and links."""
 
+    essential: bool = True  # an active registration needs it, opposition or not
+
     def recipient(self, data):
         registration = data["registration"]
         return mime.one_line(registration["name"]), registration["email"]

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 
 from services.notifications.mail import kinds
 from services.notifications.models import Delivery
-from services.notifications.pipeline import mailcap, tombstones
+from services.notifications.pipeline import mailcap, oppositions, tombstones
 from shared.db import page_of, utcnow
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN, SUPPRESSED = (
@@ -105,6 +105,7 @@ def record_all(session, wanted, now, lease, mail_domain, cap=None):
         for row in new:
             if row["kind"] in anonymous:
                 _apply_cap(row, cap, recent, now)
+    _apply_oppositions(session, new)
     if new:
         # RETURNING's order is not guaranteed on every database: ids are matched by key.
         states = {row["idempotency_key"]: row["state"] for row in new}
@@ -120,6 +121,15 @@ def _new_row(key, envelope, kind, recipient, context, now, lease, mail_domain):
             "subject": envelope["subject"], "context": context,
             "message_id": f"<{key[:32]}@{mail_domain}>", "state": QUEUED, "attempts": 0,
             "last_error": None, "due_at": now + lease, "state_changed_at": now, "created_at": now}
+
+
+def _apply_oppositions(session, new):
+    """Suppress the new rows of kinds an address that opposed is not sent."""
+    optional = [row for row in new if not kinds.get(row["kind"]).essential]
+    opposed = oppositions.among(session, {row["mailbox_key"] for row in optional})
+    for row in optional:
+        if row["mailbox_key"] in opposed:
+            row.update(state=SUPPRESSED, last_error=oppositions.OPPOSED_REASON)
 
 
 def _apply_cap(row, cap, recent, now):

@@ -3,9 +3,10 @@ per recipient: the attendee of a registration, or the followers of a commitment.
 from sqlalchemy.exc import IntegrityError
 
 from services.notifications.mail import kinds
-from services.notifications.mail.kind import ATTENDEE, FOLLOWERS
+from services.notifications.mail.kind import ATTENDEE, FOLLOWERS, REQUESTER
 from services.notifications.pipeline import deliveries, subscriptions
 
+ONE_PERSON = (ATTENDEE, REQUESTER)  # audiences of one address, recorded in a shared page
 FOLLOWERS_PAGE = 500  # followers read, and their deliveries written, per transaction
 
 
@@ -30,7 +31,13 @@ def followers(session, envelope, links, after):
     return addressed, page[-1].id if len(page) == FOLLOWERS_PAGE else None
 
 
-AUDIENCES = {ATTENDEE: attendee, FOLLOWERS: followers}
+def requester(session, envelope, links, after):
+    """The person who asked for the email (the event's `requester`); one page."""
+    data = envelope["data"]
+    return [(data["requester"]["email"], data)], None
+
+
+AUDIENCES = {ATTENDEE: attendee, FOLLOWERS: followers, REQUESTER: requester}
 
 
 def handle(db, envelope, now, lease, mail_domain, links, on_page=lambda ids: None, cap=None):
@@ -70,7 +77,7 @@ def _readers(envelopes, links):
     run = []
     for envelope in envelopes:
         emails = kinds.for_event(envelope["type"])
-        if emails and all(kind.audience == ATTENDEE for kind in emails):
+        if emails and all(kind.audience in ONE_PERSON for kind in emails):
             run.append((envelope, emails))
             continue
         if run:

@@ -7,7 +7,7 @@ import logging
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.notifications.mail import kinds
 from services.notifications.mail.kind import FOLLOWERS
@@ -124,6 +124,12 @@ def _move(db, subscription_id, status, fact_type, now):
                 subscription.cancelled_at = now
             _record(session, fact_type, subscription, now)
         return subscription
+
+
+def set_language(session, email, language):
+    """Correct the language of every alert this address gets (rectification)."""
+    session.execute(update(Subscription).where(
+        Subscription.email_key == normalize_email(email)).values(language=language))
 
 
 def followers(session, topic, after_id, limit):

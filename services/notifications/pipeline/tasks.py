@@ -71,7 +71,8 @@ def build(worker, delivery):
     """The message of one delivery, as its kind words it."""
     return compose.build(delivery.kind, delivery.context, mail_from=worker.settings.mail_from,
                          message_id=delivery.message_id,
-                         commitments=related_commitments(delivery, worker.commitments))
+                         commitments=related_commitments(delivery, worker.commitments),
+                         my_data_url=worker.my_data_url)
 
 
 def related_commitments(delivery, commitments):

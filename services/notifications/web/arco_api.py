@@ -1,0 +1,84 @@
+"""A person's data, by address, for the service that hosts the "Mis datos" pages (ARCO:
+access, rectification, cancellation, opposition). The address travels in the body, never in
+a URL that logs would keep; every call needs a token with an `arco:` scope."""
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from services.notifications import privacy
+from services.notifications.pipeline import oppositions, subscriptions
+from shared.auth import require
+from shared.schemas import StrictSchema, email_field
+from shared.web import ApiBlueprint, service
+from shared.wording import LANGUAGES
+
+blp = ApiBlueprint("arco", __name__, url_prefix="/api/v1/arco",
+                   description="A person's data, by address (ARCO) / Los datos de una persona")
+BEARER = [{"bearer": []}]
+
+
+class PersonSchema(StrictSchema):
+    email = email_field(required=True)
+
+
+class PreferencesSchema(PersonSchema):
+    opposed = fields.Boolean(metadata={
+        "description": "true: send nothing but what an active registration needs"})
+    language = fields.String(validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "of the alerts of what the address follows"})
+
+
+class ErasedSchema(StrictSchema):
+    erased = fields.Integer(metadata={"description": "how many rows were erased"})
+
+
+class HeldSchema(StrictSchema):
+    subscriptions = fields.List(fields.Dict(), metadata={"description": "what it follows"})
+    deliveries = fields.List(fields.Dict(), metadata={"description": "the emails kept for it"})
+    opposed = fields.Boolean()
+
+
+@blp.route("/export")
+class Export(MethodView):
+    @require("arco:read")
+    @blp.doc(security=BEARER)
+    @blp.arguments(PersonSchema)
+    @blp.response(200, HeldSchema)
+    def post(self, person):
+        """Everything held for an address: follows, emails kept, opposition (`arco:read`)."""
+        email, db = person["email"], service().db
+        with db.transaction() as session:
+            opposed = oppositions.is_opposed(session, email)
+        return {"subscriptions": privacy.export_subscriptions(db, email),
+                "deliveries": privacy.export(db, email), "opposed": opposed}
+
+
+@blp.route("/preferences")
+class Preferences(MethodView):
+    @require("arco:write")
+    @blp.doc(security=BEARER)
+    @blp.arguments(PreferencesSchema)
+    @blp.response(200, PreferencesSchema)
+    def post(self, changes):
+        """Oppose (or stop opposing), or correct the language of the alerts (`arco:write`)."""
+        email = changes["email"]
+        with service().db.transaction() as session:
+            if "opposed" in changes:
+                oppositions.set_opposed(session, email, changes["opposed"], service().clock())
+            if "language" in changes:
+                subscriptions.set_language(session, email, changes["language"])
+            return {"email": email, "opposed": oppositions.is_opposed(session, email)}
+
+
+@blp.route("/erase")
+class Erase(MethodView):
+    @require("arco:write")
+    @blp.doc(security=BEARER)
+    @blp.arguments(PersonSchema)
+    @blp.response(200, ErasedSchema)
+    def post(self, person):
+        """Erase everything held for an address (`arco:write`); returns how many rows."""
+        email, db = person["email"], service().db
+        erased = privacy.erase(db, service().bus, email, service().clock())
+        with db.transaction() as session:
+            oppositions.forget(session, email)
+        return {"erased": erased}

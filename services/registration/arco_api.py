@@ -1,0 +1,36 @@
+"""The ARCO requests on record, for the transparency office (token scope `arco:read`)."""
+from flask.views import MethodView
+from marshmallow import fields
+
+from services.registration import arco_log
+from shared.auth import require
+from shared.schemas import PageQuery, StrictSchema, page_body, page_schema
+from shared.web import ApiBlueprint, service
+
+blp = ApiBlueprint("arco", __name__, url_prefix="/api/v1",
+                   description="ARCO requests on record / Solicitudes ARCO registradas")
+
+
+class ArcoRequestSchema(StrictSchema):
+    request_id = fields.String()
+    right = fields.String(metadata={"description": ", ".join(arco_log.RIGHTS)})
+    person = fields.String(metadata={"description": "keyed hash of the address: the same for "
+                                                    "every request of one address, never it"})
+    received_at = fields.String(metadata={"description": "UTC, ISO 8601"})
+    done_at = fields.String(allow_none=True, metadata={"description": "null: not done"})
+    outcome = fields.String(metadata={"description": "`done`, `withdrawn` (an opposition "
+                                                     "undone) or `failed: why`"})
+    deadline = fields.String(metadata={"description": "ARCO_RESPONSE_DAYS business days after "
+                                                      "it was received"})
+
+
+@blp.route("/arco/requests")
+class ArcoRequests(MethodView):
+    @require("arco:read")
+    @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_schema(ArcoRequestSchema))
+    def get(self, query):
+        """Every ARCO request on record, oldest first (token scope `arco:read`)."""
+        rows, total = arco_log.entries(service().db, **query)
+        return page_body([arco_log.as_dict(row) for row in rows], total, query)

@@ -6,16 +6,17 @@ from shared.services import Arco, ServiceDeclaration
 
 
 def _export(db, email):
-    from services.notifications import privacy
+    from services.notifications import person
 
-    return {"notifications": privacy.export(db, email),
-            "subscriptions": privacy.export_subscriptions(db, email)}
+    held = person.export(db, email)
+    return {"notifications": held["deliveries"], "subscriptions": held["subscriptions"],
+            "opposed": held["opposed"]}
 
 
 def _erase(settings, db, email, now):
-    from services.notifications import privacy
+    from services.notifications import person
 
-    return privacy.erase(db, email, now)
+    return person.erase(db, email, now)
 
 
 SERVICE = ServiceDeclaration(

@@ -26,10 +26,10 @@ def _log(db):
 
 def _erase(settings, db, email, now):
     """Erasing a registration frees its seat: the person promoted gets their links."""
-    from services.registration import privacy
+    from services.registration import my_data
     from services.registration.facts import Links
 
-    return privacy.erase(db, email, Links(settings.public_base_url, settings.keys), now)
+    return my_data.erase(db, email, Links(settings.public_base_url, settings.keys), now)
 
 
 SERVICE = ServiceDeclaration(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, text, update
 
-from services.registration import facts
+from services.registration import facts, privacy
 from services.registration.models import MyDataLink, Outbox, Registration
 from shared import outbox
 from shared.domain_errors import Gone, NotFound
@@ -85,3 +85,9 @@ def forget_links(db, email):
                 session.execute(delete(Outbox).where(Outbox.id.in_(stale)))
         session.execute(delete(MyDataLink).where(MyDataLink.email_key == email_key))
     return len(ids)
+
+
+def erase(db, email, links, now):
+    """Erase everything registration holds about the address (seats go to the people
+    waiting) and the links to it; return how many rows."""
+    return privacy.erase(db, email, links, now) + forget_links(db, email)

@@ -54,11 +54,11 @@ def send():
         return render_template("my_data_message.html", kind="csrf"), 400
     typed = request.form.get("email", "")
     try:
-        fields_ = _ASK.load({"email": typed.strip(), "language": i18n.language()})
+        asked = _ASK.load({"email": typed.strip(), "language": i18n.language()})
     except ValidationError:
         errors = {"email": page_content.ERRORS["email"][0 if i18n.language() == "es" else 1]}
         return render_template("my_data_ask.html", errors=errors, values={"email": typed}), 422
-    my_data.request_link(service().db, fields_["email"], fields_["language"], service().links,
+    my_data.request_link(service().db, asked["email"], asked["language"], service().links,
                          service().clock())
     return render_template("my_data_message.html", kind="sent")
 
@@ -217,7 +217,6 @@ def delete(token):
         service().notifications.erase(link.email)
     except NotificationsUnavailable:
         return _unavailable(arco_log.CANCELLATION, link.email, received_at)
-    privacy.erase(service().db, link.email, service().links, service().clock())
-    my_data.forget_links(service().db, link.email)
+    my_data.erase(service().db, link.email, service().links, service().clock())
     request_id = _on_record(arco_log.CANCELLATION, link.email, received_at)
     return render_template("my_data_message.html", kind="deleted", request_id=request_id)

@@ -300,3 +300,19 @@ def test_every_request_is_on_record_without_the_address(site, notifications_api,
     assert [line[1] for line in lines[1:]] == ["access", "opposition", "cancellation"]
     assert {line[0] for line in lines[1:]} == {item["request_id"] for item in log["items"]}
     assert not _words(printed.stdout)
+
+
+def test_the_operators_erase_also_forgets_the_links_and_the_opposition(site, notifications_api):
+    client, db, settings, *_ = site
+    ask(client, ANA)
+    client.post(link_path(db) + "/stop", data={"opposed": "yes"})
+    assert count(db, "my_data_links") == 1 and count(notifications_api[2], "oppositions") == 1
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("abierto")), "arco", "erase", "--email", ANA, "--yes"],
+        capture_output=True, text=True, timeout=60, env={
+            **os.environ, "REGISTRATION_DATABASE_URL": db.url, "LOG_LEVEL": "WARNING",
+            "NOTIFICATIONS_DATABASE_URL": notifications_api[2].url,
+            "SECRET_KEY": settings.secret_key, "PUBLIC_BASE_URL": settings.public_base_url})
+    assert done.returncode == 0, done.stderr
+    assert count(db, "my_data_links") == 0 and requested(db) == []
+    assert count(notifications_api[2], "oppositions") == 0

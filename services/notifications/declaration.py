@@ -6,17 +6,18 @@ from shared.services import Arco, ServiceDeclaration
 
 
 def _export(db, email):
-    from services.notifications import privacy
+    from services.notifications import person
 
-    return {"notifications": privacy.export(db, email),
-            "subscriptions": privacy.export_subscriptions(db, email)}
+    held = person.export(db, email)
+    return {"notifications": held["deliveries"], "subscriptions": held["subscriptions"],
+            "opposed": held["opposed"]}
 
 
 def _erase(settings, db, email, now):
-    from services.notifications import privacy
+    from services.notifications import person
     from shared.bus import Bus
 
-    return privacy.erase(db, Bus.from_url(settings.redis_url), email, now)
+    return person.erase(db, Bus.from_url(settings.redis_url), email, now)
 
 
 SERVICE = ServiceDeclaration(

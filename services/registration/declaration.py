@@ -26,11 +26,11 @@ def _log(db):
 
 def _erase(settings, db, email, now):
     """Erasing a registration frees its seat: the person promoted gets their links."""
-    from services.registration import privacy
+    from services.registration import my_data
     from services.registration.facts import Links
     from shared.bus import Bus
 
-    return privacy.erase(db, Bus.from_url(settings.redis_url), email,
+    return my_data.erase(db, Bus.from_url(settings.redis_url), email,
                          Links(settings.public_base_url, settings.keys), now)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, text, update
 
-from services.registration import facts
+from services.registration import facts, privacy
 from services.registration.models import MyDataLink, Outbox, Registration
 from shared import outbox
 from shared.domain_errors import Gone, NotFound
@@ -58,12 +58,14 @@ def link_owner(db, link_id, now):
     return link
 
 
-def correct(db, email, changes):
+def correct(db, email, changes, now):
     """Rectification: the same changes on every registration under the address; the facts
-    recorded from now on, and so the emails, carry them. Return how many were changed."""
+    recorded from now on, and so the emails, carry them. Return how many were changed.
+    Needs given are kept with the time of their own consent (the schema has asked it)."""
     changes = {name: value for name, value in changes.items() if name in CORRECTABLE}
     if "accessibility_needs" in changes:
         changes["accessibility_needs"] = (changes["accessibility_needs"] or "").strip() or None
+        changes["accessibility_consent_at"] = now if changes["accessibility_needs"] else None
     with db.transaction() as session:
         return session.execute(update(Registration).where(
             Registration.email_key == normalize_email(email)).values(**changes),
@@ -85,3 +87,9 @@ def forget_links(db, email):
                 session.execute(delete(Outbox).where(Outbox.id.in_(stale)))
         session.execute(delete(MyDataLink).where(MyDataLink.email_key == email_key))
     return len(ids)
+
+
+def erase(db, bus, email, links, now):
+    """Erase everything registration holds about the address (seats go to the people
+    waiting) and the links to it; return how many rows."""
+    return privacy.erase(db, bus, email, links, now) + forget_links(db, email)

@@ -37,7 +37,8 @@ class AskSchema(StrictSchema):
 
 
 _ASK = AskSchema()
-_CORRECTION = RegistrationSchema(only=my_data.CORRECTABLE)
+# Needs are sensitive data: a correction that gives them asks their own consent, as the form does.
+_CORRECTION = RegistrationSchema(only=(*my_data.CORRECTABLE, "accessibility_consent"))
 
 
 @bp.get("/my-data")
@@ -54,11 +55,11 @@ def send():
         return render_template("my_data_message.html", kind="csrf"), 400
     typed = request.form.get("email", "")
     try:
-        fields_ = _ASK.load({"email": typed.strip(), "language": i18n.language()})
+        asked = _ASK.load({"email": typed.strip(), "language": i18n.language()})
     except ValidationError:
         errors = {"email": page_content.ERRORS["email"][0 if i18n.language() == "es" else 1]}
         return render_template("my_data_ask.html", errors=errors, values={"email": typed}), 422
-    my_data.request_link(service().db, fields_["email"], fields_["language"], service().links,
+    my_data.request_link(service().db, asked["email"], asked["language"], service().links,
                          service().clock())
     return render_template("my_data_message.html", kind="sent")
 
@@ -151,6 +152,8 @@ def correct(token):
     except LINK_FAILURES as error:
         return _invalid(error)
     typed = {name: request.form.get(name, "") for name in my_data.CORRECTABLE}
+    if "accessibility_consent" in request.form:  # a checkbox: absent when not ticked
+        typed["accessibility_consent"] = request.form["accessibility_consent"]
     try:
         changes = _CORRECTION.load(typed)
     except ValidationError as error:
@@ -163,7 +166,7 @@ def correct(token):
         service().notifications.set_preferences(link.email, language=changes["language"])
     except NotificationsUnavailable:
         return _unavailable(arco_log.RECTIFICATION, link.email, received_at)
-    my_data.correct(service().db, link.email, changes)
+    my_data.correct(service().db, link.email, changes, received_at)
     request_id = _on_record(arco_log.RECTIFICATION, link.email, received_at)
     return render_template("my_data_message.html", kind="corrected", token=token,
                            request_id=request_id)
@@ -217,7 +220,7 @@ def delete(token):
         service().notifications.erase(link.email)
     except NotificationsUnavailable:
         return _unavailable(arco_log.CANCELLATION, link.email, received_at)
-    privacy.erase(service().db, service().bus, link.email, service().links, service().clock())
-    my_data.forget_links(service().db, link.email)
+    my_data.erase(service().db, service().bus, link.email, service().links,
+                  service().clock())
     request_id = _on_record(arco_log.CANCELLATION, link.email, received_at)
     return render_template("my_data_message.html", kind="deleted", request_id=request_id)

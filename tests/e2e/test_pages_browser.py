@@ -152,7 +152,7 @@ def test_my_data_in_the_browser_from_the_privacy_notice_to_deletion(stack, smtp,
     (address,) = unique_addresses(1, "browserdata")
     requests.post(stack.url("registration", f"/api/v1/events/{event_id}/registrations"), json={
         "name": "Dora Ortiz", "email": address, "sector": "citizen", "privacy_consent": True,
-        "accessibility_needs": "Rampa de acceso"}, timeout=10)
+        "accessibility_needs": "Rampa de acceso", "accessibility_consent": True}, timeout=10)
     page.goto(stack.url("registration", "/privacy"))
     page.get_by_role("link", name="Mis datos").first.click()
     assert_accessible(page, "my-data-ask-es")

@@ -145,7 +145,8 @@ def test_a_bad_address_is_refused_and_nothing_is_written(site):
 
 def test_the_page_shows_everything_every_service_holds(site, notifications_api):
     client, db, _, _, event_id, organiser = site
-    register(client, event_id, organiser, accessibility_needs=NEEDS, organization="Colectivo")
+    register(client, event_id, organiser, accessibility_needs=NEEDS, accessibility_consent=True,
+             organization="Colectivo")
     follow_and_mail(notifications_api[2])
     ask(client, ANA)
     page = client.get(link_path(db))
@@ -198,6 +199,28 @@ def test_a_correction_shows_in_the_next_email_and_an_oversized_one_writes_nothin
     cancelled = [fact for fact in requested_all(db) if fact["type"] == "registration.cancelled"]
     assert cancelled[0]["data"]["registration"]["name"] == "Ana María López"
     assert cancelled[0]["data"]["registration"]["language"] == "en"
+
+
+def test_needs_given_in_a_correction_ask_their_own_consent(site, notifications_api):
+    client, db, *_ = site
+    register(client, event_id=site[4], headers=site[5])
+    ask(client, ANA)
+    path = link_path(db)
+    fields = {"name": "Ana López", "organization": "", "accessibility_needs": NEEDS,
+              "language": "es"}
+    refused = client.post(path + "/correct", data=fields)
+    assert refused.status_code == 422
+    assert 'id="accessibility_consent-error"' in refused.get_data(as_text=True)
+    assert count(db, "arco_requests") == 0
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT accessibility_needs FROM registrations")).scalar() is None
+
+    given = client.post(path + "/correct", data={**fields, "accessibility_consent": "yes"})
+    assert given.status_code == 200
+    with db.engine.connect() as connection:
+        needs, consented = connection.execute(text(
+            "SELECT accessibility_needs, accessibility_consent_at FROM registrations")).one()
+    assert needs == NEEDS and consented is not None
 
 
 def requested_all(db):
@@ -300,3 +323,19 @@ def test_every_request_is_on_record_without_the_address(site, notifications_api,
     assert [line[1] for line in lines[1:]] == ["access", "opposition", "cancellation"]
     assert {line[0] for line in lines[1:]} == {item["request_id"] for item in log["items"]}
     assert not _words(printed.stdout)
+
+
+def test_the_operators_erase_also_forgets_the_links_and_the_opposition(site, notifications_api):
+    client, db, settings, *_ = site
+    ask(client, ANA)
+    client.post(link_path(db) + "/stop", data={"opposed": "yes"})
+    assert count(db, "my_data_links") == 1 and count(notifications_api[2], "oppositions") == 1
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("abierto")), "arco", "erase", "--email", ANA, "--yes"],
+        capture_output=True, text=True, timeout=60, env={
+            **os.environ, "REGISTRATION_DATABASE_URL": db.url, "LOG_LEVEL": "WARNING",
+            "NOTIFICATIONS_DATABASE_URL": notifications_api[2].url,
+            "SECRET_KEY": settings.secret_key, "PUBLIC_BASE_URL": settings.public_base_url})
+    assert done.returncode == 0, done.stderr
+    assert count(db, "my_data_links") == 0 and requested(db) == []
+    assert count(notifications_api[2], "oppositions") == 0

@@ -218,7 +218,9 @@ def test_arco_export_prints_one_json_document(
 
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert set(document) == {"email", "registration", "notifications", "subscriptions"}
+    assert set(document) == {"email", "registration", "notifications", "subscriptions",
+                             "opposed"}
+    assert document["opposed"] is False
     assert document["email"] == "persona1@example.org"
     assert [(r["id"], r["event_title"], r["status"]) for r in document["registration"]] == [
         (mine, event["title"], "confirmed")]
@@ -251,7 +253,8 @@ def test_arco_erase_asks_first_and_erases_with_yes(
     assert promoted["data"]["registration"]["cancel_url"].startswith("http://abierto.test/")
     again = abierto("arco", "export", "--email", "persona1@example.org")
     assert json.loads(again.stdout) == {"email": "persona1@example.org", "registration": [],
-                                        "notifications": [], "subscriptions": []}
+                                        "notifications": [], "subscriptions": [],
+                                        "opposed": False}
 
 
 @pytest.mark.parametrize("email", ["notanemail", "", "   ", "*"])

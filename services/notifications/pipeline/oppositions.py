@@ -30,6 +30,6 @@ def set_opposed(session, email, opposed, now):
 
 
 def forget(session, email):
-    """Drop the opposition of this address (an erasure leaves no row naming it)."""
-    session.execute(delete(Opposition).where(
-        Opposition.mailbox_key == mailcap.mailbox_key(email)))
+    """Drop the opposition of this address (an erasure leaves no row naming it); how many."""
+    return session.execute(delete(Opposition).where(
+        Opposition.mailbox_key == mailcap.mailbox_key(email))).rowcount

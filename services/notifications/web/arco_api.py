@@ -4,7 +4,7 @@ a URL that logs would keep; every call needs a token with an `arco:` scope."""
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from services.notifications import privacy
+from services.notifications import person as held
 from services.notifications.pipeline import oppositions, subscriptions
 from shared.auth import require
 from shared.schemas import StrictSchema, email_field
@@ -45,11 +45,7 @@ class Export(MethodView):
     @blp.response(200, HeldSchema)
     def post(self, person):
         """Everything held for an address: follows, emails kept, opposition (`arco:read`)."""
-        email, db = person["email"], service().db
-        with db.transaction() as session:
-            opposed = oppositions.is_opposed(session, email)
-        return {"subscriptions": privacy.export_subscriptions(db, email),
-                "deliveries": privacy.export(db, email), "opposed": opposed}
+        return held.export(service().db, person["email"])
 
 
 @blp.route("/preferences")
@@ -77,8 +73,4 @@ class Erase(MethodView):
     @blp.response(200, ErasedSchema)
     def post(self, person):
         """Erase everything held for an address (`arco:write`); returns how many rows."""
-        email, db = person["email"], service().db
-        erased = privacy.erase(db, service().bus, email, service().clock())
-        with db.transaction() as session:
-            oppositions.forget(session, email)
-        return {"erased": erased}
+        return {"erased": held.erase(service().db, service().bus, person["email"], service().clock())}

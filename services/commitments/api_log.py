@@ -6,6 +6,7 @@ from services.commitments import tracking, transparency
 from services.commitments.log_schemas import (ConsistencyQuery, ConsistencySchema,
                                               InclusionQuery, InclusionSchema, PublicKeySchema,
                                               SignedHeadSchema, VerifyQuery, VerifySchema)
+from shared.ratelimit import limited
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("log", __name__, url_prefix="/api/v1/history",
@@ -36,6 +37,9 @@ class Key(MethodView):
 class Inclusion(MethodView):
     @blp.arguments(InclusionQuery, location="query")
     @blp.response(200, InclusionSchema)
+    # Anyone may ask, and each answer hashes the whole history now: the public rate
+    # limit keeps an anonymous client from keeping a worker busy with them.
+    @limited
     def get(self, query, entry_id):
         """The proof that an entry is leaf `entry_id - 1` of the tree of `size` entries."""
         return transparency.inclusion(service().db, entry_id, query.get("size"))
@@ -45,6 +49,9 @@ class Inclusion(MethodView):
 class Consistency(MethodView):
     @blp.arguments(ConsistencyQuery, location="query")
     @blp.response(200, ConsistencySchema)
+    # Anyone may ask, and each answer hashes the whole history now: the public rate
+    # limit keeps an anonymous client from keeping a worker busy with them.
+    @limited
     def get(self, query):
         """The proof that the log of `second` entries extends the log of `first`."""
         return transparency.consistency(service().db, query["first"], query.get("second"))
@@ -54,6 +61,7 @@ class Consistency(MethodView):
 class HistoryVerify(MethodView):
     @blp.arguments(VerifyQuery, location="query")
     @blp.response(200, VerifySchema)
+    @limited  # with size and root, the answer hashes the whole history now
     def get(self, query):
         """Verify the chain: `{"ok": true, "entries": n}` or `{"ok": false, "first_bad": id}`.
 

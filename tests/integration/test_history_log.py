@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -242,3 +243,15 @@ def test_a_milestone_change_carries_the_head_of_the_log_it_ends(client, cdb, wri
     head = client.get("/api/v1/history/head").get_json()
     assert (carried["size"], carried["root_hash"]) == (head["size"], head["root_hash"])
     assert client.get(carried["verify_url"].removeprefix("http://abierto.test")).get_json()["ok"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/history/consistency?first=1",
+                                  "/api/v1/history/entries/1/inclusion",
+                                  "/api/v1/history/verify?size=1&root=" + "0" * 64])
+def test_proofs_hash_the_whole_history_so_one_client_gets_only_its_share(
+        commitments_app, path):  # noqa: F811
+    _, db, settings = commitments_app
+    client = create_app(replace(settings, public_rate_limit="2/minute"), db=db).test_client()
+    address = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"}
+    answers = [client.get(path, environ_base=address).status_code for _ in range(3)]
+    assert 429 not in answers[:2] and answers[2] == 429

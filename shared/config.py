@@ -7,6 +7,7 @@ from pathlib import Path
 
 from limits import parse_many
 
+from shared import durations
 from shared.services import declared
 from shared.signing import Keys
 
@@ -96,6 +97,15 @@ def _period(name, default):
     return int(amount) * _PERIOD_UNITS[unit]
 
 
+def _durations(name, default):
+    """ISO 8601 durations such as P1D,PT2H (an empty value: none)."""
+    text = env(name, default)
+    try:
+        return durations.parse_list(text)
+    except ValueError as error:
+        raise ConfigError(f"{name}={text!r}: {error}") from None
+
+
 def _count(name, default, unit):
     """A whole number of `unit`, at least one: nothing is ever kept for no time at all."""
     value = _number(int, name, default)
@@ -160,6 +170,8 @@ class Settings:
     environment: str = "production"
     event_client_limit: str = "10/hour"  # registrations per client address and event
     pending_hold: float = 1800.0  # seconds a `confirm_by_email` seat is held unconfirmed
+    reminders: tuple = ("P1D", "PT2H")  # before an event starts, ISO 8601; an event may set its own
+    change_coalesce: float = 120.0  # seconds an event change waits, so several edits send one email
     # Retention of personal data (docs/privacy.md); the privacy notice states these.
     stream_retention: timedelta = timedelta(days=7)  # bus entries, dead letters and tombstones
     dead_letter_cap: int = 10_000  # dead letters kept at most, newest first
@@ -216,6 +228,8 @@ def load(service, **overrides):
         environment=env("ABIERTO_ENV", "production"),
         event_client_limit=_rates("EVENT_CLIENT_LIMIT", "10/hour"),
         pending_hold=_number(float, "PENDING_HOLD", "1800"),
+        reminders=_durations("REMINDERS", "P1D,PT2H"),
+        change_coalesce=_number(float, "CHANGE_COALESCE", "120"),
         stream_retention=_period("STREAM_RETENTION", "7d"),
         dead_letter_cap=_count("DEAD_LETTER_CAP", "10000", "entries"),
         retention_days=_count("RETENTION_DAYS", "180", "days"),

@@ -1,4 +1,5 @@
 """Turns a change into the envelope the outbox carries: the event-carried state of `registration.*`."""
+from services.registration import checkin_codes
 from shared import envelope, signing
 
 SOURCE = "/abierto/registration"
@@ -41,25 +42,38 @@ def my_data_fact(link, url, valid_hours, now):
     return envelope.make("arco.requested", SOURCE, my_data_subject(link.id), data, now=now)
 
 
-def registration_fact(type_, registration, event, links, now):
-    """The envelope for one `registration.*` fact."""
+def event_snapshot(event, links):
+    """The event as a fact carries it (published.EventSnapshot)."""
+    return {
+        "id": event.id, "title": event.title, "title_en": event.title_en,
+        "status": event.status or "scheduled",
+        "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
+        "timezone": event.timezone, "venue": event.venue, "address": event.address,
+        "online_url": event.online_url or "", "city": event.city, "country": event.country,
+        "host_organization": event.host_organization, "url": links.event(event.id),
+        "related_commitments": list(event.related_commitments or []),
+    }
+
+
+def registration_fact(type_, registration, event, links, now, **extra):
+    """The envelope for one `registration.*` fact; `extra` goes beside `registration` and
+    `event` (a change's `changes`, a cancellation's `reason`, a `reminder`)."""
     data = {
         "registration": {
             "id": registration.id, "name": registration.name, "email": registration.email,
             "language": registration.language, "status": registration.status,
             "cancel_url": links.cancel(registration.id),
+            "invite_sequence": registration.invite_sequence or 0,
         },
-        "event": {
-            "id": event.id, "title": event.title,
-            "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
-            "timezone": event.timezone, "venue": event.venue, "address": event.address,
-            "city": event.city, "country": event.country,
-            "host_organization": event.host_organization, "url": links.event(event.id),
-            "related_commitments": list(event.related_commitments or []),
-        },
+        "event": event_snapshot(event, links),
+        **extra,
     }
     if registration.status == "pending":  # a held seat: the link that confirms it, and until when
         data["registration"].update(confirm_url=links.confirm(registration.id),
                                     held_until=registration.held_until.isoformat())
+    if registration.status == "confirmed":  # a seat: what opens the door
+        data["registration"].update(
+            checkin_token=checkin_codes.token(links.keys, event.id, registration.id),
+            checkin_code=checkin_codes.code(links.keys, event.id, registration.id))
     subject = f"events/{event.id}/registrations/{registration.id}"
     return envelope.make(type_, SOURCE, subject, data, now=now)

@@ -23,14 +23,17 @@ class Event(Base):
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))  # Spanish, canonical
     description: Mapped[str] = mapped_column(Text, default="")
+    title_en: Mapped[str | None] = mapped_column(String(200), nullable=True)  # None: as Spanish
+    description_en: Mapped[str | None] = mapped_column(Text, nullable=True)
     category: Mapped[str] = mapped_column(String(200), default="")
     starts_at = mapped_column(UTCDateTime, nullable=False, index=True)
     ends_at = mapped_column(UTCDateTime, nullable=False)
     timezone: Mapped[str] = mapped_column(String(64))
     venue: Mapped[str] = mapped_column(String(300), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="", server_default="")  # "": in person only
     city: Mapped[str] = mapped_column(String(100), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -45,6 +48,16 @@ class Event(Base):
     # confirms through the emailed link; a hold not confirmed in PENDING_HOLD expires.
     confirm_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)  # seats taken: confirmed + pending
+    # scheduled, rescheduled (moved after publishing), postponed (no date yet) or cancelled;
+    # `status_reason` is the organiser's {"es", "en"} word to attendees on the last two.
+    status: Mapped[str] = mapped_column(String(12), default="scheduled", server_default="scheduled")
+    status_reason: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Offsets before the start that remind attendees, ISO 8601 ("P1D", "PT2H"); None: REMINDERS.
+    reminders: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # Notified changes wait CHANGE_COALESCE so several edits send one email: since when one
+    # waits, and the notified fields as attendees last heard of them.
+    change_pending_since = mapped_column(UTCDateTime, nullable=True, index=True)
+    change_before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # The api_tokens.id that published it (None: seeded, or made before owners were kept). A
     # plain id, no foreign key: tokens are revoked, never deleted.
     created_by_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -83,6 +96,35 @@ class Registration(Base):
     held_until = mapped_column(UTCDateTime, nullable=True)  # a `pending` seat's deadline
     # RETENTION_DAYS after its event ended the person is gone from the row; counts stay
     anonymised_at = mapped_column(UTCDateTime, nullable=True)
+    # The SEQUENCE of the last calendar invite this person got for their entry (its UID is
+    # the registration's): each update goes one higher, so calendars move the entry.
+    invite_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    checked_in_at = mapped_column(UTCDateTime, nullable=True)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class EventReminder(Base):
+    """A reminder of an event that went out (one row per offset): the claim that keeps
+    several sweepers, restarts and replays from sending it twice."""
+
+    __tablename__ = "event_reminders"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    offset_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at = mapped_column(UTCDateTime, nullable=False)
+
+
+class StaffLink(Base):
+    """A link that opens one event's check-in page for door staff, until revoked. The link
+    carries only this row's id, signed; revoking is setting `revoked_at`."""
+
+    __tablename__ = "staff_links"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_by_token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
 
 
 class MyDataLink(Base):

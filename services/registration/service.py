@@ -126,7 +126,8 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
         event = _loaded(connection.execute(_LOCK_EVENT, {"event_id": event_id}).one_or_none())
         if event is None:
             raise NotFound(f"There is no event {event_id}.")
-        registration = SimpleNamespace(id=None, event_id=event_id, email_key=email_key, **changes)
+        registration = SimpleNamespace(id=None, event_id=event_id, email_key=email_key,
+                                       invite_sequence=0, **changes)
         confirmed_before = event.confirmed_count
         fact_type = domain.register(event, registration, now, pending_hold)
         changes.update(status=registration.status, held_until=registration.held_until)
@@ -144,6 +145,9 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
                     _record(connection, "registration.repeated", existing, event, links, now)
                 return existing, False
             registration = existing  # registering again after it ended: the back of the line
+            # Its calendar entry (one UID per registration) was cancelled: the new invite
+            # must be newer than that CANCEL, or calendars ignore it.
+            changes.update(invite_sequence=existing.invite_sequence + 1)
             vars(registration).update(changes)
             connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
         if event.confirmed_count != confirmed_before:
@@ -183,6 +187,7 @@ def cancel(db, registration_id, links, now):
             raise domain.RegistrationClosed("This event is over; there is nothing to cancel.")
         fact_type = domain.cancel(event, registration, now)
         if fact_type:
+            registration.invite_sequence += 1  # the CANCEL must be newer than every invite sent
             _record(session, fact_type, registration, event, links, now)
             for promoted in domain.promote(event, _waitlist(session, event.id)):
                 _record(session, "registration.promoted", promoted, event, links, now)

@@ -1,0 +1,75 @@
+"""What a person shows at the door: a check-in token for the QR code and, beside it, a short
+code they can read aloud. Both name the registration and carry an HMAC over it and its
+event, so only we can make one and staff can tell a forged code from a foreign one.
+
+QR token: ``ABIERTO:<event id>:<registration id>:<20 characters>`` (upper case and ':' keep
+the QR code small: its alphanumeric mode). Short code: ``<registration id>-<6 characters>``.
+Characters are Crockford's base32: no I, L, O or U, so what is heard is what is typed.
+"""
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+PURPOSE = "checkin"
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TOKEN_CHARS, _CODE_CHARS = 20, 6  # 100 bits in the QR code; 30 bits read aloud, online only
+_TOKEN = re.compile(r"ABIERTO:(\d{1,10}):(\d{1,10}):([0-9A-Z]{20})")
+_CODE = re.compile(r"(\d{1,10})[-\s]*([0-9A-Z]{6})")
+# What people and scanners mistype: O for 0, I or L for 1, lower case, spaces.
+_READ_ALOUD = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+class InvalidCode(Exception):
+    """Not a code we made: mistyped, tampered with, or made with a key we no longer hold."""
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A code as presented at the door: who it names, not yet checked (see `verify`)."""
+
+    event_id: int | None  # None: a short code, which names only the registration
+    registration_id: int
+    mac: str
+
+
+def token(keys, event_id, registration_id):
+    """The QR code's content for one registration."""
+    return f"ABIERTO:{event_id}:{registration_id}:{_mac(_signing_key(keys), event_id, registration_id, _TOKEN_CHARS)}"
+
+
+def code(keys, event_id, registration_id):
+    """The short code printed beside the QR code, e.g. ``1234-K7M4QX``."""
+    return f"{registration_id}-{_mac(_signing_key(keys), event_id, registration_id, _CODE_CHARS)}"
+
+
+def read(text):
+    """What a scanned or typed code names; InvalidCode if it has neither shape."""
+    cleaned = (text or "").strip().upper()
+    if match := _TOKEN.fullmatch(cleaned):
+        return Presented(int(match[1]), int(match[2]), match[3])
+    if match := _CODE.fullmatch(cleaned.translate(_READ_ALOUD)):
+        return Presented(None, int(match[1]), match[2])
+    raise InvalidCode("not a check-in code")
+
+
+def verify(keys, presented, event_id):
+    """Raise InvalidCode unless `presented` was made by us for this registration at
+    `event_id`, the registration's own event (read from the database, not the code)."""
+    if presented.event_id is not None and presented.event_id != event_id:
+        raise InvalidCode("the code names another event than its registration's")
+    for key in keys.for_purpose(PURPOSE):
+        expected = _mac(key, event_id, presented.registration_id, len(presented.mac))
+        if hmac.compare_digest(expected, presented.mac):
+            return
+    raise InvalidCode("the code's signature does not match")
+
+
+def _signing_key(keys):
+    return keys.for_purpose(PURPOSE)[-1]
+
+
+def _mac(key, event_id, registration_id, chars):
+    digest = hmac.new(key.encode(), f"{event_id}:{registration_id}".encode(), hashlib.sha256).digest()
+    number = int.from_bytes(digest, "big") >> (256 - 5 * chars)
+    return "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(chars)))

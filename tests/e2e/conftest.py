@@ -7,7 +7,7 @@ import requests
 
 from shared.devstack import RedisServer, Stack, answers, wait_until
 from tests.e2e.browser import explain, watch_csp
-from tests.e2e.harness import SMTPServer
+from tests.e2e.harness import CHANGE_COALESCE, SMTPServer
 
 
 def pytest_collection_modifyitems(items):
@@ -39,6 +39,8 @@ def stack(databases, backend, redis_server, smtp, tmp_path_factory):
     redis.Redis.from_url(redis_server.url).flushall()
     urls = {name: databases.url(name) for name in Stack.WEB}
     running = Stack(tmp_path_factory.mktemp(f"stack-{backend}"), redis_server.url, smtp.port, urls)
+    # An event's changes wait CHANGE_COALESCE (2 minutes by default) to send one email.
+    running.env["CHANGE_COALESCE"] = str(CHANGE_COALESCE)
     running.start_all()
     # Registration's "Mis datos" pages read notifications over its ARCO API with a token an
     # operator makes once the databases exist, as the operations guide says.
@@ -66,6 +68,14 @@ def kiosk(stack):
     """Authorization headers for a kiosk registering people (registrations:write)."""
     token = stack.cli("token", "create", "--service", "registration",
                       "--scopes", "registrations:write", "--name", "kiosk").strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def door(stack):
+    """Authorization headers for the staff at the door (checkin:write)."""
+    token = stack.cli("token", "create", "--service", "registration",
+                      "--scopes", "checkin:write", "--name", "door").strip()
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -9,10 +9,13 @@ stack; a test that breaks a part puts it back.
 import uuid
 from email import message_from_bytes, policy
 
+import icalendar
 import requests
 
 from services.mailsink.server import MaildirHandler, serve
 from shared.devstack import free_port, wait_until
+
+CHANGE_COALESCE = 2  # seconds the stack's event changes wait (2 minutes by default)
 
 
 class Inbox(MaildirHandler):
@@ -68,13 +71,37 @@ def unique_addresses(n, tag="a"):
     return [f"{tag}-{run}-{i}@example.org" for i in range(n)]
 
 
-def register(stack, event_id, email, language="es", name="Asistente", headers=None):
+def register(stack, event_id, email, language="es", name="Asistente", headers=None,
+             sector="citizen"):
     """POST a registration; anonymous (the one 202 answer) unless `headers` carry a
     registrations:write token (201/200 with the id and status)."""
     return requests.post(stack.url("registration", f"/api/v1/events/{event_id}/registrations"),
-                         json={"name": name, "email": email, "sector": "citizen",
+                         json={"name": name, "email": email, "sector": sector,
                                "language": language, "privacy_consent": True}, timeout=10,
                          headers=headers)
+
+
+def deliveries(stack, operator, **query):
+    """The notifications service's deliveries matching `query` (e.g. recipient=...)."""
+    response = requests.get(stack.url("notifications", "/api/v1/deliveries"), params=query,
+                            headers=operator, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def text(message):
+    return message.get_body(("plain",)).get_content()
+
+
+def invite(message):
+    """The email's calendar invite, parsed by `icalendar`, or None."""
+    parts = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    return icalendar.Calendar.from_ical(parts[0].get_content()) if parts else None
+
+
+def link(message, path):
+    """The first link in the email's text whose path starts with `path`."""
+    return next(word.strip("<>().,") for word in text(message).split() if path in word)
 
 
 def parse(raw):

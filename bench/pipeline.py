@@ -7,8 +7,9 @@ beside what this machine itself can do, measured in the same run.
    takes them, then at a steady 50 a second.
 3. Milestone -> alerts: 10,000 confirmed followers, one change.
 4. Limits: the SMTP server's rate over one reused connection, Redis XADD, bare Flask.
+5. Event -> reminders: 5,000 confirmed attendees, one reminder falls due.
 
-Scenarios 2 and 3 run the real local stack (gunicorn at its default workers, relays,
+Scenarios 2, 3 and 5 run the real local stack (gunicorn at its default workers, relays,
 consumer, Celery worker, sweeper) against its own redis-server and an SMTP server that
 records when each message arrived. Prints a table and writes it as JSON to bench/results/.
 
@@ -26,12 +27,12 @@ import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import redis
 import requests
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,11 +41,15 @@ from bench.processes import Watch  # noqa: E402
 from services.mailsink.server import Pipelining, serve  # noqa: E402
 from services.notifications.mail.mailer import send_pipelined  # noqa: E402
 from services.notifications.models import Subscription  # noqa: E402
+from services.registration.models import Event, Registration  # noqa: E402
 from shared.db import upgrade, utcnow  # noqa: E402
 from shared.devstack import RedisServer, Stack, free_port, wait_until  # noqa: E402
 
-FULL = {"registrations": 1000, "followers": 10_000, "api_seconds": 30, "smtp_limit_n": 2000}
-SMOKE = {"registrations": 40, "followers": 200, "api_seconds": 1, "smtp_limit_n": 200}
+FULL = {"registrations": 1000, "followers": 10_000, "attendees": 5000, "api_seconds": 30,
+        "smtp_limit_n": 2000}
+SMOKE = {"registrations": 40, "followers": 200, "attendees": 200, "api_seconds": 1,
+         "smtp_limit_n": 200}
+REMINDER_LEAD = 3  # seconds from the PATCH that sets a reminder to its falling due
 
 
 class Arrivals(Pipelining):
@@ -188,6 +193,39 @@ def milestone_to_alerts(stack, inbox, writer, n):
             "duplicates": sum(len(t) - 1 for t in found.values())}
 
 
+def event_to_reminders(stack, inbox, organiser, n):
+    """Scenario 5: n confirmed attendees of one event, one reminder falls due; from its due
+    time to the last reminder's arrival."""
+    event = call(stack, "registration", "post", "/api/v1/events", organiser, {
+        "title": "Recordatorios", "starts_at": "2031-05-30T10:00:00-06:00",
+        "ends_at": "2031-05-30T12:00:00-06:00", "timezone": "America/Chihuahua",
+        "host_organization": "Bench"})
+    attendees = [f"reminded-{i}@bench.example" for i in range(n)]
+    engine = create_engine(stack.env["REGISTRATION_DATABASE_URL"])
+    with engine.begin() as connection:  # setup, not measured: the seats were taken long ago
+        now = utcnow()
+        connection.execute(insert(Registration), [
+            {"event_id": event["id"], "name": "Bench", "email": a, "email_key": a,
+             "sector": "citizen", "language": "es", "status": "confirmed",
+             "privacy_consent_at": now, "queued_at": now, "created_at": now, "updated_at": now}
+            for a in attendees])
+        connection.execute(update(Event).where(Event.id == event["id"]).values(confirmed_count=n))
+    engine.dispose()
+    # The event moves to an hour and a few seconds from now, reminded an hour before: not a
+    # change anyone is told of, and a reminder due in REMINDER_LEAD seconds.
+    due = utcnow().replace(microsecond=0) + timedelta(seconds=REMINDER_LEAD)
+    call(stack, "registration", "patch", f"/api/v1/events/{event['id']}", organiser, {
+        "notify": False, "reminders": ["PT1H"], "starts_at": (due + timedelta(hours=1)).isoformat(),
+        "ends_at": (due + timedelta(hours=2)).isoformat()})
+    due_at = time.monotonic() + (due - utcnow()).total_seconds()
+    found = inbox.wait_for(attendees, timeout=900)
+    first, last = (f(times[0] for times in found.values()) for f in (min, max))
+    span = last - due_at
+    return {"attendees": n, "first_email_after_s": round(first - due_at, 2),
+            "last_email_after_s": round(span, 2), "emails_per_second": round(n / span, 1),
+            "duplicates": sum(len(t) - 1 for t in found.values())}
+
+
 def call(stack, service, method, path, headers, body):
     response = requests.request(method, stack.url(service, path), json=body, headers=headers,
                                 timeout=30)
@@ -216,7 +254,7 @@ def bearer(stack, service, scopes):
 
 
 def run_stack(folder, redis_url, redis_port, sizes):
-    """Scenarios 2 and 3 and the SMTP/Redis limits, on one stack; returns their figures."""
+    """Scenarios 2, 3 and 5 and the SMTP/Redis limits, on one stack; returns their figures."""
     inbox, smtp_port = Arrivals(), free_port()
     controller = serve(None, "127.0.0.1", smtp_port, handler=inbox)
     urls = {s: f"sqlite:///{folder / s}.db" for s in Stack.WEB}
@@ -242,7 +280,8 @@ def run_stack(folder, redis_url, redis_port, sizes):
         for name, run in (
                 ("burst", lambda: registrations_to_emails(stack, inbox, event["id"], n, None, "burst")),
                 ("steady_50", lambda: registrations_to_emails(stack, inbox, event["id"], n, 50, "steady")),
-                ("fan_out", lambda: milestone_to_alerts(stack, inbox, writer, sizes["followers"]))):
+                ("fan_out", lambda: milestone_to_alerts(stack, inbox, writer, sizes["followers"])),
+                ("reminders", lambda: event_to_reminders(stack, inbox, organiser, sizes["attendees"]))):
             before, own_before = watch.cpu(), time.process_time()
             results[name] = run()
             cpu[name] = {k: round(v - before.get(k, 0.0), 1) for k, v in watch.cpu().items()}

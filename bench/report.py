@@ -3,6 +3,7 @@ and the issue's targets as ratios. Nothing here fails a run on speed; only on lo
 repeated email (`problems`)."""
 
 RSS_LIMIT_MB = 150
+SCENARIOS = ("burst", "steady_50", "fan_out", "reminders")  # each one's emails count
 
 
 def show(results):
@@ -25,13 +26,18 @@ def show(results):
     print(f"{f['followers']:<12}{f['last_email_after_s']:>8}{f['emails_per_second']:>10}"
           f"{f['smtp_limit_per_s']:>8}{_of_smtp(f):>9.0%}{f['duplicates']:>6}")
     sizes = ", ".join(f"{name} {results[name]['email_bytes'] / 1000:.1f}"
-                      for name in ("burst", "steady_50", "fan_out"))
-    print("\n4. Limits: SMTP one connection (best of 3 plain and 3 pipelined, right after each scenario above, sending "
+                      for name in SCENARIOS)
+    print("\n4. Limits: SMTP one connection (best of 3 plain and 3 pipelined, right after each scenario, sending "
           f"the last of its emails again: {sizes} kB), Redis XADD {limits['redis_xadd_per_s']}/s"
           f" (one Python client: {limits['redis_xadd_one_client_per_s']}/s)"
           + "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"
                     for b in _backends(results.get("api", {}))
                     for c, r in results["api"][b]["bare"].items()))
+    r = results["reminders"]
+    print("\n5. Event -> reminders (SQLite), from the moment one falls due")
+    print(f"{'attendees':<12}{'first s':>8}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
+    print(f"{r['attendees']:<12}{r['first_email_after_s']:>8}{r['last_email_after_s']:>8}"
+          f"{r['emails_per_second']:>10}{r['smtp_limit_per_s']:>8}{_of_smtp(r):>9.0%}{r['duplicates']:>6}")
     print("\nPeak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["rss_mb"].items()))
     print("CPU seconds:   " + "; ".join(
         f"{scenario}: " + ", ".join(f"{k} {v}" for k, v in by.items() if v >= 0.1)
@@ -65,6 +71,7 @@ def targets(results):
     rows = [
         ("burst emails/s >= 25% of SMTP", _of_smtp(results["burst"]), 0.25),
         ("fan-out emails/s >= 50% of SMTP", _of_smtp(results["fan_out"]), 0.50),
+        ("reminders emails/s >= 50% of SMTP", _of_smtp(results["reminders"]), 0.50),
     ]
     lines = [f"{'ok' if value >= goal else 'MISSED':<7}{name}: {value:.0%}" for name, value, goal in rows]
     p99 = results["steady_50"]["p99_s"]
@@ -84,7 +91,7 @@ def targets(results):
 def problems(results):
     """What makes a run fail: lost emails raise earlier; repeated ones are counted here."""
     found = [f"{name}: {results[name]['duplicates']} duplicate emails"
-             for name in ("burst", "steady_50", "fan_out") if results[name]["duplicates"]]
+             for name in SCENARIOS if results[name]["duplicates"]]
     for backend in _backends(results.get("api", {})):
         for clients, r in results["api"][backend]["api"].items():
             if r["errors"]:

@@ -1,11 +1,13 @@
 """After registering: the event moves or is called off, the day comes, the door opens. What
 each attendee receives and what the door staff see, through the real processes."""
+import base64
 import random
 import re
 import signal
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import requests
 
 from shared.devstack import wait_until
@@ -63,8 +65,20 @@ def cancel_by_link(message):
     assert response.status_code == 200, response.text
 
 
+def show_email(page, message, name):
+    """Render an email's HTML as a mail app would, its inline images in place; screenshot it."""
+    html = message.get_body(("html",)).get_content()
+    for part in message.walk():
+        if part["Content-ID"]:
+            data = base64.b64encode(part.get_content()).decode()
+            html = html.replace(f"cid:{part['Content-ID'].strip('<>')}",
+                                f"data:{part.get_content_type()};base64,{data}")
+    page.set_content(html)
+    return screenshot(page, name)
+
+
 def test_each_move_sends_every_attendee_one_update_and_moves_their_calendar_entry(
-        stack, smtp, new_event, organiser, kiosk):
+        stack, smtp, new_event, organiser, kiosk, page):
     """Confirmed and waiting attendees get one email per notified change, with the final
     state; a confirmed one's invite is a REQUEST for the same entry, one SEQUENCE higher.
     A change with `notify: false`, or one undone within the window, sends nothing."""
@@ -87,6 +101,7 @@ def test_each_move_sends_every_attendee_one_update_and_moves_their_calendar_entr
     for message in moved.values():  # old -> new, in the event's zone
         assert "10:00" in text(message) and "11:00" in text(message)
     assert requests.get(event_url(stack, event_id), timeout=10).json()["status"] == "rescheduled"
+    show_email(page, moved[es], "event-changed-email-es")
 
     patch(stack, organiser, event_id, venue="Sala de Cabildo")
     method, vevent = entry(received(smtp, everyone, 3)[es])
@@ -327,3 +342,19 @@ def test_attendance_after_a_scripted_event_counts_what_happened(
 
     public = requests.get(stack.url("registration", f"/events/{event_id}"), timeout=10).text
     assert "Ana Alba" not in public and "Fernanda Flores" not in public
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_a_moved_and_a_cancelled_event_page_say_so_accessibly(stack, new_event, organiser, page, lang):
+    """The page of a moved event and of a cancelled one, in either language: axe-core finds
+    nothing and the CSP refuses nothing."""
+    moved, cancelled = new_event(), new_event()
+    patch(stack, organiser, moved, starts_at="2031-05-30T11:00:00-06:00",
+          ends_at="2031-05-30T13:00:00-06:00")
+    response = requests.post(event_url(stack, cancelled, "/cancel"), headers=organiser, timeout=10,
+                             json={"reason": {"es": "Por la lluvia", "en": "Because of the rain"}})
+    assert response.status_code == 200, response.text
+    for name, event_id in (("moved", moved), ("cancelled", cancelled)):
+        page.goto(stack.url("registration", f"/events/{event_id}?lang={lang}"))
+        assert_accessible(page, f"event-{name}-{lang}")
+    assert "Because of the rain" in page.content() if lang == "en" else "Por la lluvia" in page.content()

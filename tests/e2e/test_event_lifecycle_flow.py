@@ -124,7 +124,8 @@ def test_each_move_sends_every_attendee_one_update_and_moves_their_calendar_entr
     time.sleep(QUIET)
     assert counts(smtp, everyone) == {a: 4 for a in everyone}
     shown = requests.get(event_url(stack, event_id), timeout=10).json()
-    assert (shown["ends_at"], shown["venue"]) == ("2031-05-30T19:30:00Z", "Sala Dos")
+    assert shown["venue"] == "Sala Dos"
+    assert datetime.fromisoformat(shown["ends_at"]) == datetime(2031, 5, 30, 19, 30, tzinfo=timezone.utc)
 
 
 def test_a_cancelled_event_tells_everyone_withdraws_the_invites_and_closes(
@@ -146,7 +147,7 @@ def test_a_cancelled_event_tells_everyone_withdraws_the_invites_and_closes(
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["status_reason"]) == ("cancelled", reason)
 
-    cancelled = received(smtp, everyone, 2, timeout=CHANGE_COALESCE)  # at once, not coalesced
+    cancelled = received(smtp, everyone, 2)
     for address in (es, en):
         method, vevent = entry(cancelled[address])
         assert (method, vevent["UID"], vevent["SEQUENCE"]) == ("CANCEL", uid[address], 1)

@@ -23,7 +23,8 @@ MARKERS = {"es": "Hola, ", "en": "Hello "}
 
 
 def fact(language="es", name="Ana López", registration_id=7, kind=None):
-    """A registration fact's data; for `registration_pending`, a held seat's (its confirm link)."""
+    """A registration fact's data; for `registration_pending`, a held seat's (its confirm link);
+    for `registration_cancelled`, the invite sequence registration raised before its CANCEL."""
     data = {
         "registration": {
             "id": registration_id,
@@ -51,6 +52,8 @@ def fact(language="es", name="Ana López", registration_id=7, kind=None):
     if kind == "registration_pending":
         data["registration"].update(status="pending", confirm_url=CONFIRM_URL,
                                     held_until="2024-05-20T18:30:00+00:00")
+    if kind == "registration_cancelled":
+        data["registration"].update(status="cancelled", invite_sequence=1)
     return data
 
 
@@ -160,20 +163,20 @@ def test_ics_attached_only_when_it_changes_the_calendar(kind):
     (part,) = parts
     assert part.get_filename() == ICS_FILENAME
     assert part.get_content_disposition() == "attachment"
-    expected = "CANCEL" if kind == "registration_cancelled" else "PUBLISH"
+    expected = "CANCEL" if kind == "registration_cancelled" else "REQUEST"
     assert part.get_param("method") == expected
 
 
 @pytest.mark.parametrize(
     "kind, method, status, sequence",
     [
-        ("registration_confirmed", "PUBLISH", "CONFIRMED", 0),
-        ("registration_promoted", "PUBLISH", "CONFIRMED", 0),
+        ("registration_confirmed", "REQUEST", "CONFIRMED", 0),
+        ("registration_promoted", "REQUEST", "CONFIRMED", 0),
         ("registration_cancelled", "CANCEL", "CANCELLED", 1),
     ],
 )
 def test_ics_content(kind, method, status, sequence):
-    invite = invite_of(received(kind))
+    invite = invite_of(received(kind, fact(kind=kind)))
     assert str(invite["PRODID"]) == "-//Abierto//Gobierno Abierto//ES"
     assert str(invite["VERSION"]) == "2.0"
     assert str(invite["METHOD"]) == method
@@ -193,6 +196,11 @@ def test_ics_content(kind, method, status, sequence):
     assert str(event["URL"]) == "http://127.0.0.1:5001/events/1"
     assert str(event["ORGANIZER"]) == "mailto:abierto@example.org"
     assert event["ORGANIZER"].params["CN"].startswith("Coordinación de Transparencia, ")
+    # the one person it is for, who asked for the seat: nothing to answer
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:ana@example.org"
+    assert attendee.params["CN"] == "Ana López"
+    assert (attendee.params["PARTSTAT"], attendee.params["RSVP"]) == ("ACCEPTED", "FALSE")
     # when this invite was made, though the rest of it is shared by the event's attendees
     stamp = event["DTSTAMP"].dt
     assert abs(stamp - datetime.now(timezone.utc)).total_seconds() < 60
@@ -249,7 +257,7 @@ def test_unknown_kind_is_refused():
 def test_invite_direct_and_input_left_untouched():
     data = fact()
     snapshot = copy.deepcopy(data)
-    ics = calendar_invite.invite(data, organizer_email="abierto@example.org", cancelled=True)
+    ics = calendar_invite.invite(data, organizer_email="abierto@example.org", method="CANCEL")
     assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
     assert b"METHOD:CANCEL\r\n" in ics and b"STATUS:CANCELLED\r\n" in ics
     assert data == snapshot
@@ -303,3 +311,62 @@ def test_two_people_pending_at_one_event_get_their_own_confirm_links():
     text_mine, _ = bodies(received("registration_pending", mine))
     text_theirs, _ = bodies(received("registration_pending", theirs))
     assert CONFIRM_URL + "-luis" in text_theirs and CONFIRM_URL + "-luis" not in text_mine
+
+
+def test_every_invite_carries_the_registrations_own_sequence_and_attendee():
+    """One event's invite is made once: each attendee's UID, SEQUENCE and ATTENDEE go in after."""
+    ana, luis = fact(), fact(name="Luis Pérez Domínguez de la Concepción y Ortega", registration_id=8)
+    ana["registration"]["invite_sequence"] = 3
+    luis["registration"].update(email="luis.perez.dominguez.de.la.concepcion@example.org",
+                                invite_sequence=5)
+    (first,), (second,) = (invite_of(received("registration_confirmed", data)).events
+                           for data in (ana, luis))
+    assert (str(first["UID"]), int(first["SEQUENCE"])) == ("registration-7@abierto", 3)
+    assert (str(second["UID"]), int(second["SEQUENCE"])) == ("registration-8@abierto", 5)
+    assert str(first["ATTENDEE"]) == "mailto:ana@example.org"
+    # a long line is folded as RFC 5545 asks, and reads back whole
+    assert str(second["ATTENDEE"]) == "mailto:luis.perez.dominguez.de.la.concepcion@example.org"
+    assert second["ATTENDEE"].params["CN"] == "Luis Pérez Domínguez de la Concepción y Ortega"
+    raw = ics_parts(received("registration_confirmed", luis))[0].get_payload(decode=True)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 75
+
+
+def test_old_facts_without_a_sequence_make_sequence_zero():
+    data = fact()
+    data["registration"].pop("invite_sequence", None)
+    assert int(invite_of(received("registration_confirmed", data)).events[0]["SEQUENCE"]) == 0
+
+
+@pytest.mark.parametrize("language, title", [
+    ("en", "Presentation of the Open Government Action Plan's Progress"),
+    ("es", "Presentación del Cumplimiento del Plan de Acción de Gobierno Abierto"),
+])
+def test_the_recipients_language_titles_the_email_and_the_invite(language, title):
+    data = fact(language=language)
+    data["event"]["title_en"] = "Presentation of the Open Government Action Plan's Progress"
+    message = received("registration_confirmed", data)
+    assert message["Subject"].partition(": ")[2].startswith(title)
+    assert str(invite_of(message).events[0]["SUMMARY"]) == title
+    text, html = bodies(message)
+    assert "Evento: Presentación del Cumplimiento" in text
+    assert "Event: Presentation of the Open Government" in text
+
+
+def test_english_without_an_english_title_shows_the_spanish_one():
+    message = received("registration_confirmed", fact(language="en"))
+    assert message["Subject"].startswith("Registration confirmed: Presentación del Cumplimiento")
+    assert str(invite_of(message).events[0]["SUMMARY"]).startswith("Presentación del Cumplimiento")
+    assert "Event: Presentación del Cumplimiento" in bodies(message)[0]
+
+
+def test_the_online_link_is_shown_beside_the_venue_and_in_the_invite():
+    data = fact()
+    data["event"]["online_url"] = "https://meet.example.org/gobierno-abierto"
+    message = received("registration_confirmed", data)
+    text, html = bodies(message)
+    assert "En línea: https://meet.example.org/gobierno-abierto" in text
+    assert "Online: https://meet.example.org/gobierno-abierto" in text
+    assert html.count('<a href="https://meet.example.org/gobierno-abierto"') == 2
+    (event,) = invite_of(message).events
+    assert "En línea: https://meet.example.org/gobierno-abierto" in str(event["DESCRIPTION"])
+    assert "En línea" not in bodies(received("registration_confirmed"))[0]  # none: no line

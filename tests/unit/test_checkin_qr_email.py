@@ -11,7 +11,7 @@ from tests.unit.test_emails import bodies, fact, ics_parts, received
 
 TOKEN = "ABIERTO:1:7:K7M4QXABCDEFGHJK0123"
 CODE = "7-K7M4QX"
-WITH_QR = ("registration_confirmed", "registration_promoted")
+WITH_QR = ("registration_confirmed", "registration_promoted", "reminder")
 
 
 def seat(kind="registration_confirmed", token=TOKEN, code=CODE, **registration):

@@ -14,9 +14,20 @@ from services.notifications.mail.registration_email import ICS_FILENAME
 MAIL_FROM = "Abierto <abierto@example.org>"
 CANCEL_URL = "http://127.0.0.1:5001/registrations/cancel/eyJpZCI6N30.ZkXyQw.sig-nature_1"
 CONFIRM_URL = "http://127.0.0.1:5001/registrations/confirm/eyJpZCI6N30.ZkXyQw.sig-nature_2"
-WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled")
+WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled",
+            "event_changed", "event_cancelled", "reminder")
+REMOVES = ("registration_cancelled", "event_cancelled")  # their invite is a CANCEL
 WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted",
-                    "registration_pending", "registration_repeat")
+                    "registration_pending", "registration_repeat", "event_changed",
+                    "event_postponed", "reminder")
+# What each fact of the event's life carries beside `registration` and `event`.
+EXTRA = {
+    "event_changed": {"changes": {"venue": {"old": "Sala de Cabildo",
+                                            "new": "Salón del Séptimo piso del Edificio Eloy S. Vallina"}}},
+    "event_cancelled": {"reason": {"es": "Lluvia intensa", "en": "Heavy rain"}},
+    "event_postponed": {"reason": {"es": "Lluvia intensa", "en": "Heavy rain"}},
+    "reminder": {"reminder": {"offset": "P1D", "due_at": "2024-05-30T16:00:00+00:00"}},
+}
 KINDS = [name for name, kind in sorted(kinds.REGISTRY.items()) if kind.audience == ATTENDEE]
 # A phrase that only the Spanish section and only the English section contain.
 MARKERS = {"es": "Hola, ", "en": "Hello "}
@@ -54,6 +65,7 @@ def fact(language="es", name="Ana López", registration_id=7, kind=None):
                                     held_until="2024-05-20T18:30:00+00:00")
     if kind == "registration_cancelled":
         data["registration"].update(status="cancelled", invite_sequence=1)
+    data.update(copy.deepcopy(EXTRA.get(kind, {})))
     return data
 
 
@@ -84,7 +96,7 @@ def invite_of(message):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_structure_is_mixed_with_text_then_html_alternative(kind):
-    message = received(kind)
+    message = received(kind, fact(kind=kind))
     assert message.get_content_type() == "multipart/mixed"
     alternative = message.get_payload()[0]
     assert alternative.get_content_type() == "multipart/alternative"
@@ -95,7 +107,7 @@ def test_structure_is_mixed_with_text_then_html_alternative(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_headers(kind):
-    message = received(kind)
+    message = received(kind, fact(kind=kind))
     assert message["From"] == MAIL_FROM
     assert message["Message-ID"] == "<42.abc@abierto.example.org>"
     assert message["Auto-Submitted"] == "auto-generated"
@@ -126,7 +138,7 @@ def test_both_languages_with_the_recipients_first(kind, language, other):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_times_are_shown_in_the_events_zone(kind):
-    for part in bodies(received(kind)):
+    for part in bodies(received(kind, fact(kind=kind))):
         assert "10:00" in part and "12:00" in part
         assert "16:00" not in part and "18:00" not in part
         assert "GMT-06:00" in part
@@ -145,7 +157,7 @@ def test_event_details_are_in_both_parts(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_cancel_link_only_while_the_registration_is_alive(kind):
-    text, html = bodies(received(kind))
+    text, html = bodies(received(kind, fact(kind=kind)))
     if kind in WITH_CANCEL_LINK:
         assert f"cancela tu registro aquí: {CANCEL_URL}" in text
         assert f"cancel your registration here: {CANCEL_URL}" in text
@@ -156,14 +168,14 @@ def test_cancel_link_only_while_the_registration_is_alive(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_ics_attached_only_when_it_changes_the_calendar(kind):
-    parts = ics_parts(received(kind))
+    parts = ics_parts(received(kind, fact(kind=kind)))
     if kind not in WITH_ICS:
         assert parts == []
         return
     (part,) = parts
     assert part.get_filename() == ICS_FILENAME
     assert part.get_content_disposition() == "attachment"
-    expected = "CANCEL" if kind == "registration_cancelled" else "REQUEST"
+    expected = "CANCEL" if kind in REMOVES else "REQUEST"
     assert part.get_param("method") == expected
 
 
@@ -207,7 +219,7 @@ def test_ics_content(kind, method, status, sequence):
 
 
 def test_uid_is_the_same_for_every_email_about_one_registration():
-    uids = {str(invite_of(received(kind)).events[0]["UID"]) for kind in WITH_ICS}
+    uids = {str(invite_of(received(kind, fact(kind=kind))).events[0]["UID"]) for kind in WITH_ICS}
     assert uids == {"registration-7@abierto"}
     other = invite_of(received("registration_confirmed", fact(registration_id=8)))
     assert str(other.events[0]["UID"]) == "registration-8@abierto"

@@ -26,6 +26,14 @@ class RegistrationEmail(EmailKind):
 
     essential: bool = True  # an active registration needs it, opposition or not
     checkin: bool = False  # shows the check-in QR code and short code to a confirmed attendee
+    # The invite only to a confirmed attendee: one waiting or holding an unconfirmed seat has
+    # no entry in a calendar to add, move or remove.
+    invite_seats_only: bool = False
+
+    def invite_for(self, data):
+        if self.invite_seats_only and data["registration"]["status"] != "confirmed":
+            return None
+        return self.invite
 
     def recipient(self, data):
         registration = data["registration"]

@@ -22,8 +22,8 @@ WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "regist
                     "event_postponed", "reminder")
 # What each fact of the event's life carries beside `registration` and `event`.
 EXTRA = {
-    "event_changed": {"changes": {"venue": {"old": "Sala de Cabildo",
-                                            "new": "Salón del Séptimo piso del Edificio Eloy S. Vallina"}}},
+    "event_changed": {"changes": {"venue": {
+        "old": "Sala de Cabildo", "new": "Salón del Séptimo piso del Edificio Eloy S. Vallina"}}},
     "event_cancelled": {"reason": {"es": "Lluvia intensa", "en": "Heavy rain"}},
     "event_postponed": {"reason": {"es": "Lluvia intensa", "en": "Heavy rain"}},
     "reminder": {"reminder": {"offset": "P1D", "due_at": "2024-05-30T16:00:00+00:00"}},

@@ -8,7 +8,8 @@ import pytest
 from services.notifications.mail import kinds
 from services.notifications.mail.kinds.reminder import soon
 from shared import durations
-from tests.unit.test_emails import CANCEL_URL, CONFIRM_URL, bodies, fact, ics_parts, invite_of, received
+from tests.unit.test_emails import (CANCEL_URL, CONFIRM_URL, bodies, fact, ics_parts, invite_of,
+                                    received)
 
 LIFE = {"event_changed": "registration.event_changed",
         "event_cancelled": "registration.event_cancelled",

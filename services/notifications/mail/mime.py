@@ -98,7 +98,8 @@ def _with_images(html, images):
         part.set_payload(content)
         email.encoders.encode_base64(part)
         part["Content-ID"] = f"<{content_id}>"
-        part.add_header("Content-Disposition", "inline", **({"filename": filename} if filename else {}))
+        named = {"filename": filename} if filename else {}
+        part.add_header("Content-Disposition", "inline", **named)
         related.attach(part)
     return related
 

@@ -7,7 +7,6 @@ import signal
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import requests
 
 from shared.devstack import wait_until
@@ -15,7 +14,6 @@ from tests.e2e.browser import screenshot
 from tests.e2e.harness import (CHANGE_COALESCE, deliveries, invite, link, register, text,
                                unique_addresses)
 from tests.e2e.qr import read_qr
-from tests.e2e.test_pages_browser import assert_accessible
 
 QUIET = CHANGE_COALESCE + 4  # past a change's window, with time for its email to arrive
 SETTLE = 2  # time enough for a second email sent at once to show up, if one were coming
@@ -265,8 +263,7 @@ def test_the_qr_code_in_the_email_checks_its_person_in_once_and_no_one_else(
 def test_a_staff_link_opens_the_check_in_page_where_a_typed_code_shows_the_name(
         stack, smtp, new_event, organiser, kiosk, page):
     """Door staff open the organiser's link in a browser, type the short code read aloud from
-    the email and press Enter: the name shows. The page passes axe in both languages; once
-    the organiser revokes the link, it opens nothing."""
+    the received email and press Enter: the name shows. Once revoked, the link opens nothing."""
     event_id = new_event()
     (guest,) = unique_addresses(1, "staffpage")
     person = registered(stack, event_id, [(guest, "es", "Martín Gómez", "private_sector")], kiosk)[guest]
@@ -278,15 +275,11 @@ def test_a_staff_link_opens_the_check_in_page_where_a_typed_code_shows_the_name(
     staff = made.json()
 
     page.goto(staff["url"])
-    assert_accessible(page, "check-in-es")
     field = page.get_by_role("textbox").first
     field.fill(short)
     field.press("Enter")
     page.get_by_text("Martín Gómez").first.wait_for(timeout=5000)
-    screenshot(page, "check-in-done-es")
-    page.get_by_role("link", name="English").click()
-    assert page.locator("html").get_attribute("lang") == "en"
-    assert_accessible(page, "check-in-en")
+    screenshot(page, "check-in-es")  # axe on this page, both languages: test_checkin_page.py
 
     gone = requests.delete(event_url(stack, event_id, f"/staff-links/{staff['id']}"),
                            headers=organiser, timeout=10)
@@ -344,18 +337,3 @@ def test_attendance_after_a_scripted_event_counts_what_happened(
     public = requests.get(stack.url("registration", f"/events/{event_id}"), timeout=10).text
     assert "Ana Alba" not in public and "Fernanda Flores" not in public
 
-
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_a_moved_and_a_cancelled_event_page_say_so_accessibly(stack, new_event, organiser, page, lang):
-    """The page of a moved event and of a cancelled one, in either language: axe-core finds
-    nothing and the CSP refuses nothing."""
-    moved, cancelled = new_event(), new_event()
-    patch(stack, organiser, moved, starts_at="2031-05-30T11:00:00-06:00",
-          ends_at="2031-05-30T13:00:00-06:00")
-    response = requests.post(event_url(stack, cancelled, "/cancel"), headers=organiser, timeout=10,
-                             json={"reason": {"es": "Por la lluvia", "en": "Because of the rain"}})
-    assert response.status_code == 200, response.text
-    for name, event_id in (("moved", moved), ("cancelled", cancelled)):
-        page.goto(stack.url("registration", f"/events/{event_id}?lang={lang}"))
-        assert_accessible(page, f"event-{name}-{lang}")
-    assert "Because of the rain" in page.content() if lang == "en" else "Por la lluvia" in page.content()

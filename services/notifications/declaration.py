@@ -27,11 +27,12 @@ SERVICE = ServiceDeclaration(
     models=models,
     migrations=Path(__file__).with_name("migrations"),
     scopes={"deliveries:read": "read the emails sent and their states",
+            "deliveries:write": "send a failed email again",
             "subscriptions:read": "read who follows what",
             # the service hosting the "Mis datos" pages, for the person who asked
             "arco:read": "read everything held for one address",
             "arco:write": "correct, oppose and erase what is held for one address"},
-    commands=(commands.consume, commands.sweep),
+    commands=(commands.consume, commands.sweep, commands.deliveries),
     arco=Arco(export=_export, erase=_erase, sends_mail=True),
     events=published.EVENTS,
 )

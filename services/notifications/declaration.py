@@ -20,6 +20,12 @@ def _erase(settings, db, email, now):
     return person.erase(db, Bus.from_url(settings.redis_url), email, now)
 
 
+def _demo(settings, db, earlier):
+    from services.notifications.demo import demo
+
+    return demo(settings, db, earlier["commitments"]["commitment"]), {}
+
+
 SERVICE = ServiceDeclaration(
     name="notifications",
     port=5003,
@@ -34,5 +40,7 @@ SERVICE = ServiceDeclaration(
             "arco:write": "correct, oppose and erase what is held for one address"},
     commands=(commands.consume, commands.sweep, commands.deliveries),
     arco=Arco(export=_export, erase=_erase, sends_mail=True),
+    demo=_demo,
+    demo_after=("commitments",),  # it follows the example commitment
     events=published.EVENTS,
 )

@@ -1,5 +1,6 @@
 """`abierto` on operators' mistakes: one line that says what to fix, never a traceback,
 and nothing half done."""
+import re
 import smtplib
 import subprocess
 import sys
@@ -182,6 +183,39 @@ def test_mail_show_of_what_is_no_message_says_so(abierto, tmp_path, name):
     (tmp_path / "mail" / "folder.eml").mkdir(parents=True)
     assert "no message" in one_line_error(abierto("mail", "show", name))
     assert abierto("mail", "list").returncode == 0
+
+
+def test_mail_show_reads_a_message_as_a_mail_client_would(abierto, tmp_path):
+    """Headers, the text decoded (not quoted-printable), the invite listed; --raw: the MIME."""
+    from services.notifications.mail import compose
+    from tests.unit.test_emails import fact
+
+    message = compose.build("registration_confirmed", fact(kind="registration_confirmed"),
+                            mail_from="Abierto <abierto@municipio.example>",
+                            message_id="<1@municipio.example>")
+    controller = serve(tmp_path / "mail", port=free_port())
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port, timeout=10) as client:
+            client.send_message(message)
+    finally:
+        controller.stop()
+
+    shown = abierto("mail", "show", "000001.eml")
+    assert shown.returncode == 0, shown.stderr
+    head, _, rest = shown.stdout.partition("\n\n")
+    assert head.splitlines()[:3] == [
+        "From: Abierto <abierto@municipio.example>", "To: Ana López <ana@example.org>",
+        "Subject: Registro confirmado: Presentación del Cumplimiento del Plan de Acción de "
+        "Gobierno Abierto / Registration confirmed"]
+    assert head.splitlines()[3].startswith("Date: ")
+    assert "Hola, Ana López:" in rest and "Hello Ana López," in rest
+    assert "=C3" not in rest and "Content-Type" not in rest
+    listed, attachment = rest.rstrip().splitlines()[-2:]
+    assert listed == "Attachments (1):"
+    assert re.fullmatch(r"  evento\.ics  text/calendar  (\d+ bytes|\d+\.\d KiB)", attachment)
+    raw = abierto("mail", "show", "--raw", "000001.eml").stdout
+    assert "MIME-Version: 1.0" in raw and "Content-Type: text/calendar" in raw
+    assert "Hola, Ana López:" not in raw  # encoded, as it travelled
 
 
 def test_a_busy_port_stops_the_mail_sink_with_one_line(abierto):

@@ -50,7 +50,7 @@ SERVICE = ServiceDeclaration(
         "arco:read": "read the ARCO requests on record (no addresses)",
     },
     seed=_seed,
-    commands=(commands.holds,),
+    commands=(commands.timers, commands.holds),
     arco=Arco(export=_export, erase=_erase, log=_log),
     events=published.EVENTS,
 )

@@ -22,6 +22,10 @@ class EventCancelled(Conflict):
     """A cancelled event is final: it cannot be moved, postponed or cancelled again."""
 
 
+class EventOver(Conflict):
+    """An event that has ended is history: nobody is told it is cancelled or postponed."""
+
+
 class AlreadyPostponed(Conflict):
     """Postponing a postponed event again would only email everyone twice."""
 
@@ -58,7 +62,8 @@ def after_edit(event, before, notify, now):
     if not moved:
         return False
     check_not_cancelled(event)
-    if "starts_at" in moved and (event.status == POSTPONED or (notify and event.status == SCHEDULED)):
+    status = event.status or SCHEDULED
+    if "starts_at" in moved and (status == POSTPONED or (notify and status == SCHEDULED)):
         event.status = RESCHEDULED  # a postponed event with a date again is open again
     if event.change_pending_since is not None:
         return False
@@ -94,7 +99,7 @@ def call_off(event, status, reason, now):
     if status == POSTPONED and event.status == POSTPONED:
         raise AlreadyPostponed(f"Event {event.id} is postponed already.")
     if now >= event.ends_at:
-        raise Conflict(f"Event {event.id} is over; there is nothing to call off.")
+        raise EventOver(f"Event {event.id} is over; there is nothing to call off.")
     event.status, event.status_reason = status, reason
     event.change_pending_since = event.change_before = None
 

@@ -4,12 +4,13 @@ final state; cancelling and postponing tell everyone at once and close registrat
 reminders go once per offset, only to those who registered before, never after the start.
 Time is driven through the use cases' `now`, never by sleeping."""
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
-from services.registration import announcements
+from services.registration import announcements, timers
 from services.registration.app import create_app
 from services.registration.facts import Links
 from shared.db import utcnow
@@ -505,3 +506,18 @@ def test_two_sweepers_at_once_tell_a_change_once(registration_app, attended, pat
                if f["type"] == "registration.event_changed"]
     assert sum(counts) == 3 and len(changed) == 3
     assert {f["data"]["registration"]["invite_sequence"] for f in changed} == {1}
+
+
+def test_one_timers_round_expires_tells_and_reminds(registration_app, attended, patch, links,
+                                                    news):
+    """The timers process's round runs every step: a change due goes out, then (the change
+    told) the reminders due; the next round has nothing left to send."""
+    event, _ = attended
+    patch(event["id"], venue="Sala de Cabildo")
+    news()
+    settings = replace(registration_app[2], change_coalesce=0.0)
+    timers.run_once(registration_app[1], links, settings, STARTS - timedelta(hours=1))
+    assert [t for t, _, _ in news()] == ["registration.event_changed"] * 3 + [
+        "registration.reminder"] * 2
+    timers.run_once(registration_app[1], links, settings, STARTS - timedelta(hours=1))
+    assert news() == []

@@ -7,9 +7,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.registration import domain, lifecycle
-from services.registration.models import Event, EventReminder, Registration
-from services.registration.service import _event_for_update, _record, follow_the_start
-from shared import durations
+from services.registration.facts import registration_fact
+from services.registration.models import Event, EventReminder, Outbox, Registration
+from services.registration.service import _event_for_update, follow_the_start
+from shared import durations, outbox
 
 
 def call_off(db, event_id, status, reason, links, now, token_id, scopes):
@@ -55,9 +56,14 @@ def _tell_attendees(session, event, fact_type, links, now, **extra):
                     .execution_options(synchronize_session=False))
     attendees = session.scalars(select(Registration).where(*told).order_by(Registration.id)
                                 .execution_options(populate_existing=True)).all()
-    for registration in attendees:
-        _record(session, fact_type, registration, event, links, now, **extra)
-    return len(attendees)
+    return _record_each(session, fact_type, attendees, event, links, now, **extra)
+
+
+def _record_each(session, fact_type, registrations, event, links, now, **extra):
+    """One fact per registration, written in one batch; return how many."""
+    outbox.add_all(session, Outbox, [registration_fact(fact_type, registration, event, links, now,
+                                                       **extra) for registration in registrations])
+    return len(registrations)
 
 
 def send_reminders(db, links, now, default, events=100):
@@ -99,10 +105,9 @@ def _send_event_reminders(db, event_id, links, now, default):
                 continue
             reminder = {"offset": offset, "due_at": due_at.isoformat()}
             # Those who registered after the reminder's time knew already.
-            for registration in session.scalars(select(Registration).where(
+            reminded += _record_each(session, "registration.reminder", session.scalars(
+                select(Registration).where(
                     Registration.event_id == event_id, Registration.status == domain.CONFIRMED,
-                    Registration.queued_at < due_at).order_by(Registration.id)):
-                _record(session, "registration.reminder", registration, event, links, now,
-                        reminder=reminder)
-                reminded += 1
+                    Registration.queued_at < due_at).order_by(Registration.id)).all(),
+                event, links, now, reminder=reminder)
     return reminded

@@ -24,11 +24,9 @@ def _event_for_update(session, event_id):
     return event
 
 
-def _record(connection, fact_type, registration, event, links, now, **extra):
-    """Queue the fact in the caller's transaction (an ORM session or a Core connection);
-    `extra` as registration_fact's (a change's `changes`, a `reason`, a `reminder`)."""
-    outbox.add(connection, Outbox, registration_fact(fact_type, registration, event, links, now,
-                                                     **extra))
+def _record(connection, fact_type, registration, event, links, now):
+    """Queue the fact in the caller's transaction (an ORM session or a Core connection)."""
+    outbox.add(connection, Outbox, registration_fact(fact_type, registration, event, links, now))
 
 
 def create_event(db, fields, now, token_id=None):

@@ -58,7 +58,7 @@ SERVICE = ServiceDeclaration(
     seed=_seed,
     demo=_demo,
     demo_after=("commitments",),  # the example event reports on the example commitment
-    commands=(commands.holds,),
+    commands=(commands.timers, commands.holds),
     arco=Arco(export=_export, erase=_erase, log=_log),
     events=published.EVENTS,
 )

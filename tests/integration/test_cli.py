@@ -132,7 +132,8 @@ PROCESSES = {
     "consumer": [str(ABIERTO), "consume"],
     "sweeper": [str(ABIERTO), "sweep"],
     "mailsink": [str(ABIERTO), "mailsink"],
-    "holds": [str(ABIERTO), "holds"],
+    "timers": [str(ABIERTO), "timers"],
+    "timers (its old name)": [str(ABIERTO), "holds"],
     **{f"{service} app": [sys.executable, "-c",
                           f"from services.{service}.app import create_app; create_app()"]
        for service in ("registration", "commitments", "notifications")},
@@ -243,9 +244,11 @@ def test_the_mail_sink_never_overwrites_a_kept_message(tmp_path):
         ("000001.eml", "kept"), ("000003.eml", "kept"), ("000004.eml", "new")]
 
 
-def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
-    """`abierto holds` (the Procfile's `holds`) expires what is due, promotes the first person
-    waiting, and leaves through the normal exit path on SIGTERM."""
+@pytest.mark.parametrize("name", ["timers", "holds"])
+def test_the_timers_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path, name):
+    """`abierto timers` (the Procfile's `timers`; `holds`, its old name, for operators' old
+    scripts) expires what is due, promotes the first person waiting, and leaves through the
+    normal exit path on SIGTERM."""
     import signal
     import time
     from datetime import timedelta
@@ -270,7 +273,7 @@ def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
                                           "organization": "", "sector": "citizen", "language": "es"},
                            links, long_ago, pending_hold=timedelta(minutes=30))
     process = subprocess.Popen(
-        [str(ABIERTO), "holds"], env={"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
+        [str(ABIERTO), name], env={"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
                                       "ABIERTO_ENV": "development",
                                       "REGISTRATION_DATABASE_URL": url, "SWEEP_EVERY": "0.1",
                                       "PATH": "/usr/bin:/bin"},
@@ -289,3 +292,9 @@ def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
         _, stderr = process.communicate(timeout=10)
         db.dispose()
     assert process.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+def test_the_timers_old_name_runs_but_is_not_listed(abierto):
+    listed = abierto("--help").stdout
+    assert "timers" in listed and " holds " not in listed
+    assert "REMINDERS" in abierto("holds", "--help").stdout

@@ -79,6 +79,9 @@ class CheckIns(MethodView):
         "`expired`, and `registration` says whose."))
     @blp.alt_response(422, schema=ProblemSchema, description=(
         "`result` `invalid_code` (not a code we made) or `not_for_this_event`; or invalid fields."))
+    @blp.alt_response(401, schema=ProblemSchema, description="No usable credential.")
+    @blp.alt_response(403, schema=ProblemSchema, description=(
+        "A token without `checkin:write`, or a staff link revoked, expired or of another event."))
     def post(self, body, event_id):
         """Check someone in (door staff: a staff link's credential as the bearer token, or a
         token with `checkin:write`): the code of their QR code or its short code, or a walk-in."""

@@ -63,6 +63,12 @@ def require(scope, *alternatives):
     return decorator
 
 
+def caller(token):
+    """(Caller, None) for a usable token of this app's service, or (None, why it is refused):
+    for a view that takes a token some other way than the Authorization header."""
+    return _caller(current_app.extensions["abierto"], token)
+
+
 def _caller(service, token):
     """(Caller, None) for a usable token, or (None, why it is refused); notes the use."""
     now = service.clock()

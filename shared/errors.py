@@ -21,10 +21,10 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "field -> messages, for validation"})
 
 
-def problem(status, detail, title=None, errors=None, headers=None):
-    """A problem+json response."""
+def problem(status, detail, title=None, errors=None, headers=None, **members):
+    """A problem+json response; `members` are RFC 9457 extension members (e.g. `result`)."""
     body = {"type": "about:blank", "title": title or _title(status), "status": status,
-            "detail": detail}
+            "detail": detail, **members}
     if errors:
         body["errors"] = errors
     response = jsonify(body)

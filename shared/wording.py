@@ -31,3 +31,9 @@ def span(start, end, zone, language):
 def offset(moment, language):
     """The zone's offset at `moment`, as "GMT-06:00" (CLDR's words)."""
     return dates.get_timezone_gmt(moment, locale=LOCALES[language]).translate(_SPACES)
+
+
+def clock(moment, zone, language):
+    """The time of day of `moment` in `zone`: "10:02" in Spanish, "10:02 AM" in English."""
+    return dates.format_skeleton(_TIME_SKELETONS[language], moment, tzinfo=zone,
+                                 locale=LOCALES[language]).translate(_SPACES)

@@ -50,7 +50,9 @@ def _send_event_changes(db, event_id, links, now, coalesce):
 
 def _tell_attendees(session, event, fact_type, links, now, **extra):
     """One fact to each attendee, with a calendar invite one revision newer (SEQUENCE + 1)."""
-    told = (Registration.event_id == event.id, Registration.status.in_(lifecycle.TOLD))
+    # Walk-ins were added at the door, some without an address: they hear nothing by email.
+    told = (Registration.event_id == event.id, Registration.status.in_(lifecycle.TOLD),
+            Registration.walk_in.is_(False))
     session.execute(update(Registration).where(*told)
                     .values(invite_sequence=Registration.invite_sequence + 1)
                     .execution_options(synchronize_session=False))
@@ -108,6 +110,6 @@ def _send_event_reminders(db, event_id, links, now, default):
             reminded += _record_each(session, "registration.reminder", session.scalars(
                 select(Registration).where(
                     Registration.event_id == event_id, Registration.status == domain.CONFIRMED,
-                    Registration.queued_at < due_at).order_by(Registration.id)).all(),
+                    Registration.walk_in.is_(False), Registration.queued_at < due_at).order_by(Registration.id)).all(),
                 event, links, now, reminder=reminder)
     return reminded

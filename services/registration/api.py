@@ -147,7 +147,7 @@ class Registrations(MethodView):
 
 
 CSV_COLUMNS = ("id", "name", "email", "organization", "sector", "language", "accessibility_needs",
-               "status", "created_at")
+               "status", "created_at", "checked_in_at", "walk_in")
 
 
 def _csv(registrations, event_id):
@@ -155,12 +155,15 @@ def _csv(registrations, event_id):
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for registration in registrations:
-        writer.writerow([_csv_cell(getattr(registration, c)) for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(getattr(registration, c)) for c in CSV_COLUMNS])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="event-{event_id}-registrations.csv"'})
 
 
-def _csv_cell(value):
+def csv_cell(value):
+    """One cell's text, safe to open in a spreadsheet."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     text = value.isoformat() if hasattr(value, "isoformat") else ("" if value is None else str(value))
     # A leading = + - @ makes spreadsheets run the cell as a formula.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,7 +1,8 @@
 """The registration service's app factory."""
 from dataclasses import dataclass
 
-from services.registration import api, arco_api, lifecycle_api, my_data_pages, pages
+from services.registration import (api, arco_api, checkin_api, checkin_pages, lifecycle_api,
+                                   my_data_pages, pages)
 from services.registration.facts import Links
 from services.registration.models import ApiToken
 from services.registration.notifications_client import NotificationsClient
@@ -35,8 +36,9 @@ def create_app(settings=None, *, notifications=None, **collaborators):
         commitments_url=settings.peers["commitments"].public_url,
         notifications=notifications or NotificationsClient(peer.api_url, peer.api_token))
     app = create_service_app(service, "Abierto — Registration",
-                             [api.blp, lifecycle_api.blp, arco_api.blp])
+                             [api.blp, lifecycle_api.blp, arco_api.blp, checkin_api.blp])
     i18n.install(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(my_data_pages.bp)
+    app.register_blueprint(checkin_pages.bp)
     return app

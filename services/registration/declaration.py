@@ -52,6 +52,8 @@ SERVICE = ServiceDeclaration(
         "registrations:read": "read an event's registrations",
         # kiosks and municipal systems
         "registrations:write": "register people, and be told the outcome",
+        # door staff's devices; a per-event staff link does the same for one event
+        "checkin:write": "check people in at the door of any event, and admit walk-ins",
         # the transparency office
         "arco:read": "read the ARCO requests on record (no addresses)",
     },

@@ -137,8 +137,8 @@ def cancel(event, registration, now):
     """Cancel; return the fact, or None when it had ended already (repeat clicks, a lapsed hold)."""
     if registration.status in ENDED:
         return None
-    if registration.status in HOLDING_A_SEAT:
-        event.confirmed_count -= 1
+    if registration.status in HOLDING_A_SEAT and not getattr(registration, "walk_in", False):
+        event.confirmed_count -= 1  # a walk-in took no seat (see checkin_rules)
     registration.status = CANCELLED
     registration.held_until = None
     registration.cancelled_at = now

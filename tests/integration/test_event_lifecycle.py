@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.registration import announcements, timers
+from services.registration import announcements, checkin, timers
 from services.registration.app import create_app
 from services.registration.facts import Links
 from shared.db import utcnow
@@ -521,3 +521,19 @@ def test_one_timers_round_expires_tells_and_reminds(registration_app, attended, 
         "registration.reminder"] * 2
     timers.run_once(registration_app[1], links, settings, STARTS - timedelta(hours=1))
     assert news() == []
+
+
+def test_walk_ins_hear_of_no_change_or_reminder(registration_app, attended, patch, news,
+                                                 send_changes, send_reminders):
+    """Added at the door, some with no address: a later move or reminder emails them not."""
+    event, ids = attended
+    day_before = STARTS - timedelta(days=1)
+    door = checkin.walk_in(registration_app[1], event["id"], {
+        "name": "Sin correo", "sector": "citizen", "organization": "", "language": "es"},
+        day_before - timedelta(days=3)).registration
+    news()
+    assert send_reminders(day_before + timedelta(minutes=1)) == 2
+    assert patch(event["id"], venue="Otra sala").status_code == 200
+    send_changes(timedelta(hours=1))
+    told = {registration_id for _, registration_id, _ in news()}
+    assert ids[1] in told and door.id not in told

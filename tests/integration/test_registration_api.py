@@ -834,9 +834,10 @@ def test_the_attendee_list_as_csv(registration_app, organiser_headers, make_even
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["id", "name", "email", "organization", "sector", "language",
                        "accessibility_needs", "status",
-                       "created_at"]
+                       "created_at", "checked_in_at", "walk_in"]
     assert [r[2] for r in rows[1:]] == [f"persona{n}@example.org" for n in (1, 2, 3)]
     assert [r[7] for r in rows[1:]] == ["confirmed", "waitlisted", "waitlisted"]
+    assert [r[9:] for r in rows[1:]] == [["", "no"]] * 3  # nobody at the door yet
 
 
 # (a formula without "://": a name carrying a link is refused before it reaches the list)

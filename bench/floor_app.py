@@ -74,7 +74,7 @@ def create_app():
         try:
             event = loaded_event(connection.execute(
                 "SELECT * FROM events WHERE id = ?", (event_id,)).fetchone())
-            registration = SimpleNamespace(id=None, **fields)
+            registration = SimpleNamespace(id=None, invite_sequence=0, **fields)
             fact_type = domain.register(event, registration, now)
             (registration.id,) = connection.execute(ADD_REGISTRATION, (
                 event_id, fields["name"], fields["email"], normalize_email(fields["email"]),

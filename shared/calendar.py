@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress
+from icalendar.parser import Contentline
 
 PRODID = "-//Abierto//Gobierno Abierto//ES"
 
@@ -24,12 +25,13 @@ class Entry:
     description: str | None = None
     url: str | None = None
     organizer: tuple | None = None  # (email, name)
+    attendee: tuple | None = None  # (email, name): the one person the invite is for
     cancelled: bool | None = None  # None: no STATUS; else CONFIRMED or CANCELLED
     sequence: int | None = None  # calendars apply an update only above the SEQUENCE they hold
 
 
 def ics(entry, method=None):
-    """A one-event calendar file; `method` (PUBLISH, CANCEL) makes it an iTIP message."""
+    """A one-event calendar file; `method` (PUBLISH, REQUEST, CANCEL) makes it an iTIP message."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -51,6 +53,8 @@ def ics(entry, method=None):
         organizer = vCalAddress(f"mailto:{address}")
         organizer.params["cn"] = name
         vevent.add("organizer", organizer)
+    if entry.attendee:
+        vevent.add("attendee", _attendee(*entry.attendee))
     if entry.cancelled is not None:
         vevent.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
     if entry.sequence is not None:
@@ -59,6 +63,23 @@ def ics(entry, method=None):
     if isinstance(entry.start.tzinfo, ZoneInfo):
         calendar.add_component(_vtimezone(entry.start.tzinfo.key, entry.start.year, entry.end.year))
     return calendar.to_ical()
+
+
+def attendee_line(address, name=None):
+    """The ATTENDEE line `ics` writes for (address, name), folded and ended as in the file:
+    an invite made once for many people can have each one's put in its place."""
+    attendee = _attendee(address, name)
+    return Contentline.from_parts("ATTENDEE", attendee.params, attendee).to_ical() + b"\r\n"
+
+
+def _attendee(address, name):
+    """A registered person: they asked for the seat, so they have accepted; no reply wanted."""
+    attendee = vCalAddress(f"mailto:{address}")
+    if name:
+        attendee.params["cn"] = name
+    attendee.params["partstat"] = "ACCEPTED"
+    attendee.params["rsvp"] = "FALSE"
+    return attendee
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,16 +14,28 @@ from services.notifications.mail.registration_email import ICS_FILENAME
 MAIL_FROM = "Abierto <abierto@example.org>"
 CANCEL_URL = "http://127.0.0.1:5001/registrations/cancel/eyJpZCI6N30.ZkXyQw.sig-nature_1"
 CONFIRM_URL = "http://127.0.0.1:5001/registrations/confirm/eyJpZCI6N30.ZkXyQw.sig-nature_2"
-WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled")
+WITH_ICS = ("registration_confirmed", "registration_promoted", "registration_cancelled",
+            "event_changed", "event_cancelled", "reminder")
+REMOVES = ("registration_cancelled", "event_cancelled")  # their invite is a CANCEL
 WITH_CANCEL_LINK = ("registration_confirmed", "registration_waitlisted", "registration_promoted",
-                    "registration_pending", "registration_repeat")
+                    "registration_pending", "registration_repeat", "event_changed",
+                    "event_postponed", "reminder")
+# What each fact of the event's life carries beside `registration` and `event`.
+EXTRA = {
+    "event_changed": {"changes": {"venue": {
+        "old": "Sala de Cabildo", "new": "Salón del Séptimo piso del Edificio Eloy S. Vallina"}}},
+    "event_cancelled": {"reason": {"es": "Lluvia intensa", "en": "Heavy rain"}},
+    "event_postponed": {"reason": {"es": "Lluvia intensa", "en": "Heavy rain"}},
+    "reminder": {"reminder": {"offset": "P1D", "due_at": "2024-05-30T16:00:00+00:00"}},
+}
 KINDS = [name for name, kind in sorted(kinds.REGISTRY.items()) if kind.audience == ATTENDEE]
 # A phrase that only the Spanish section and only the English section contain.
 MARKERS = {"es": "Hola, ", "en": "Hello "}
 
 
 def fact(language="es", name="Ana López", registration_id=7, kind=None):
-    """A registration fact's data; for `registration_pending`, a held seat's (its confirm link)."""
+    """A registration fact's data; for `registration_pending`, a held seat's (its confirm link);
+    for `registration_cancelled`, the invite sequence registration raised before its CANCEL."""
     data = {
         "registration": {
             "id": registration_id,
@@ -51,6 +63,9 @@ def fact(language="es", name="Ana López", registration_id=7, kind=None):
     if kind == "registration_pending":
         data["registration"].update(status="pending", confirm_url=CONFIRM_URL,
                                     held_until="2024-05-20T18:30:00+00:00")
+    if kind == "registration_cancelled":
+        data["registration"].update(status="cancelled", invite_sequence=1)
+    data.update(copy.deepcopy(EXTRA.get(kind, {})))
     return data
 
 
@@ -81,7 +96,7 @@ def invite_of(message):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_structure_is_mixed_with_text_then_html_alternative(kind):
-    message = received(kind)
+    message = received(kind, fact(kind=kind))
     assert message.get_content_type() == "multipart/mixed"
     alternative = message.get_payload()[0]
     assert alternative.get_content_type() == "multipart/alternative"
@@ -92,7 +107,7 @@ def test_structure_is_mixed_with_text_then_html_alternative(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_headers(kind):
-    message = received(kind)
+    message = received(kind, fact(kind=kind))
     assert message["From"] == MAIL_FROM
     assert message["Message-ID"] == "<42.abc@abierto.example.org>"
     assert message["Auto-Submitted"] == "auto-generated"
@@ -123,7 +138,7 @@ def test_both_languages_with_the_recipients_first(kind, language, other):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_times_are_shown_in_the_events_zone(kind):
-    for part in bodies(received(kind)):
+    for part in bodies(received(kind, fact(kind=kind))):
         assert "10:00" in part and "12:00" in part
         assert "16:00" not in part and "18:00" not in part
         assert "GMT-06:00" in part
@@ -142,7 +157,7 @@ def test_event_details_are_in_both_parts(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_cancel_link_only_while_the_registration_is_alive(kind):
-    text, html = bodies(received(kind))
+    text, html = bodies(received(kind, fact(kind=kind)))
     if kind in WITH_CANCEL_LINK:
         assert f"cancela tu registro aquí: {CANCEL_URL}" in text
         assert f"cancel your registration here: {CANCEL_URL}" in text
@@ -153,27 +168,27 @@ def test_cancel_link_only_while_the_registration_is_alive(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_ics_attached_only_when_it_changes_the_calendar(kind):
-    parts = ics_parts(received(kind))
+    parts = ics_parts(received(kind, fact(kind=kind)))
     if kind not in WITH_ICS:
         assert parts == []
         return
     (part,) = parts
     assert part.get_filename() == ICS_FILENAME
     assert part.get_content_disposition() == "attachment"
-    expected = "CANCEL" if kind == "registration_cancelled" else "PUBLISH"
+    expected = "CANCEL" if kind in REMOVES else "REQUEST"
     assert part.get_param("method") == expected
 
 
 @pytest.mark.parametrize(
     "kind, method, status, sequence",
     [
-        ("registration_confirmed", "PUBLISH", "CONFIRMED", 0),
-        ("registration_promoted", "PUBLISH", "CONFIRMED", 0),
+        ("registration_confirmed", "REQUEST", "CONFIRMED", 0),
+        ("registration_promoted", "REQUEST", "CONFIRMED", 0),
         ("registration_cancelled", "CANCEL", "CANCELLED", 1),
     ],
 )
 def test_ics_content(kind, method, status, sequence):
-    invite = invite_of(received(kind))
+    invite = invite_of(received(kind, fact(kind=kind)))
     assert str(invite["PRODID"]) == "-//Abierto//Gobierno Abierto//ES"
     assert str(invite["VERSION"]) == "2.0"
     assert str(invite["METHOD"]) == method
@@ -193,13 +208,18 @@ def test_ics_content(kind, method, status, sequence):
     assert str(event["URL"]) == "http://127.0.0.1:5001/events/1"
     assert str(event["ORGANIZER"]) == "mailto:abierto@example.org"
     assert event["ORGANIZER"].params["CN"].startswith("Coordinación de Transparencia, ")
+    # the one person it is for, who asked for the seat: nothing to answer
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:ana@example.org"
+    assert attendee.params["CN"] == "Ana López"
+    assert (attendee.params["PARTSTAT"], attendee.params["RSVP"]) == ("ACCEPTED", "FALSE")
     # when this invite was made, though the rest of it is shared by the event's attendees
     stamp = event["DTSTAMP"].dt
     assert abs(stamp - datetime.now(timezone.utc)).total_seconds() < 60
 
 
 def test_uid_is_the_same_for_every_email_about_one_registration():
-    uids = {str(invite_of(received(kind)).events[0]["UID"]) for kind in WITH_ICS}
+    uids = {str(invite_of(received(kind, fact(kind=kind))).events[0]["UID"]) for kind in WITH_ICS}
     assert uids == {"registration-7@abierto"}
     other = invite_of(received("registration_confirmed", fact(registration_id=8)))
     assert str(other.events[0]["UID"]) == "registration-8@abierto"
@@ -249,7 +269,7 @@ def test_unknown_kind_is_refused():
 def test_invite_direct_and_input_left_untouched():
     data = fact()
     snapshot = copy.deepcopy(data)
-    ics = calendar_invite.invite(data, organizer_email="abierto@example.org", cancelled=True)
+    ics = calendar_invite.invite(data, organizer_email="abierto@example.org", method="CANCEL")
     assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
     assert b"METHOD:CANCEL\r\n" in ics and b"STATUS:CANCELLED\r\n" in ics
     assert data == snapshot
@@ -303,3 +323,62 @@ def test_two_people_pending_at_one_event_get_their_own_confirm_links():
     text_mine, _ = bodies(received("registration_pending", mine))
     text_theirs, _ = bodies(received("registration_pending", theirs))
     assert CONFIRM_URL + "-luis" in text_theirs and CONFIRM_URL + "-luis" not in text_mine
+
+
+def test_every_invite_carries_the_registrations_own_sequence_and_attendee():
+    """One event's invite is made once: each attendee's UID, SEQUENCE and ATTENDEE go in after."""
+    ana, luis = fact(), fact(name="Luis Pérez Domínguez de la Concepción y Ortega", registration_id=8)
+    ana["registration"]["invite_sequence"] = 3
+    luis["registration"].update(email="luis.perez.dominguez.de.la.concepcion@example.org",
+                                invite_sequence=5)
+    (first,), (second,) = (invite_of(received("registration_confirmed", data)).events
+                           for data in (ana, luis))
+    assert (str(first["UID"]), int(first["SEQUENCE"])) == ("registration-7@abierto", 3)
+    assert (str(second["UID"]), int(second["SEQUENCE"])) == ("registration-8@abierto", 5)
+    assert str(first["ATTENDEE"]) == "mailto:ana@example.org"
+    # a long line is folded as RFC 5545 asks, and reads back whole
+    assert str(second["ATTENDEE"]) == "mailto:luis.perez.dominguez.de.la.concepcion@example.org"
+    assert second["ATTENDEE"].params["CN"] == "Luis Pérez Domínguez de la Concepción y Ortega"
+    raw = ics_parts(received("registration_confirmed", luis))[0].get_payload(decode=True)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 75
+
+
+def test_old_facts_without_a_sequence_make_sequence_zero():
+    data = fact()
+    data["registration"].pop("invite_sequence", None)
+    assert int(invite_of(received("registration_confirmed", data)).events[0]["SEQUENCE"]) == 0
+
+
+@pytest.mark.parametrize("language, title", [
+    ("en", "Presentation of the Open Government Action Plan's Progress"),
+    ("es", "Presentación del Cumplimiento del Plan de Acción de Gobierno Abierto"),
+])
+def test_the_recipients_language_titles_the_email_and_the_invite(language, title):
+    data = fact(language=language)
+    data["event"]["title_en"] = "Presentation of the Open Government Action Plan's Progress"
+    message = received("registration_confirmed", data)
+    assert message["Subject"].partition(": ")[2].startswith(title)
+    assert str(invite_of(message).events[0]["SUMMARY"]) == title
+    text, html = bodies(message)
+    assert "Evento: Presentación del Cumplimiento" in text
+    assert "Event: Presentation of the Open Government" in text
+
+
+def test_english_without_an_english_title_shows_the_spanish_one():
+    message = received("registration_confirmed", fact(language="en"))
+    assert message["Subject"].startswith("Registration confirmed: Presentación del Cumplimiento")
+    assert str(invite_of(message).events[0]["SUMMARY"]).startswith("Presentación del Cumplimiento")
+    assert "Event: Presentación del Cumplimiento" in bodies(message)[0]
+
+
+def test_the_online_link_is_shown_beside_the_venue_and_in_the_invite():
+    data = fact()
+    data["event"]["online_url"] = "https://meet.example.org/gobierno-abierto"
+    message = received("registration_confirmed", data)
+    text, html = bodies(message)
+    assert "En línea: https://meet.example.org/gobierno-abierto" in text
+    assert "Online: https://meet.example.org/gobierno-abierto" in text
+    assert html.count('<a href="https://meet.example.org/gobierno-abierto"') == 2
+    (event,) = invite_of(message).events
+    assert "En línea: https://meet.example.org/gobierno-abierto" in str(event["DESCRIPTION"])
+    assert "En línea" not in bodies(received("registration_confirmed"))[0]  # none: no line

@@ -1,42 +1,68 @@
-"""The .ics attached to registration emails, so the event lands in the attendee's calendar."""
+"""The .ics attached to registration emails, so the event lands in the attendee's calendar.
+
+Every invite about one registration is an iTIP message (RFC 5546) about one calendar entry:
+its UID is the registration's, and its SEQUENCE the registration's `invite_sequence`, which
+registration raises with each change it tells the attendee of. A REQUEST adds the entry or
+moves it (calendars apply it only above the SEQUENCE they hold), a CANCEL removes it.
+"""
 import functools
 import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from services.notifications.mail.kind import CANCEL, REQUEST
+from services.notifications.mail.registration_email import title
 from shared import calendar
 
 # Stand in for what differs between two attendees of one event, in an invite serialised
-# once per event: the entry's UID and its time stamp. Short ASCII, so no line folds there.
+# once per event: the entry's UID, SEQUENCE and ATTENDEE and its time stamp. Short ASCII,
+# so no line folds there.
 _UID = "abierto-invite-uid"
 _DTSTAMP = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_SEQUENCE = 987654321
+_ATTENDEE = "abierto-invite-attendee@invalid"
 _ICAL_UTC = "%Y%m%dT%H%M%SZ"
 _UID_LINE, _DTSTAMP_LINE = f"UID:{_UID}\r\n".encode(), f"DTSTAMP:{_DTSTAMP:{_ICAL_UTC}}".encode()
+_SEQUENCE_LINE = f"SEQUENCE:{_SEQUENCE}\r\n".encode()
+_ATTENDEE_LINE = calendar.attendee_line(_ATTENDEE)
+ONLINE = {"es": "En línea", "en": "Online"}
 
 
-def invite(data: dict, *, organizer_email: str, cancelled: bool = False) -> bytes:
-    """One VEVENT for one registration; `cancelled` tells calendars to remove it."""
-    shared = _event_invite(json.dumps(data["event"], sort_keys=True), organizer_email, cancelled)
-    # One UID per registration, so a later CANCEL removes exactly the entry we added.
-    uid = f"registration-{data['registration']['id']}@abierto"
+def invite(data: dict, *, organizer_email: str, method: str = REQUEST) -> bytes:
+    """One VEVENT for one registration, in its attendee's language; `method` CANCEL tells
+    calendars to remove it."""
+    registration = data["registration"]
+    shared = _event_invite(json.dumps(data["event"], sort_keys=True),
+                           registration.get("language", "es"), organizer_email, method)
+    # One UID per registration, so a later REQUEST or CANCEL finds exactly the entry we added.
+    uid = f"registration-{registration['id']}@abierto"
     stamp = f"DTSTAMP:{datetime.now(timezone.utc):{_ICAL_UTC}}"
+    sequence = f"SEQUENCE:{int(registration.get('invite_sequence') or 0)}\r\n"
+    attendee = calendar.attendee_line(registration["email"], " ".join(registration["name"].split()))
     return (shared.replace(_UID_LINE, f"UID:{uid}\r\n".encode())
-            .replace(_DTSTAMP_LINE, stamp.encode()))
+            .replace(_DTSTAMP_LINE, stamp.encode())
+            .replace(_SEQUENCE_LINE, sequence.encode())
+            .replace(_ATTENDEE_LINE, attendee))
 
 
 @functools.lru_cache(maxsize=64)
-def _event_invite(event_json, organizer_email, cancelled):
-    """The invite as every attendee of an event gets it, but for UID and DTSTAMP:
-    serialising it costs more than the rest of the email, and it is the same for all."""
+def _event_invite(event_json, language, organizer_email, method):
+    """The invite as every attendee of an event who reads `language` gets it, but for the
+    stand-ins: serialising it costs more than the rest of the email, and it is the same for all."""
     event = json.loads(event_json)
     zone = ZoneInfo(event["timezone"])
+    description = [event["host_organization"], event["url"]]
+    if event.get("online_url"):
+        description.append(f"{ONLINE[language]}: {event['online_url']}")
     return calendar.ics(calendar.Entry(
         uid=_UID, stamp=_DTSTAMP,
         start=datetime.fromisoformat(event["starts_at"]).astimezone(zone),
         end=datetime.fromisoformat(event["ends_at"]).astimezone(zone),
-        summary=event["title"],
-        location=", ".join(event[key] for key in ("venue", "address", "city")),
-        description=f"{event['host_organization']}\n{event['url']}", url=event["url"],
+        summary=title(event, language),
+        location=(", ".join(event[key] for key in ("venue", "address", "city") if event.get(key))
+                  or event.get("online_url", "")),
+        description="\n".join(description), url=event["url"],
         organizer=(organizer_email, event["host_organization"]),
-        cancelled=cancelled, sequence=1 if cancelled else 0,
-    ), method="CANCEL" if cancelled else "PUBLISH")
+        attendee=(_ATTENDEE, None),
+        cancelled=method == CANCEL, sequence=_SEQUENCE,
+    ), method=method)

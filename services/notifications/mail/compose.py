@@ -1,15 +1,15 @@
-"""One bilingual email from a delivery's data: its kind renders text and HTML, an .ics goes
-with it if the kind says so (pure: data in, message out)."""
+"""One bilingual email from a delivery's data: its kind renders text and HTML, an .ics and
+inline images go with it if the kind says so (pure: data in, message out)."""
 import email.utils
 import functools
 import json
+import uuid
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
 
 from services.notifications.mail import calendar_invite, kinds, labels, mime
-from services.notifications.mail.kind import CANCEL
 from services.notifications.mail.registration_email import ICS_FILENAME, country, when
 
 LOCALES = labels.LOCALES
@@ -57,15 +57,21 @@ def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commit
     bodies = _shared_bodies(kind, kind.language(data), json.dumps(shared, sort_keys=True),
                             my_data_url)
     subject, text, html = _personal(bodies, personal)
+    images = []
+    for image in kind.inline(data):  # each recipient's own, so after the shared rendering
+        content_id = f"{uuid.uuid4().hex}@{mime.domain_of(mail_from)}"
+        html = html.replace(image.stand_in, content_id)
+        images.append((image.content, image.subtype, content_id, image.filename))
     attachment = None
-    if kind.invite:
+    method = kind.invite_for(data)
+    if method:
         ics = calendar_invite.invite(data, organizer_email=email.utils.parseaddr(mail_from)[1],
-                                     cancelled=kind.invite == CANCEL)
-        attachment = (ics, kind.invite, ICS_FILENAME)
+                                     method=method)
+        attachment = (ics, method, ICS_FILENAME)
     headers = kind.headers(data, mime.domain_of(mail_from))
     return mime.message(subject=subject, mail_from=mail_from, to=kind.recipient(data),
                         message_id=message_id, headers=headers, text=text, html=html,
-                        invite=attachment)
+                        invite=attachment, inline=images)
 
 
 @functools.lru_cache(maxsize=64)

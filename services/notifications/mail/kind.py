@@ -12,7 +12,9 @@ from pathlib import Path
 # event's commitment (pipeline/handlers.py finds them); or the person who asked for it
 # (an event's `requester`, or an email that no event produces).
 ATTENDEE, FOLLOWERS, REQUESTER = "attendee", "followers", "requester"
-PUBLISH, CANCEL = "PUBLISH", "CANCEL"  # the calendar METHOD of an attached .ics
+# The calendar METHOD of an attached .ics (RFC 5546): REQUEST adds or moves the entry, CANCEL
+# removes it.
+REQUEST, CANCEL = "REQUEST", "CANCEL"
 KINDS_TEMPLATES = Path(__file__).parent / "kinds" / "templates"
 
 
@@ -35,7 +37,7 @@ class EmailKind:
     # needs, and the link to the person's own data.
     essential: bool = False
     with_commitments: bool = False  # shows the commitments its event reports on
-    invite: str | None = None  # PUBLISH or CANCEL: an .ics goes with it
+    invite: str | None = None  # REQUEST or CANCEL: an .ics goes with it (see `invite_for`)
     templates: Path = field(default=KINDS_TEMPLATES)
 
     def wanted(self, data):
@@ -65,9 +67,29 @@ class EmailKind:
         """The template variables of one language's section, from `split`'s shared part."""
         raise NotImplementedError
 
+    def invite_for(self, data):
+        """The METHOD of the .ics this email carries, or None: `invite`, unless the recipient
+        holds no entry in a calendar (the data may be a split's shared part)."""
+        return self.invite
+
+    def inline(self, data):
+        """Images the HTML part shows, each one this recipient's: [Inline]."""
+        return []
+
     def related_commitments(self, data):
         """Ids of the commitments to show (the task fetches them), if it shows any."""
         return []
+
+
+@dataclass(frozen=True)
+class Inline:
+    """An image inside the message, which the HTML refers to as "cid:<stand_in>": the
+    message gives it its own Content-ID after rendering."""
+
+    stand_in: str
+    content: bytes
+    subtype: str = "png"
+    filename: str | None = None
 
 
 def stand_in(what):

@@ -1,4 +1,5 @@
-"""Assembling one email from its finished parts: headers, text, HTML and an optional invite.
+"""Assembling one email from its finished parts: headers, text, HTML (with the images it
+shows) and an optional invite.
 
 Built with the email package's classic (compat32) classes: the default policy's header
 objects cost more than the rest of an email put together (`make bench`).
@@ -52,9 +53,10 @@ def _written_as_is(name, value):
 POLICY = _Policy()
 
 
-def message(*, subject, mail_from, to, message_id, headers, text, html, invite=None):
-    """multipart/mixed[alternative[text, html], invite?]; `to` is (name, address) and
-    `invite` (ics bytes, method, file name) a calendar attachment."""
+def message(*, subject, mail_from, to, message_id, headers, text, html, invite=None, inline=()):
+    """multipart/mixed[alternative[text, html or related[html, images]], invite?]; `to` is
+    (name, address), `invite` (ics bytes, method, file name) a calendar attachment and
+    `inline` [(bytes, image subtype, Content-ID, file name)] the images the HTML shows."""
     outer = MIMEMultipart("mixed", boundary=_boundary(), policy=POLICY)
     outer["Subject"] = _header(one_line(subject))
     outer["From"] = _address(*email.utils.parseaddr(mail_from))
@@ -66,7 +68,7 @@ def message(*, subject, mail_from, to, message_id, headers, text, html, invite=N
         outer[name] = one_line(value)
     body = MIMEMultipart("alternative", boundary=_boundary())
     body.attach(_text(text, "plain"))
-    body.attach(_text(html, "html"))
+    body.attach(_with_images(_text(html, "html"), inline))
     outer.attach(body)
     if invite:
         outer.attach(_calendar(*invite))
@@ -82,6 +84,24 @@ def _text(body, subtype):
     part["Content-Transfer-Encoding"] = "quoted-printable"
     part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
     return part
+
+
+def _with_images(html, images):
+    """The HTML part, or multipart/related with the images it refers to by "cid:" (RFC 2387)."""
+    if not images:
+        return html
+    related = MIMEMultipart("related", boundary=_boundary())
+    related.set_param("type", "text/html")
+    related.attach(html)
+    for content, subtype, content_id, filename in images:
+        part = MIMENonMultipart("image", subtype)
+        part.set_payload(content)
+        email.encoders.encode_base64(part)
+        part["Content-ID"] = f"<{content_id}>"
+        named = {"filename": filename} if filename else {}
+        part.add_header("Content-Disposition", "inline", **named)
+        related.attach(part)
+    return related
 
 
 def _calendar(ics, method, filename):

@@ -1,4 +1,5 @@
-"""The emails to an attendee about their registration: the event, its time in words, their link."""
+"""The emails to an attendee about their registration: the event, its time in words, their
+link and, while they hold a seat, what opens the door (the check-in QR code and short code)."""
 import functools
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,13 +7,17 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, dates
 
-from services.notifications.mail import labels, mime
-from services.notifications.mail.kind import EmailKind, stand_in
+from services.notifications.mail import checkin_qr, labels, mime
+from services.notifications.mail.follower_email import is_web
+from services.notifications.mail.kind import EmailKind, Inline, stand_in
 from shared import wording
 
 ICS_FILENAME = "evento.ics"
-# Stand in for what differs between two attendees of one event: their name and links.
+QR_FILENAME = "registro-qr.png"
+# Stand in for what differs between two attendees of one event: their name, links and
+# check-in code, and the QR image's Content-ID.
 _NAME, _LINK, _CONFIRM = stand_in("name"), stand_in("link"), stand_in("confirm")
+_CODE, _QR = stand_in("checkin-code"), stand_in("checkin-qr")
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,6 +25,15 @@ class RegistrationEmail(EmailKind):
     """An email reads the same for every attendee of an event but for their name and links."""
 
     essential: bool = True  # an active registration needs it, opposition or not
+    checkin: bool = False  # shows the check-in QR code and short code to a confirmed attendee
+    # The invite only to a confirmed attendee: one waiting or holding an unconfirmed seat has
+    # no entry in a calendar to add, move or remove.
+    invite_seats_only: bool = False
+
+    def invite_for(self, data):
+        if self.invite_seats_only and data["registration"]["status"] != "confirmed":
+            return None
+        return self.invite
 
     def recipient(self, data):
         registration = data["registration"]
@@ -38,21 +52,46 @@ class RegistrationEmail(EmailKind):
         if registration.get("confirm_url"):  # a held seat: its own confirm link and deadline
             kept.update(confirm_url=_CONFIRM, held_until=registration["held_until"])
             personal[_CONFIRM] = registration["confirm_url"]
+        kept["checkin"] = None
+        if self._shows_checkin(registration):  # the image goes in after rendering: `inline`
+            kept["checkin"] = {"code": _CODE, "image": _QR}
+            personal[_CODE] = registration["checkin_code"]
         shown = list(commitments) if self.with_commitments else []
         return {**data, "registration": kept, "commitments": shown}, personal
+
+    def inline(self, data):
+        registration = data["registration"]
+        if not self._shows_checkin(registration):
+            return []
+        return [Inline(_QR, checkin_qr.png(registration["checkin_token"]), filename=QR_FILENAME)]
+
+    def _shows_checkin(self, registration):
+        # Facts carry the codes only while the seat is held; the status is checked all the same.
+        return bool(self.checkin and registration.get("status") == "confirmed"
+                    and registration.get("checkin_token") and registration.get("checkin_code"))
 
     def context(self, shared, language):
         event = shared["event"]
         held_until = shared["registration"].get("held_until")
+        online_url = event.get("online_url") or ""  # absent from older facts
+        shown = dict(event, title=title(event, language), online_url=online_url,
+                     online_linkable=is_web(online_url))
         return dict(
             shared,
-            topic=event["title"],
+            event=shown,
+            topic=shown["title"],
             when=when(event["starts_at"], event["ends_at"], event["timezone"], language),
             until=_until(held_until, event["timezone"], language) if held_until else None,
             country=country(event["country"], language),
-            attachment=ICS_FILENAME if self.invite else None,
+            attachment=ICS_FILENAME if self.invite_for(shared) else None,
+            qr_size=checkin_qr.SIZE,
             commitments=[_commitment_line(item, language) for item in shared["commitments"]],
         )
+
+
+def title(event, language):
+    """The event's title in one language; English falls back to the Spanish, the canonical one."""
+    return (language == "en" and event.get("title_en")) or event["title"]
 
 
 def _commitment_line(item, language):

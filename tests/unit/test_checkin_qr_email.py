@@ -1,0 +1,98 @@
+"""The check-in QR code in the emails of a held seat: an inline PNG that a real reader decodes
+to the registration's token, the short code beside it, and nothing of it for anyone else."""
+import io
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from services.notifications.mail import checkin_qr
+from tests.unit.test_emails import bodies, fact, ics_parts, received
+
+TOKEN = "ABIERTO:1:7:K7M4QXABCDEFGHJK0123"
+CODE = "7-K7M4QX"
+WITH_QR = ("registration_confirmed", "registration_promoted", "reminder")
+
+
+def seat(kind="registration_confirmed", token=TOKEN, code=CODE, **registration):
+    """A confirmed attendee's fact, with what opens the door."""
+    data = fact(kind=kind)
+    data["registration"].update(checkin_token=token, checkin_code=code, **registration)
+    if kind == "reminder":
+        data["reminder"] = {"offset": "P1D", "due_at": "2024-05-30T16:00:00+00:00"}
+    return data
+
+
+def qr_parts(message):
+    return [part for part in message.walk() if part.get_content_type() == "image/png"]
+
+
+def decoded(part):
+    image = Image.open(io.BytesIO(part.get_payload(decode=True)))
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+
+
+@pytest.mark.parametrize("kind", WITH_QR)
+def test_the_qr_code_is_an_inline_image_that_reads_back_as_the_token(kind):
+    message = received(kind, seat(kind))
+    (part,) = qr_parts(message)
+    assert decoded(part) == [TOKEN]
+    assert part.get_content_disposition() == "inline"
+    assert len(part.get_payload(decode=True)) < 2000  # small: it goes to every attendee
+    # the HTML part and its image are one multipart/related, inside the alternative
+    alternative = message.get_payload()[0]
+    plain, related = alternative.get_payload()
+    assert related.get_content_type() == "multipart/related"
+    assert [p.get_content_type() for p in related.get_payload()] == ["text/html", "image/png"]
+    content_id = part["Content-ID"].strip("<>")
+    _, html = bodies(message)
+    assert html.count(f'src="cid:{content_id}"') == 2  # in each language's section
+    assert 'alt="Código QR para registrar tu asistencia"' in html
+    assert 'alt="Check-in QR code"' in html
+    assert f'width="{checkin_qr.SIZE}"' in html
+    assert Image.open(io.BytesIO(part.get_payload(decode=True))).size == (checkin_qr.SIZE,) * 2
+
+
+@pytest.mark.parametrize("kind", WITH_QR)
+def test_the_short_code_is_beside_it_and_alone_in_the_text(kind):
+    text, html = bodies(received(kind, seat(kind)))
+    assert f"Código de registro: {CODE}" in text
+    assert f"Check-in code: {CODE}" in text
+    assert TOKEN not in text and TOKEN not in html  # the token is only in the image
+    big = "monospace;font-size:28px;font-weight:bold;letter-spacing:2px;color:#1a1a1a;"
+    assert html.count(f'{big}">{CODE}</p>') == 2  # large letters, in each language's section
+
+
+def test_two_attendees_of_one_event_get_their_own_code_and_image():
+    mine = received("registration_confirmed", seat())
+    theirs = received("registration_confirmed", seat(
+        token="ABIERTO:1:8:ZZZZZZZZZZ0000000000", code="8-ZZZZZZ", id=8, name="Luis"))
+    assert decoded(qr_parts(theirs)[0]) == ["ABIERTO:1:8:ZZZZZZZZZZ0000000000"]
+    assert decoded(qr_parts(mine)[0]) == [TOKEN]
+    assert "8-ZZZZZZ" in bodies(theirs)[0] and "8-ZZZZZZ" not in bodies(mine)[0]
+    assert qr_parts(mine)[0]["Content-ID"] != qr_parts(theirs)[0]["Content-ID"]
+
+
+@pytest.mark.parametrize("status", ["waitlisted", "pending", "cancelled"])
+def test_no_qr_without_a_seat(status):
+    data = seat()
+    data["registration"]["status"] = status  # even if a fact carried the codes by mistake
+    message = received("registration_confirmed", data)
+    assert qr_parts(message) == []
+    text, html = bodies(message)
+    assert CODE not in text and "cid:" not in html
+    assert message.get_payload()[0].get_payload()[1].get_content_type() == "text/html"
+
+
+@pytest.mark.parametrize("kind", ["registration_waitlisted", "registration_repeat",
+                                  "registration_cancelled"])
+def test_other_kinds_show_no_qr(kind):
+    message = received(kind, seat())
+    assert qr_parts(message) == [] and CODE not in bodies(message)[0]
+
+
+def test_a_confirmation_without_codes_still_goes_without_the_qr():
+    """Facts written before check-in existed carry no token: the email is as it was."""
+    message = received("registration_confirmed")
+    assert qr_parts(message) == [] and "Código de registro" not in bodies(message)[0]
+    assert len(ics_parts(message)) == 1

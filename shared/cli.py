@@ -194,11 +194,34 @@ def token_revoke(service, token_id):
 
 
 @main.command()
-def seed():
-    """Add the real seed data (the Chihuahua panel and first action plan) if it is not there."""
+@click.option("--demo", is_flag=True, help="also add example data, every title marked "
+                                           "\"Ejemplo:\", to see every feature")
+def seed(demo):
+    """Add the real seed data (the Chihuahua panel and first action plan) if it is not there;
+    with --demo, labelled example data besides (added once)."""
     for name in services.names(lambda declaration: declaration.seed):
         added = services.declared()[name].seed(database(name))
         click.echo(f"{name}: {added}", err=True)
+    if demo:
+        earlier = {}
+        for name in _demo_order():
+            added, earlier[name] = services.declared()[name].demo(
+                config.load(name), database(name), earlier)
+            click.echo(f"{name}: {added}", err=True)
+
+
+def _demo_order():
+    """The services with a demo, each after those it names in `demo_after`."""
+    waiting = {name: set(services.declared()[name].demo_after)
+               for name in services.names(lambda declaration: declaration.demo)}
+    order = []
+    while waiting:
+        ready = [name for name, after in waiting.items() if after <= set(order)]
+        if not ready:
+            raise RuntimeError(f"the demos of {', '.join(waiting)} wait for each other")
+        order.append(ready[0])
+        del waiting[ready[0]]
+    return order
 
 
 @main.command()

@@ -43,6 +43,10 @@ class ServiceDeclaration:
     migrations: Path | None = None  # its Alembic versions folder
     scopes: dict = field(default_factory=dict)  # token scope -> what it allows
     seed: Callable | None = None  # seed(db) -> what it added, in words
+    # demo(settings, db, earlier) -> (what it added, in words, {what later demos may use});
+    # `abierto seed --demo`'s labelled example data. `earlier`: the services' it comes after.
+    demo: Callable | None = None
+    demo_after: tuple = ()  # the services whose demo must run first (their names)
     commands: tuple = ()  # click commands (or groups) it adds to `abierto`
     arco: Arco | None = None
     events: tuple = ()  # the shared.events.EventType it publishes on the bus

@@ -11,6 +11,12 @@ def _seed(db):
     return f"seed action plan {seed(db)}"
 
 
+def _demo(settings, db, _earlier):
+    from services.commitments.demo import demo
+
+    return demo(settings, db)
+
+
 SERVICE = ServiceDeclaration(
     name="commitments",
     port=5002,
@@ -19,6 +25,7 @@ SERVICE = ServiceDeclaration(
     migrations=Path(__file__).with_name("migrations"),
     scopes={"commitments:write": "change action plans, commitments and milestones"},
     seed=_seed,
+    demo=_demo,
     commands=(commands.history, commands.plan),
     events=published.EVENTS,
 )

@@ -29,6 +29,9 @@ FIELDS = {  # what a history entry changed, as people read it
     "start_date": ("Fecha de inicio", "Start date"), "end_date": ("Fecha de fin", "End date"),
     "responsible": ("Responsable", "Responsible"), "ogp_id": ("ID de OGP", "OGP id"),
 }
+# Authors that are not a person or a token's name: the loads that `abierto` makes
+AUTHORS = {"seed": ("la carga inicial del plan", "the plan's initial load"),
+           "import": ("la importación del plan", "the plan's import")}
 SUBJECTS = {"commitment": ("Compromiso", "Commitment"), "milestone": ("Hito", "Milestone"),
             "assessment": ("Evaluación", "Assessment"), "action_plan": ("Plan de acción", "Action plan")}
 
@@ -74,6 +77,12 @@ def history_value(value, field=None):
 @bp.app_template_global("field_name")
 def field_name(field):
     es, en = FIELDS.get(field, (field, field))
+    return es if i18n.language() == "es" else en
+
+
+@bp.app_template_global("author_name")
+def author_name(actor):
+    es, en = AUTHORS.get(actor, (actor, actor))
     return es if i18n.language() == "es" else en
 
 

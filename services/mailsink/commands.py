@@ -45,9 +45,16 @@ def mail_list():
 
 @mail.command("show")
 @click.argument("name")
-def mail_show(name):
-    """Print one message (its file name from `mail list`, e.g. 000001.eml)."""
+@click.option("--raw", is_flag=True, help="print the MIME source as received")
+def mail_show(name, raw):
+    """Show one message as a mail client would: headers, the text part, the attachments
+    (its file name from `mail list`, e.g. 000001.eml)."""
     path = config.load("mailsink").data_dir / "mail" / os.path.basename(name)
     if not path.is_file():
         raise click.ClickException(f"no message {name}")
-    sys.stdout.write(path.read_text(errors="replace"))
+    if raw:
+        sys.stdout.write(path.read_text(errors="replace"))
+        return
+    from services.mailsink.reading import as_read
+
+    click.echo(as_read(path.read_bytes()), nl=False)

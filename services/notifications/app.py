@@ -47,6 +47,9 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
                              [deliveries_api.blp, subscriptions_api.blp, arco_api.blp])
     app.register_blueprint(link_pages.bp)
     app.register_blueprint(follow_page.bp)  # the commitment page's follow form
+    site = {"home": settings.peers["commitments"].public_url,  # the pages' header and footer
+            "privacy": f"{settings.peers['registration'].public_url}/privacy"}
+    app.context_processor(lambda: {"site": site})
     return app
 
 

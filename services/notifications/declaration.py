@@ -20,6 +20,12 @@ def _erase(settings, db, email, now):
     return person.erase(db, Bus.from_url(settings.redis_url), email, now)
 
 
+def _demo(settings, db, earlier):
+    from services.notifications.demo import demo
+
+    return demo(settings, db, earlier["commitments"]["commitment"]), {}
+
+
 SERVICE = ServiceDeclaration(
     name="notifications",
     port=5003,
@@ -27,11 +33,14 @@ SERVICE = ServiceDeclaration(
     models=models,
     migrations=Path(__file__).with_name("migrations"),
     scopes={"deliveries:read": "read the emails sent and their states",
+            "deliveries:write": "send a failed email again",
             "subscriptions:read": "read who follows what",
             # the service hosting the "Mis datos" pages, for the person who asked
             "arco:read": "read everything held for one address",
             "arco:write": "correct, oppose and erase what is held for one address"},
-    commands=(commands.consume, commands.sweep),
+    commands=(commands.consume, commands.sweep, commands.deliveries),
     arco=Arco(export=_export, erase=_erase, sends_mail=True),
+    demo=_demo,
+    demo_after=("commitments",),  # it follows the example commitment
     events=published.EVENTS,
 )

@@ -45,6 +45,9 @@ class Delivery(Base):
     sent_at = mapped_column(UTCDateTime, nullable=True)
     # When `context` was emptied, DELIVERY_CONTEXT_DAYS after the email was done with
     context_scrubbed_at = mapped_column(UTCDateTime, nullable=True)
+    # What people did to it, oldest first: [{"at", "action": "retried", "by", "from_state",
+    # "attempts", "last_error"}]; NULL until someone acts (deliveries.retry)
+    history: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class Subscription(Base):

@@ -89,11 +89,15 @@ class EventById(MethodView):
     @blp.response(200, EventSchema)
     @blp.alt_response(403, description="The token did not publish this event and lacks "
                                        "`events:admin`, or lacks both scopes.")
+    @blp.alt_response(409, schema=ProblemSchema, description=(
+        "The event is cancelled: its time and place no longer change."))
     def patch(self, changes, event_id):
         """Change an event: `events:write` for events the same token published, `events:admin`
-        for any; more capacity promotes people waiting."""
+        for any; more capacity promotes people waiting; a new time or place is emailed to
+        attendees (unless `notify` is false)."""
+        notify = changes.pop("notify", True)
         return use_cases.update_event(service().db, event_id, changes, _links(), service().clock(),
-                                      g.caller.token_id, g.caller.scopes)
+                                      g.caller.token_id, g.caller.scopes, notify=notify)
 
 
 @blp.route("/events/<int(max=2147483647):event_id>/registrations")

@@ -1,7 +1,7 @@
 """The registration service's app factory."""
 from dataclasses import dataclass
 
-from services.registration import api, arco_api, my_data_pages, pages
+from services.registration import api, arco_api, lifecycle_api, my_data_pages, pages
 from services.registration.facts import Links
 from services.registration.models import ApiToken
 from services.registration.notifications_client import NotificationsClient
@@ -34,7 +34,8 @@ def create_app(settings=None, *, notifications=None, **collaborators):
                                     "registration-per-event"),
         commitments_url=settings.peers["commitments"].public_url,
         notifications=notifications or NotificationsClient(peer.api_url, peer.api_token))
-    app = create_service_app(service, "Abierto — Registration", [api.blp, arco_api.blp])
+    app = create_service_app(service, "Abierto — Registration",
+                             [api.blp, lifecycle_api.blp, arco_api.blp])
     i18n.install(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(my_data_pages.bp)

@@ -11,6 +11,12 @@ def _seed(db):
     return f"seed event {seed(db)}"
 
 
+def _demo(settings, db, earlier):
+    from services.registration.demo import demo
+
+    return demo(settings, db, earlier.get("commitments", {}).get("commitment")), {}
+
+
 def _export(db, email):
     from services.registration import privacy
 
@@ -50,7 +56,9 @@ SERVICE = ServiceDeclaration(
         "arco:read": "read the ARCO requests on record (no addresses)",
     },
     seed=_seed,
-    commands=(commands.holds,),
+    demo=_demo,
+    demo_after=("commitments",),  # the example event reports on the example commitment
+    commands=(commands.timers, commands.holds),
     arco=Arco(export=_export, erase=_erase, log=_log),
     events=published.EVENTS,
 )

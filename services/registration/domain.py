@@ -6,6 +6,7 @@ return which fact happened so the service layer can record it in the outbox.
 """
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.registration import lifecycle
 from shared.domain_errors import Conflict, Forbidden, Gone, Invalid
 # One email, one person (shared with notifications); bench/floor_app.py reads it from here.
 
@@ -53,7 +54,9 @@ def registration_closes_at(event):
 
 
 def registration_open(event, now):
-    return now < registration_closes_at(event) and now < event.ends_at
+    """Open until it closes or the event ends, and never while postponed or cancelled."""
+    return (lifecycle.accepts_registrations(event) and now < registration_closes_at(event)
+            and now < event.ends_at)
 
 
 def seats_left(event):
@@ -110,6 +113,8 @@ def confirm(event, registration, now):
         raise HoldLapsed("This seat was not confirmed in time, or the registration ended.")
     if now >= event.ends_at:
         raise RegistrationClosed("This event is over.")
+    if not lifecycle.accepts_registrations(event):
+        raise RegistrationClosed("This event is postponed or cancelled.")
     registration.status = CONFIRMED
     registration.held_until = None
     return "registration.confirmed"
@@ -144,7 +149,10 @@ def promote(event, waitlist):
     """Give freed seats to the first people waiting, in order; return who moved up.
 
     They are confirmed at once, also on a `confirm_by_email` event: a promotion is not
-    something a client can ask for, so there is no abuse for a hold to slow down."""
+    something a client can ask for, so there is no abuse for a hold to slow down. Nobody
+    moves up while the event is postponed or cancelled (a new date promotes them then)."""
+    if not lifecycle.accepts_registrations(event):
+        return []
     free = len(waitlist) if seats_left(event) is None else seats_left(event)
     promoted = list(waitlist[:free])
     for registration in promoted:

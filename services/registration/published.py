@@ -128,7 +128,7 @@ EVENTS = (
               "a person registered for a `confirm_by_email` event and a seat is held for them "
               "until they confirm through the emailed link", RegistrationFact),
     EventType("registration.expired",
-              "a held seat was not confirmed within PENDING_HOLD (found by the `holds` process); "
+              "a held seat was not confirmed within PENDING_HOLD (found by the `timers` process); "
               "it went to the waiting list", RegistrationFact),
     EventType("registration.repeated",
               "someone registered, without a token, an email that already holds a registration "

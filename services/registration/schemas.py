@@ -4,8 +4,9 @@ from zoneinfo import available_timezones
 from marshmallow import (ValidationError, fields, post_load, pre_load, validate, validates,
                          validates_schema)
 
-from services.registration import domain
-from shared import bilingual
+from services.registration import domain, lifecycle
+from services.registration.published import EVENT_STATUSES
+from shared import bilingual, durations
 from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field
 from shared.web import service
 from shared.wording import LANGUAGES
@@ -20,6 +21,64 @@ def no_link(value):
     name "Win a prize at www.example.com", the municipality's own email carries the spam."""
     if "://" in value or "www." in value.lower():
         raise ValidationError(NO_LINK)
+
+
+def http_url_or_empty(value):
+    """An http(s) link, or "" for none."""
+    if value:
+        validate.URL(schemes={"http", "https"},
+                     error="Must be an http:// or https:// link, or \"\" for none.")(value)
+
+
+class ReminderOffset(fields.String):
+    """An ISO 8601 duration before the start (P1D, PT2H), under 60 days; loaded in capitals."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        try:
+            length = durations.parse(text)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        if length >= lifecycle.LONGEST_REMINDER:
+            raise ValidationError("A reminder must be under 60 days (P60D) before the start.")
+        return text
+
+
+def _distinct(offsets):
+    if len({durations.parse(offset) for offset in offsets}) != len(offsets):
+        raise ValidationError("Must not repeat a reminder (P1D and PT24H are the same).")
+
+
+class _ReasonText(StrictSchema):
+    es = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    en = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
+
+    @post_load
+    def _trimmed(self, data, **_):
+        reason = {"es": data["es"].strip(), "en": (data["en"] or "").strip() or None}
+        if not reason["es"]:
+            raise ValidationError("Say why in Spanish.", "es")
+        return reason
+
+
+class Reason(fields.Field):
+    """The organiser's word to attendees: {"es", "en"} (English may be null), or a plain
+    string, which is the Spanish."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = {"es": value}
+        if not isinstance(value, dict):
+            raise ValidationError('Give {"es": "...", "en": "..."}, or a string (Spanish).')
+        return _ReasonText().load(value)
+
+
+class CallOffSchema(StrictSchema):
+    """POST .../cancel and .../postpone: why, in Spanish and English."""
+
+    reason = Reason(required=True, metadata={
+        "type": "object", "example": {"es": "Por lluvia", "en": "Because of rain"},
+        "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
 
 
 class EventSchema(StrictSchema):
@@ -65,6 +124,18 @@ class EventSchema(StrictSchema):
     registration_open = fields.Function(
         lambda event: domain.registration_open(event, service().clock()), dump_only=True,
         metadata={"type": "boolean"})
+    # The event's life (lifecycle.py): the link to join online, its reminders, its status.
+    online_url = fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
+                               metadata={"description": "http(s) link to join online; \"\": in person only"})
+    reminders = fields.List(
+        ReminderOffset(), allow_none=True, load_default=None, validate=[validate.Length(max=5), _distinct],
+        metadata={"description": "ISO 8601 durations before the start, each under 60 days, "
+                                 "e.g. [\"P1D\", \"PT2H\"]; null: the REMINDERS setting; []: none"})
+    status = fields.String(dump_only=True, metadata={
+        "enum": list(EVENT_STATUSES), "description": "as schema.org's eventStatus: "
+        "rescheduled after a move, postponed or cancelled by POST .../postpone or .../cancel"})
+    status_reason = fields.Dict(dump_only=True, allow_none=True, metadata={
+        "description": "postponed or cancelled: the organiser's {\"es\", \"en\"} reason"})
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 
@@ -93,6 +164,11 @@ class EventSchema(StrictSchema):
 
 class EventChangesSchema(EventSchema):
     """PATCH body: any subset of the event's fields."""
+
+    notify = fields.Boolean(load_only=True, metadata={"description": (
+        "default true: a change of starts_at, ends_at, venue, address or online_url is emailed "
+        "to attendees, with an updated invite, CHANGE_COALESCE after the first of several "
+        "edits; false: not this edit (a typo fixed)")})
 
 
 class EventQuery(PageQuery):

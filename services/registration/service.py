@@ -1,14 +1,14 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
 
-from services.registration import domain
+from services.registration import domain, lifecycle
 from services.registration.facts import registration_fact
-from services.registration.models import Event, Outbox, Registration
+from services.registration.models import Event, EventReminder, Outbox, Registration
 from shared import outbox
 from shared.db import page_of
 from shared.domain_errors import NotFound
@@ -39,18 +39,31 @@ def create_event(db, fields, now, token_id=None):
     return event
 
 
-def update_event(db, event_id, changes, links, now, token_id, scopes):
+def update_event(db, event_id, changes, links, now, token_id, scopes, notify=True):
     """Apply changes, if the token may change this event (domain.check_may_change); a larger
-    capacity gives the new seats to the people waiting."""
+    capacity gives the new seats to the people waiting. A change of time or place is told
+    to attendees CHANGE_COALESCE later (announcements.send_changes); `notify` false: not
+    this one (a typo fixed)."""
     with db.transaction() as session:
         event = _event_for_update(session, event_id)
         domain.check_may_change(event, token_id, scopes)
+        before = lifecycle.notified_state(event)
         for name, value in changes.items():
             setattr(event, name, value)
         domain.check_schedule(event)
+        if lifecycle.after_edit(event, before, notify, now):
+            follow_the_start(session, event, now)
         for registration in domain.promote(event, _waitlist(session, event.id)):
             _record(session, "registration.promoted", registration, event, links, now)
     return event
+
+
+def follow_the_start(session, event, now):
+    """Forget the reminders sent whose time, under the event's start as it is now, is still
+    to come: they go again then (a move a week later reminds again the day before)."""
+    to_come = (event.starts_at - now).total_seconds()
+    session.execute(delete(EventReminder).where(EventReminder.event_id == event.id,
+                                                EventReminder.offset_seconds < to_come))
 
 
 def get_event(db, event_id):
@@ -209,10 +222,12 @@ def expire_holds(db, links, now, events=100):
     """Expire the holds whose time is up and give their seats to the people waiting, in
     order; one transaction per event, under the event's lock like registering and
     cancelling, so expirers running at once neither expire twice nor promote twice.
+    The holds of a cancelled event stay as they are: its people were told already.
     Return how many holds expired."""
     with db.transaction() as session:
-        due = session.scalars(select(Registration.event_id).where(
+        due = session.scalars(select(Registration.event_id).join(Event).where(
             Registration.status == domain.PENDING, Registration.held_until <= now,
+            Event.status != lifecycle.CANCELLED,
         ).group_by(Registration.event_id).order_by(func.min(Registration.held_until))
             .limit(events)).all()
     return sum(_expire_event_holds(db, event_id, links, now) for event_id in due)

@@ -53,6 +53,23 @@ def stack(databases, backend, redis_server, smtp, tmp_path_factory):
     running.stop_all()
 
 
+@pytest.fixture(scope="module")
+def fresh_stack(tmp_path_factory, smtp):
+    """The stack as a fresh `make run` leaves it: its own Redis and SQLite files, migrated
+    and seeded with the real data only (no test's event or plan in sight)."""
+    folder = tmp_path_factory.mktemp("fresh")
+    own_redis = RedisServer(folder)
+    own_redis.start()
+    urls = {name: f"sqlite:///{folder}/{name}.db" for name in Stack.WEB}
+    running = Stack(folder, own_redis.url, smtp.port, urls)
+    running.cli("db", "upgrade")
+    running.cli("seed")
+    running.start_all()
+    yield running
+    running.stop_all()
+    own_redis.stop()
+
+
 @pytest.fixture(scope="session")
 def organiser(stack):
     """Authorization headers for the transparency office (events:write, registrations:read)."""

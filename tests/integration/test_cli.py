@@ -1,5 +1,6 @@
 """`abierto` on operators' mistakes: one line that says what to fix, never a traceback,
 and nothing half done."""
+import re
 import smtplib
 import subprocess
 import sys
@@ -131,7 +132,8 @@ PROCESSES = {
     "consumer": [str(ABIERTO), "consume"],
     "sweeper": [str(ABIERTO), "sweep"],
     "mailsink": [str(ABIERTO), "mailsink"],
-    "holds": [str(ABIERTO), "holds"],
+    "timers": [str(ABIERTO), "timers"],
+    "timers (its old name)": [str(ABIERTO), "holds"],
     **{f"{service} app": [sys.executable, "-c",
                           f"from services.{service}.app import create_app; create_app()"]
        for service in ("registration", "commitments", "notifications")},
@@ -184,6 +186,39 @@ def test_mail_show_of_what_is_no_message_says_so(abierto, tmp_path, name):
     assert abierto("mail", "list").returncode == 0
 
 
+def test_mail_show_reads_a_message_as_a_mail_client_would(abierto, tmp_path):
+    """Headers, the text decoded (not quoted-printable), the invite listed; --raw: the MIME."""
+    from services.notifications.mail import compose
+    from tests.unit.test_emails import fact
+
+    message = compose.build("registration_confirmed", fact(kind="registration_confirmed"),
+                            mail_from="Abierto <abierto@municipio.example>",
+                            message_id="<1@municipio.example>")
+    controller = serve(tmp_path / "mail", port=free_port())
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port, timeout=10) as client:
+            client.send_message(message)
+    finally:
+        controller.stop()
+
+    shown = abierto("mail", "show", "000001.eml")
+    assert shown.returncode == 0, shown.stderr
+    head, _, rest = shown.stdout.partition("\n\n")
+    assert head.splitlines()[:3] == [
+        "From: Abierto <abierto@municipio.example>", "To: Ana López <ana@example.org>",
+        "Subject: Registro confirmado: Presentación del Cumplimiento del Plan de Acción de "
+        "Gobierno Abierto / Registration confirmed"]
+    assert head.splitlines()[3].startswith("Date: ")
+    assert "Hola, Ana López:" in rest and "Hello Ana López," in rest
+    assert "=C3" not in rest and "Content-Type" not in rest
+    listed, attachment = rest.rstrip().splitlines()[-2:]
+    assert listed == "Attachments (1):"
+    assert re.fullmatch(r"  evento\.ics  text/calendar  (\d+ bytes|\d+\.\d KiB)", attachment)
+    raw = abierto("mail", "show", "--raw", "000001.eml").stdout
+    assert "MIME-Version: 1.0" in raw and "Content-Type: text/calendar" in raw
+    assert "Hola, Ana López:" not in raw  # encoded, as it travelled
+
+
 def test_a_busy_port_stops_the_mail_sink_with_one_line(abierto):
     import socket
 
@@ -209,9 +244,11 @@ def test_the_mail_sink_never_overwrites_a_kept_message(tmp_path):
         ("000001.eml", "kept"), ("000003.eml", "kept"), ("000004.eml", "new")]
 
 
-def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
-    """`abierto holds` (the Procfile's `holds`) expires what is due, promotes the first person
-    waiting, and leaves through the normal exit path on SIGTERM."""
+@pytest.mark.parametrize("name", ["timers", "holds"])
+def test_the_timers_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path, name):
+    """`abierto timers` (the Procfile's `timers`; `holds`, its old name, for operators' old
+    scripts) expires what is due, promotes the first person waiting, and leaves through the
+    normal exit path on SIGTERM."""
     import signal
     import time
     from datetime import timedelta
@@ -236,7 +273,7 @@ def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
                                           "organization": "", "sector": "citizen", "language": "es"},
                            links, long_ago, pending_hold=timedelta(minutes=30))
     process = subprocess.Popen(
-        [str(ABIERTO), "holds"], env={"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
+        [str(ABIERTO), name], env={"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
                                       "ABIERTO_ENV": "development",
                                       "REGISTRATION_DATABASE_URL": url, "SWEEP_EVERY": "0.1",
                                       "PATH": "/usr/bin:/bin"},
@@ -255,3 +292,9 @@ def test_the_holds_process_expires_a_lapsed_hold_and_stops_on_sigterm(tmp_path):
         _, stderr = process.communicate(timeout=10)
         db.dispose()
     assert process.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+def test_the_timers_old_name_runs_but_is_not_listed(abierto):
+    listed = abierto("--help").stdout
+    assert "timers" in listed and " holds " not in listed
+    assert "REMINDERS" in abierto("holds", "--help").stdout

@@ -82,7 +82,7 @@ def test_the_commitment_page_by_id_or_ogp_id(client, published, ref):
     assert page.index("Mesa instalada") < page.index("Instalación del grupo")
     assert page.count("Retrasado") == 1 and "2023-12-01" in page
     # The whole chain: plan, two commitments, two milestones, three fields moved.
-    assert "Historial verificado: 8 entradas" in page
+    assert "Historial verificado: el registro público completo, de 8 entradas" in page
     assert "Acta de instalación" in page and 'href="https://example.org/acta.pdf"' in page
     assert "Programado → Cumplido" in page and "0 → 100" in page and "municipio" in page
     assert re.search(r'<svg role="img"[^>]*>\s*<title', page) and "<desc" in page
@@ -95,7 +95,7 @@ def test_the_commitment_page_by_id_or_ogp_id(client, published, ref):
 
 def test_history_count_in_the_page_matches_the_log(client, cdb, published):
     entries = len(history_rows(cdb))
-    assert f"Historial verificado: {entries} entradas" in html(client.get("/commitments/MXCHH0003"))
+    assert f"Historial verificado: el registro público completo, de {entries} entradas" in html(client.get("/commitments/MXCHH0003"))
 
 
 def test_tampering_shows_on_the_page(client, cdb, published):
@@ -191,3 +191,23 @@ def test_the_page_lists_the_newest_entries_and_links_to_all(client, cdb, publish
     assert f'<ol class="history" reversed start="{len(own)}">' in page
     # The chart still replays every move: it ends at (90 + 100) / 2.
     assert "to 95% on" in page
+
+
+def test_the_meta_line_has_no_stray_separator(client, published):
+    """A bare commitment (no OGP id or status) shows its plan and dates, one "·" between."""
+    plan, tracked, bare, _, _ = published
+    page = html(client.get(f"/commitments/{bare['id']}"))
+    meta = " ".join(re.findall(r'<p class="meta">([^<]*)</p>', page)[0].split())
+    assert meta == f"{plan['title']['es']} · 2023-10-01 – 2024-05-31"
+    page = html(client.get("/commitments/MXCHH0003"))
+    assert ('<p class="meta">ID de OGP: MXCHH0003 · Primer Plan de Acción · Estado: '
+            '<span class="badge">En proceso</span> · 2023-10-01 – 2024-05-31</p>') in page
+
+
+def test_the_seeds_entries_are_not_signed_by_a_user_called_seed(client, cdb):
+    from services.commitments.seed import seed
+
+    seed(cdb, NOW)
+    page = html(client.get("/commitments/MXCHH0003"))
+    assert "Por seed" not in page and "Por la carga inicial del plan" in page
+    assert "By the plan&#39;s initial load" in html(client.get("/commitments/MXCHH0003?lang=en"))

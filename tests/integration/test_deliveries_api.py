@@ -9,7 +9,8 @@ from services.notifications.models import ApiToken
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)
 ITEM_FIELDS = {"id", "kind", "recipient", "status", "state", "attempts", "last_error",
-               "cloudevent_id", "cloudevent_type", "subject", "created_at", "sent_at"}
+               "cloudevent_id", "cloudevent_type", "subject", "created_at", "sent_at",
+               "history"}
 # (recipient, kind, state, attempts, last_error), oldest first
 ROWS = [
     ("ana@example.org", "registration_confirmed", deliveries.SENT, 1, None),

@@ -229,7 +229,7 @@ def test_outside_development_a_missing_key_stops_the_app(cdb, tmp_path, capsys):
 def test_the_commitment_page_shows_the_verified_signed_head(client, logged):
     head = client.get("/api/v1/history/head").get_json()
     page = client.get("/commitments/MXCHH0003").get_data(as_text=True)
-    assert f"Historial verificado: {head['size']} entradas" in page
+    assert f"Historial verificado: el registro público completo, de {head['size']} entradas" in page
     assert f"Cabeza firmada (Ed25519) del registro de {head['size']} entradas" in page
     assert head["root_hash"] in page
     assert f"/api/v1/history/verify?size={head['size']}&amp;root={head['root_hash']}" in page

@@ -19,7 +19,7 @@ CONTRACT_FIELDS = {
     "city", "country", "latitude", "longitude", "host_organization", "partners", "capacity",
     "related_commitments",
     "registration_closes_at", "language", "confirm_by_email", "id", "seats_left", "registration_open",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "status", "status_reason", "online_url", "reminders",
 }
 
 
@@ -72,6 +72,8 @@ def test_an_event_with_only_the_required_fields_gets_the_defaults(
     event = response.get_json()
     assert event["capacity"] is None and event["seats_left"] is None
     assert event["language"] == "es" and event["partners"] == [] and event["country"] == ""
+    assert (event["status"], event["status_reason"]) == ("scheduled", None)
+    assert (event["online_url"], event["reminders"]) == ("", None)  # null: REMINDERS
 
 
 def test_an_event_can_be_read_back_by_id(registration_app, make_event):

@@ -176,3 +176,23 @@ def test_a_link_to_an_erased_subscription_is_a_404(pending):
         session.execute(delete(Subscription))
     assert_page(follow.client.get(confirm), 404)
     assert_page(follow.client.post(unsubscribe, **ONE_CLICK), 404)
+
+
+def test_the_pages_have_the_sites_header_a_way_back_and_the_privacy_notice(pending):
+    """Follow, confirm and unsubscribe pages: the header links home, a link leads back to
+    the commitment, the footer to the aviso de privacidad."""
+    follow, _, confirm_path, unsubscribe_path = pending
+    home = follow.settings.peers["commitments"].public_url
+    privacy = follow.settings.peers["registration"].public_url + "/privacy"
+    answers = [follow.client.post("/follow", data={"email": "bea@example.org",
+                                                   "topic": "commitment:1", "language": "es"}),
+               follow.client.get(confirm_path), follow.client.post(confirm_path),
+               follow.client.get(unsubscribe_path), follow.client.post(unsubscribe_path)]
+    for answer in answers:
+        html = assert_page(answer, 200)
+        assert '<header class="site">' in html and f'<a href="{home}/"><strong>Abierto' in html
+        assert f'<a href="{home}/commitments/1">← Volver al compromiso' in html
+        assert f'<a href="{privacy}">Aviso de privacidad' in html
+    made_up = follow.client.post("/follow", data={"email": "x", "topic": "commitment:1/../x"})
+    assert "/commitments/1/" not in made_up.get_data(as_text=True)
+    assert f'<a href="{home}/">← Todos los compromisos' in made_up.get_data(as_text=True)

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.registration import domain
+from services.registration import domain, lifecycle
 from services.registration.models import Event, Registration
 from shared.errors import status_of
 from shared.schemas import normalize_email
@@ -232,3 +232,120 @@ def test_a_standing_registration_is_a_repeat_an_ended_one_is_not():
     assert [domain.is_repeat(person(1, status=s)) for s in (
         "confirmed", "waitlisted", "pending", "cancelled", "expired")] == [
         True, True, True, False, False]
+
+
+# --- the event's life after publishing (lifecycle.py) ---------------------------------------
+
+def edited(ev, notify=True, now=BEFORE, **changes):
+    """Apply `changes` as a PATCH does; return what after_edit said."""
+    before = lifecycle.notified_state(ev)
+    for name, value in changes.items():
+        setattr(ev, name, value)
+    return lifecycle.after_edit(ev, before, notify, now)
+
+
+def test_a_notified_change_waits_from_the_first_edit_with_what_attendees_last_heard():
+    ev = event(status="scheduled")
+    edited(ev, venue="Sala A")
+    edited(ev, now=BEFORE + timedelta(minutes=1), venue="Sala B")
+    assert ev.change_pending_since == BEFORE  # the first edit's time
+    assert ev.change_before["venue"] == "" and ev.change_before["status"] == "scheduled"
+    assert not lifecycle.change_due(ev, BEFORE + timedelta(seconds=119), timedelta(seconds=120))
+    assert lifecycle.change_due(ev, BEFORE + timedelta(seconds=120), timedelta(seconds=120))
+    assert lifecycle.take_changes(ev) == {"venue": {"old": "", "new": "Sala B"}}
+    assert (ev.change_pending_since, ev.change_before) == (None, None)
+
+
+def test_times_are_told_in_utc_and_a_move_reschedules():
+    ev = event(status="scheduled")
+    edited(ev, starts_at=STARTS + timedelta(days=7), ends_at=ENDS + timedelta(days=7))
+    assert ev.status == "rescheduled"
+    changes = lifecycle.take_changes(ev)
+    assert changes["starts_at"] == {"old": "2031-05-31T16:00:00+00:00",
+                                    "new": "2031-06-07T16:00:00+00:00"}
+    assert set(changes) == {"starts_at", "ends_at"}
+
+
+def test_a_field_changed_and_changed_back_is_no_change_and_no_move():
+    ev = event(status="scheduled")
+    edited(ev, starts_at=STARTS + timedelta(hours=1), ends_at=ENDS + timedelta(hours=1))
+    edited(ev, starts_at=STARTS, ends_at=ENDS)
+    assert ev.status == "rescheduled"
+    assert lifecycle.take_changes(ev) == {}
+    assert ev.status == "scheduled"
+
+
+def test_notify_false_schedules_nothing_but_keeps_a_pending_change():
+    ev = event(status="scheduled")
+    assert edited(ev, notify=False, venue="Sala A") is True  # reminders follow at once
+    assert ev.change_pending_since is None and ev.status == "scheduled"
+    edited(ev, venue="Sala B")
+    assert edited(ev, notify=False, venue="Sala C") is False
+    assert lifecycle.take_changes(ev) == {"venue": {"old": "Sala A", "new": "Sala C"}}
+
+
+def test_an_edit_of_no_notified_field_changes_nothing_of_the_life():
+    ev = event(status="scheduled")
+    assert edited(ev, capacity=10, category="Panel") is False
+    assert ev.change_pending_since is None and ev.status == "scheduled"
+
+
+def test_cancelling_is_final_and_postponing_closes_until_a_new_date():
+    ev = event(status="scheduled", change_pending_since=BEFORE, change_before={"venue": "x"})
+    lifecycle.call_off(ev, "postponed", {"es": "Sin sede", "en": None}, BEFORE)
+    assert (ev.status, ev.change_pending_since, ev.change_before) == ("postponed", None, None)
+    assert not domain.registration_open(ev, BEFORE)
+    with pytest.raises(lifecycle.AlreadyPostponed):
+        lifecycle.call_off(ev, "postponed", {"es": "Otra", "en": None}, BEFORE)
+    edited(ev, notify=False, starts_at=STARTS + timedelta(days=30), ends_at=ENDS + timedelta(days=30))
+    assert ev.status == "rescheduled" and domain.registration_open(ev, BEFORE)
+    lifecycle.call_off(ev, "cancelled", {"es": "Por lluvia", "en": "Rain"}, BEFORE)
+    assert not domain.registration_open(ev, BEFORE)
+    for call in (lambda: lifecycle.call_off(ev, "cancelled", {"es": "x", "en": None}, BEFORE),
+                 lambda: lifecycle.call_off(ev, "postponed", {"es": "x", "en": None}, BEFORE),
+                 lambda: edited(ev, venue="Otra sala")):
+        with pytest.raises(lifecycle.EventCancelled):
+            call()
+    assert status_of(lifecycle.EventCancelled("x")) == 409
+
+
+def test_an_event_over_cannot_be_called_off():
+    with pytest.raises(lifecycle.EventOver):
+        lifecycle.call_off(event(status="scheduled"), "cancelled", {"es": "x", "en": None}, ENDS)
+    assert status_of(lifecycle.EventOver("x")) == 409
+
+
+def test_nobody_moves_up_or_confirms_while_the_event_is_called_off():
+    ev = event(capacity=1, status="postponed")
+    assert domain.promote(ev, [person(1, status="waitlisted")]) == []
+    ev = event(capacity=1, confirm_by_email=True, status="cancelled", confirmed_count=1)
+    holder = person(1, status="pending")
+    holder.held_until = BEFORE + HOLD
+    with pytest.raises(domain.RegistrationClosed):
+        domain.confirm(ev, holder, BEFORE)
+
+
+REMINDERS = ("P1D", "PT2H")
+
+
+def test_a_reminder_is_due_from_its_time_until_the_start():
+    ev = event(status="scheduled")
+    assert lifecycle.reminders_due(ev, REMINDERS, set(), STARTS - timedelta(days=2)) == []
+    assert lifecycle.reminders_due(ev, REMINDERS, set(), STARTS - timedelta(hours=23)) == [
+        ("P1D", STARTS - timedelta(days=1), True)]
+    assert lifecycle.reminders_due(ev, REMINDERS, {86400}, STARTS - timedelta(hours=23)) == []
+    assert lifecycle.reminders_due(ev, REMINDERS, set(), STARTS) == []  # started: too late
+
+
+def test_after_an_outage_only_the_nearest_reminder_is_sent():
+    ev = event(status="scheduled")
+    assert lifecycle.reminders_due(ev, REMINDERS, set(), STARTS - timedelta(hours=1)) == [
+        ("PT2H", STARTS - timedelta(hours=2), True), ("P1D", STARTS - timedelta(days=1), False)]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"status": "cancelled"}, {"status": "postponed"}, {"change_pending_since": BEFORE},
+    {"reminders": []}, {"reminders": ["PT30M"]}])
+def test_no_reminder_due_while_called_off_pending_a_change_or_not_set(overrides):
+    ev = event(**{"status": "scheduled", **overrides})
+    assert lifecycle.reminders_due(ev, REMINDERS, set(), STARTS - timedelta(hours=1)) == []

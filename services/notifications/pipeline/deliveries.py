@@ -4,6 +4,7 @@ queued -> inflight -> sent
                    -> awaiting_retry -> inflight ...   (SMTP 4xx, connection errors)
                    -> failed                            (SMTP 5xx, or retries used up)
 suppressed: never sent, as its mailbox had reached MAIL_CAP (see mailcap.py); final.
+failed -> queued: only by a person (retry), recorded in the row's `history`.
 `due_at` is when the sweeper (re)queues the row if it is not done by then, so a task
 lost with a killed worker, or a retry whose time has come, is picked up again.
 """
@@ -18,6 +19,7 @@ from services.notifications.mail import kinds
 from services.notifications.models import Delivery
 from services.notifications.pipeline import mailcap, oppositions, tombstones
 from shared.db import page_of, utcnow
+from shared.domain_errors import Conflict, NotFound
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN, SUPPRESSED = (
     "queued", "inflight", "sent", "awaiting_retry", "failed", "withdrawn", "suppressed")
@@ -25,6 +27,9 @@ PUBLIC_STATUS = {QUEUED: "pending", INFLIGHT: "pending", AWAITING_RETRY: "pendin
                  SENT: "sent", FAILED: "failed", WITHDRAWN: "withdrawn", SUPPRESSED: "suppressed"}
 PUBLIC_STATUSES = tuple(dict.fromkeys(PUBLIC_STATUS.values()))  # pending, sent, ... suppressed
 SENDABLE = (QUEUED, AWAITING_RETRY)  # the sweeper and the tasks touch only these
+# Only a failed email can be sent again by hand. A suppressed one stays so: its mailbox was
+# over MAIL_CAP (the cap protects it from being flooded) or its owner opposed such emails.
+RETRYABLE = (FAILED,)
 
 
 def idempotency_key(cloudevent_id, kind, recipient):
@@ -260,3 +265,35 @@ def search(session, page, per_page, status=None, recipient=None, kind=None, clou
     if cloudevent_id:
         query = query.where(Delivery.cloudevent_id == cloudevent_id)
     return page_of(session, query.order_by(Delivery.id.desc()), page, per_page)
+
+
+def one(session, delivery_id):
+    """The delivery, or NotFound."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"There is no delivery {delivery_id}.")
+    return delivery
+
+
+def retry(session, delivery_id, by, now):
+    """Put a failed delivery back in the queue, for the sweeper to send within SWEEP_EVERY,
+    with a fresh round of tries; the row's history keeps who, when and what had failed.
+
+    One conditional UPDATE: of two retries at once only one finds the row still failed, so
+    the email is queued once (and the tasks' claim sends a queued row once).
+    """
+    delivery = one(session, delivery_id)
+    entry = {"at": now.isoformat(), "action": "retried", "by": by, "from_state": delivery.state,
+             "attempts": delivery.attempts, "last_error": delivery.last_error}
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_(RETRYABLE))
+        .values(state=QUEUED, attempts=0, due_at=now, state_changed_at=now,
+                history=[*(delivery.history or []), entry])
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        session.refresh(delivery)
+        raise Conflict(f"Delivery {delivery_id} is {delivery.state}; only a failed delivery "
+                       "can be retried.")
+    session.refresh(delivery)
+    return delivery

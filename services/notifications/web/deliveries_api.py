@@ -1,14 +1,25 @@
 """Notifications' HTTP API: the deliveries, for operators and organisers with a token."""
+from flask import g
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, post_load, validate
 
 from services.notifications.pipeline import deliveries
 from shared.auth import require
+from shared.errors import ProblemSchema
 from shared.schemas import PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("deliveries", __name__, url_prefix="/api/v1",
                 description="Emails sent and to send / Correos enviados y por enviar")
+
+
+class HistoryEntrySchema(StrictSchema):
+    at = fields.String(metadata={"description": "when, ISO 8601 UTC"})
+    action = fields.String(metadata={"description": "retried"})
+    by = fields.String(metadata={"description": "the token's name, or cli:<operator>"})
+    from_state = fields.String()
+    attempts = fields.Integer(metadata={"description": "tries made before this action"})
+    last_error = fields.String(allow_none=True)
 
 
 class DeliverySchema(StrictSchema):
@@ -27,6 +38,8 @@ class DeliverySchema(StrictSchema):
     subject = fields.String(metadata={"description": "what the CloudEvent is about, e.g. events/1/registrations/7"})
     created_at = UTCDateTime()
     sent_at = UTCDateTime(allow_none=True)
+    history = fields.Function(lambda d: HistoryEntrySchema(many=True).dump(d.history or []),
+                              metadata={"description": "what people did to it, oldest first"})
 
 
 class DeliveryQuery(PageQuery):
@@ -59,3 +72,32 @@ class Deliveries(MethodView):
         with service().db.transaction() as session:
             items, total = deliveries.search(session, **query)
         return page_body(items, total, query)
+
+
+BEARER = [{"bearer": []}]
+ONE_DELIVERY = "/deliveries/<int(max=2147483647):delivery_id>"
+
+
+@blp.route(ONE_DELIVERY)
+class DeliveryById(MethodView):
+    @require("deliveries:read")
+    @blp.doc(security=BEARER)
+    @blp.response(200, DeliverySchema)
+    def get(self, delivery_id):
+        """One delivery with its history (token scope `deliveries:read`)."""
+        with service().db.transaction() as session:
+            return deliveries.one(session, delivery_id)
+
+
+@blp.route(ONE_DELIVERY + "/retry")
+class RetryDelivery(MethodView):
+    @require("deliveries:write")
+    @blp.doc(security=BEARER)
+    @blp.response(200, DeliverySchema, description="Queued again; sent within SWEEP_EVERY.")
+    @blp.alt_response(409, schema=ProblemSchema,
+                      description="The delivery is not failed (only failed ones are retried).")
+    def post(self, delivery_id):
+        """Send a failed email again, with a fresh round of tries; its history records the
+        token's name and the time (token scope `deliveries:write`)."""
+        with service().db.transaction() as session:
+            return deliveries.retry(session, delivery_id, g.actor, service().clock())

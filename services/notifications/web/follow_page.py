@@ -14,6 +14,7 @@ from flask import Blueprint, render_template_string, request
 from marshmallow import ValidationError
 
 from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
+from services.notifications.pipeline import subscriptions
 from services.notifications.web.subscriptions_api import RETRY_AFTER, SubscriptionRequestSchema
 from shared.ratelimit import limited
 from shared.web import service
@@ -36,8 +37,14 @@ PAGE = """{% extends "pages/base.html" %}
 
 def _page(status, heading_es, heading_en, es=(), en=(), headers=None):
     body = render_template_string(PAGE, title=f"{heading_es} / {heading_en}", heading_es=heading_es,
-                                  heading_en=heading_en, es=es, en=en)
+                                  heading_en=heading_en, es=es, en=en,
+                                  topic=_valid_topic())  # the way back to the commitment
     return body, status, headers or {}
+
+
+def _valid_topic():
+    topic = request.form.get("topic", "")
+    return topic if subscriptions.topic_commitment(topic) else None
 
 
 @bp.post("/follow")

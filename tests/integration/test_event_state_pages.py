@@ -300,3 +300,38 @@ def test_a_moved_event_shows_its_new_date_on_the_attendee_page(
 def test_a_bad_link_to_the_calendar_is_refused(registration_app):
     response = registration_app[0].get("/registrations/cancel/not-a-token/calendar.ics")
     assert response.status_code == 400 and "Enlace no válido" in html(response)
+
+
+# --- through the organiser's API, as it happens ------------------------------------------------
+
+def test_cancelled_through_the_api_the_pages_say_so_and_the_form_registers_nobody(
+        registration_app, make_event, register, organiser_headers, own_page, row_counts):
+    client, db, _ = registration_app
+    event = make_event()
+    registration_id = register(event["id"]).get_json()["id"]
+    assert client.post(f"/api/v1/events/{event['id']}/cancel", json={"reason": REASON},
+                       headers=organiser_headers).status_code == 200
+    page = html(client.get(f"/events/{event['id']}?lang=en"))
+    assert "Event cancelled" in page and REASON["en"] in page and "<form" not in page
+    assert json_ld(page)["eventStatus"] == "https://schema.org/EventCancelled"
+    assert "Evento cancelado" in own_page(registration_id)[1]
+    with client.session_transaction() as session:
+        session["csrf"] = "a-token"
+    before = row_counts(db)
+    response = client.post(f"/events/{event['id']}", data={
+        "csrf_token": "a-token", "name": "Ana", "email": "ana@example.org", "sector": "citizen",
+        "privacy_consent": "yes"})
+    assert response.status_code == 409 and "Evento cancelado" in html(response)
+    assert row_counts(db) == before
+
+
+def test_moved_through_the_api_the_page_says_new_date(registration_app, make_event,
+                                                      organiser_headers):
+    client = registration_app[0]
+    event = make_event()
+    assert client.patch(f"/api/v1/events/{event['id']}", json={
+        "starts_at": "2031-06-07T10:00:00-06:00", "ends_at": "2031-06-07T12:00:00-06:00"},
+        headers=organiser_headers).status_code == 200
+    page = html(client.get(f"/events/{event['id']}"))
+    assert "<strong>Nueva fecha:</strong> sábado, 7 de junio de 2031" in page
+    assert json_ld(page)["eventStatus"] == "https://schema.org/EventRescheduled"

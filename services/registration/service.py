@@ -85,7 +85,8 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-            Event.title, Event.description, Event.venue, Event.city))))
+            Event.title, Event.title_en, Event.description, Event.description_en, Event.venue,
+            Event.city))))
     if country:
         query = query.where(Event.country == country.upper())
     if city:

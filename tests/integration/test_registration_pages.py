@@ -65,7 +65,7 @@ def test_the_event_page_has_the_form_json_ld_map_and_calendar(registration_app, 
     assert "/commitments/3" in page
     (ld,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     data = json.loads(ld)
-    assert data["@type"] == "Event" and data["name"] == event["title"]
+    assert data["@type"] == "Event" and data["name"] == event["title"]["es"]
     assert data["startDate"] == "2031-05-31T10:00:00-06:00"
     assert data["location"]["@type"] == "Place"
     assert data["location"]["address"]["streetAddress"] == "Calle Victoria No.4, Centro"
@@ -88,7 +88,7 @@ def test_the_calendar_file_parses(registration_app, make_event):
     (entry,) = icalendar.Calendar.from_ical(response.data).walk("VEVENT")
     assert str(entry["UID"]) == f"event-{event['id']}@abierto"
     assert entry.decoded("DTSTART").isoformat() == "2031-05-31T16:00:00+00:00"
-    assert str(entry["SUMMARY"]) == event["title"] and "Calle Victoria" in str(entry["LOCATION"])
+    assert str(entry["SUMMARY"]) == event["title"]["es"] and "Calle Victoria" in str(entry["LOCATION"])
 
 
 @pytest.mark.parametrize("token", [None, "forged"])

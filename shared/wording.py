@@ -31,3 +31,22 @@ def span(start, end, zone, language):
 def offset(moment, language):
     """The zone's offset at `moment`, as "GMT-06:00" (CLDR's words)."""
     return dates.get_timezone_gmt(moment, locale=LOCALES[language]).translate(_SPACES)
+
+
+def shorten(text, limit):
+    """`text` in at most `limit` characters: whole paragraphs while they fit, else cut at a
+    word, with "…" where something was left out."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for paragraph in text.split("\n\n"):
+        joined = f"{kept}\n\n{paragraph}" if kept else paragraph
+        if len(joined) > limit - 1:
+            break
+        kept = joined
+    if not kept:  # the first paragraph alone is too long: cut it at a word
+        cut = text[:limit - 1]
+        words = cut.rsplit(None, 1)
+        kept = words[0] if len(words) > 1 else cut
+    return kept.rstrip(" ,;:.-–") + "…"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.commitments.app import create_app as create_commitments_app
+from services.commitments.models import Base as CommitmentsBase
 from services.notifications.app import create_app as create_notifications_app
 from services.notifications.mail import compose, kinds
 from services.notifications.mail.kind import KINDS_TEMPLATES
@@ -26,7 +27,7 @@ from services.registration import service as use_cases
 from services.registration.facts import Links, registration_fact
 from services.registration.models import Event, Registration
 from shared import calendar, config
-from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
+from tests.integration.commitments_helpers import (
     NOW as COMMITMENTS_NOW, commitment_body, milestone_body, plan_body, token_headers, unguarded)
 
 REGISTRATION_URL = "http://abierto.test"  # the registration_app fixture's
@@ -43,8 +44,7 @@ def commitments(service_databases):
     """The commitments app at its own address, on its emptied database."""
     db = service_databases("commitments")
     with unguarded(db), db.transaction() as session:
-        from services.commitments.models import Base
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(CommitmentsBase.metadata.sorted_tables):
             session.execute(table.delete())
     settings = config.load("commitments", database_url=db.url, public_base_url=COMMITMENTS_URL,
                            secret_key="integration-test-secret")

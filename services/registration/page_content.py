@@ -100,22 +100,22 @@ def place(event):
     return ", ".join(part for part in (event.venue, event.address, event.city) if part)
 
 
-def ics(event, now, language):
+def ics(event, now, language, uid_domain):
     """A one-event calendar file: times in UTC, so every calendar shows them right."""
     return calendar.ics(calendar.Entry(
-        uid=f"event-{event.id}@abierto", stamp=now.astimezone(timezone.utc),
+        uid=f"event-{event.id}@{uid_domain}", stamp=now.astimezone(timezone.utc),
         start=event.starts_at.astimezone(timezone.utc), end=event.ends_at.astimezone(timezone.utc),
         summary=text(event, "title", language), location=_location(event),
         description=text(event, "description", language) or None,
         cancelled=True if event.status == "cancelled" else None))
 
 
-def registration_ics(event, registration, now, language):
+def registration_ics(event, registration, now, language, uid_domain):
     """The attendee's own entry, as their emails' invites make it (one UID per registration,
     their SEQUENCE), so importing it updates the entry an invite added instead of adding one."""
     stands = registration.status in domain.HOLDING_A_SEAT and event.status != "cancelled"
     return calendar.ics(calendar.Entry(
-        uid=f"registration-{registration.id}@abierto", stamp=now.astimezone(timezone.utc),
+        uid=calendar.registration_uid(registration.id, uid_domain), stamp=now.astimezone(timezone.utc),
         start=event.starts_at.astimezone(timezone.utc), end=event.ends_at.astimezone(timezone.utc),
         summary=text(event, "title", language), location=_location(event),
         description=text(event, "description", language) or None,

@@ -119,7 +119,8 @@ def register(event_id):
 @bp.get(EVENT + "/calendar.ics")
 def calendar(event_id):
     """The event as an .ics file for any calendar app."""
-    body = page_content.ics(_event_or_404(event_id), service().clock(), i18n.language())
+    body = page_content.ics(_event_or_404(event_id), service().clock(), i18n.language(),
+                            service().uid_domain)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="evento-{event_id}.ics"'})
 
@@ -191,7 +192,7 @@ def own_calendar(token):
     except LINK_FAILURES as error:
         return _link_failed(error)
     body = page_content.registration_ics(own.event, own.registration, service().clock(),
-                                         i18n.language())
+                                         i18n.language(), service().uid_domain)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="registro-{own.registration.id}.ics"'})
 

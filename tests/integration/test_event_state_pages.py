@@ -13,6 +13,7 @@ from sqlalchemy import update
 from services.registration import checkin_codes
 from services.registration.facts import Links
 from services.registration.models import Event, Registration
+from shared import calendar as calendar_uids
 
 REASON = {"es": "Por la contingencia por lluvias.", "en": "Because of the heavy rain."}
 LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.S)
@@ -225,7 +226,9 @@ def test_a_confirmed_attendee_sees_their_qr_code_short_code_and_calendar(
     calendar = icalendar.Calendar.from_ical(response.data)
     (entry,) = calendar.walk("VEVENT")
     assert str(calendar["METHOD"]) == "PUBLISH" and str(entry["STATUS"]) == "CONFIRMED"
-    assert str(entry["UID"]) == f"registration-{registration_id}@abierto"
+    # The entry the emailed invites made: the same UID, under the deployment's domain.
+    domain = calendar_uids.uid_domain(settings.public_base_url, settings.mail_from)
+    assert str(entry["UID"]) == calendar_uids.registration_uid(registration_id, domain)
     assert entry["SEQUENCE"] == 3 and str(entry["SUMMARY"]) == "Open panel"
     english = own_page(registration_id, "en")[1]
     assert "<h1>Your registration</h1>" in english and "Check-in QR code. Short code:" in english

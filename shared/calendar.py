@@ -1,14 +1,42 @@
 """Calendar files (RFC 5545) of one event: the events page's download and the invite an
 attendee's email carries are made here, so calendars see one producer."""
+import email.utils
 import functools
+import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress
 from icalendar.parser import Contentline
 
 PRODID = "-//Abierto//Gobierno Abierto//ES"
+
+
+def uid_domain(public_url, mail_from):
+    """The domain a deployment's calendar UIDs are made under, so they are unique in the
+    world (RFC 5545 3.8.4.7): the host people reach the events at (registration's
+    PUBLIC_BASE_URL), or, when that is an address or localhost, MAIL_FROM's domain.
+    Changing it changes every UID: entries already in calendars would not be updated."""
+    host = (urlsplit(public_url).hostname or "").lower()
+    if host and host != "localhost" and not _is_address(host):
+        return host
+    return email.utils.parseaddr(mail_from)[1].rpartition("@")[2].lower() or host or "abierto"
+
+
+def registration_uid(registration_id, domain):
+    """The UID of one registration's calendar entry: every invite about it (REQUEST, CANCEL)
+    and the attendee page's .ics name the same entry."""
+    return f"registration-{int(registration_id)}@{domain}"
+
+
+def _is_address(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

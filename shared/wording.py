@@ -37,3 +37,22 @@ def clock(moment, zone, language):
     """The time of day of `moment` in `zone`: "10:02" in Spanish, "10:02 AM" in English."""
     return dates.format_skeleton(_TIME_SKELETONS[language], moment, tzinfo=zone,
                                  locale=LOCALES[language]).translate(_SPACES)
+
+
+def shorten(text, limit):
+    """`text` in at most `limit` characters: whole paragraphs while they fit, else cut at a
+    word, with "…" where something was left out."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for paragraph in text.split("\n\n"):
+        joined = f"{kept}\n\n{paragraph}" if kept else paragraph
+        if len(joined) > limit - 1:
+            break
+        kept = joined
+    if not kept:  # the first paragraph alone is too long: cut it at a word
+        cut = text[:limit - 1]
+        words = cut.rsplit(None, 1)
+        kept = words[0] if len(words) > 1 else cut
+    return kept.rstrip(" ,;:.-–") + "…"

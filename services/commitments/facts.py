@@ -8,16 +8,23 @@ SOURCE = "/abierto/commitments"
 
 
 def commitment_url(base_url, commitment_id):
+    """The commitment in the public API, for machines."""
     return f"{base_url}/api/v1/commitments/{commitment_id}"
+
+
+def commitment_page(base_url, commitment_id):
+    """The commitment's public page, for people (emails add the reader's `lang`)."""
+    return f"{base_url}/commitments/{commitment_id}"
 
 
 def snapshot(commitment, base_url):
     """The commitment a fact is about (published.CommitmentSnapshot)."""
-    url = commitment_url(base_url, commitment.id)
+    url, page = commitment_url(base_url, commitment.id), commitment_page(base_url, commitment.id)
     return {"id": commitment.id, "ogp_id": commitment.ogp_id, "number": commitment.number,
             "title": _bilingual(commitment.title), "status": commitment.status,
             "progress_pct": domain.commitment_progress(commitment.milestones),
-            "url": url, "history_url": url + "/history"}
+            "url": url, "history_url": url + "/history",
+            "page_url": page, "history_page_url": page + "#s-history"}
 
 
 def milestone_state(milestone):
@@ -34,8 +41,7 @@ def milestone_changed(commitment, milestone, before, why, actor, base_url, now, 
             "justification": why.get("justification"),
             "evidence": jsonable(why.get("evidence") or []),
             "minor": bool(why.get("minor")), "actor": actor,
-            "history_head": {**head, "verify_url": f"{base_url}/api/v1/history/verify"
-                                                   f"?size={head['size']}&root={head['root_hash']}"}}
+            "history_head": {**head, **_verify_urls(base_url, head)}}
     subject = f"commitments/{commitment.id}/milestones/{milestone.id}"
     return envelope.make("milestone.changed", SOURCE, subject, data, now=now)
 
@@ -56,6 +62,13 @@ def assessment_recorded(commitment, assessment, actor, base_url, now):
     data = {"commitment": snapshot(commitment, base_url), "assessment": shown, "actor": actor}
     return envelope.make("assessment.recorded", SOURCE, f"commitments/{commitment.id}", data,
                          now=now)
+
+
+def _verify_urls(base_url, head):
+    """Where to check later that the history still extends `head`: JSON and the page."""
+    query = f"?size={head['size']}&root={head['root_hash']}"
+    return {"verify_url": f"{base_url}/api/v1/history/verify{query}",
+            "verify_page_url": f"{base_url}/history/verify{query}"}
 
 
 def _bilingual(text):

@@ -5,16 +5,19 @@ no external resources. Views read through the same use-case helpers as the API.
 """
 import json
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from services.commitments import charts, domain, tracking, transparency
 from services.commitments.domain import LOCAL_ZONE
+from services.commitments.log_schemas import VerifyQuery
 from services.commitments.models import ActionPlan, HistoryEntry
 from services.commitments.plans import find_commitment
 from services.commitments.vocabularies import VOCABULARIES
 from shared import i18n
 from shared.domain_errors import NotFound
+from shared.ratelimit import limited
 from shared.web import service
 
 bp = Blueprint("commitment_pages", __name__, template_folder="templates")
@@ -157,3 +160,20 @@ def commitment_page(ref):
         verified_in_full_at=verified_in_full_at, head=head,
         chart=charts.layout(charts.progress_series(moves)),
         follow_url=service().follow_url)
+
+
+@bp.get("/history/verify")
+@limited  # with size and root, the answer hashes the whole history now (as the API's)
+def verify_history():
+    """The check a milestone alert links to, in words: does today's history extend the head
+    the reader kept (`size`, `root`)? Without them, whether the whole chain verifies."""
+    try:
+        query = VerifyQuery().load({name: value for name, value in request.args.items()
+                                    if name != "lang"})  # the language switch's own
+    except ValidationError:
+        return render_template("history_verify.html", invalid=True), 400
+    if "size" in query:
+        result = transparency.check_against(service().db, query["size"], query["root"])
+    else:
+        result = tracking.public_verification(service())[0]
+    return render_template("history_verify.html", invalid=False, result=result)

@@ -21,7 +21,10 @@ class CommitmentSnapshot(Schema):
     status = fields.String(required=True, allow_none=True)
     progress_pct = fields.Integer(required=True, allow_none=True)
     url = fields.String(required=True, metadata={"description": "the commitment in the public API"})
-    history_url = fields.String(required=True)
+    history_url = fields.String(required=True, metadata={"description": "its history in the API"})
+    page_url = fields.String(metadata={"description": "the commitment's public page (HTML)"})
+    history_page_url = fields.String(metadata={
+        "description": "the history on that page (HTML)"})
 
 
 class MilestoneSnapshot(Schema):
@@ -50,6 +53,8 @@ class HistoryHead(Schema):
     root_hash = fields.String(required=True, metadata={"description": "RFC 9162 root, hex"})
     verify_url = fields.String(required=True, metadata={
         "description": "GET /api/v1/history/verify?size=&root= for this head"})
+    verify_page_url = fields.String(metadata={
+        "description": "the same check as a page people read (HTML)"})
 
 
 class MilestoneChanged(Schema):

@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from services.commitments.vocabularies import codes, normalise
+from shared import bilingual
 from shared.schemas import StrictSchema
 
 
@@ -16,17 +17,8 @@ def string(max_len, min_len=0, **kwargs):
     return fields.String(validate=[validate.Length(min=min_len, max=max_len), _no_nul], **kwargs)
 
 
-def _bilingual(name, max_len):
-    """A schema for {"es", "en"}: Spanish is canonical and required, English may be empty."""
-    return type(name, (StrictSchema,), {
-        "es": string(max_len, 1, required=True),
-        "en": string(max_len, load_default=""),
-        "__doc__": "A text in Spanish (canonical) and English (translation).",
-    })
-
-
-Title = _bilingual("Title", 500)
-LongText = _bilingual("LongText", 20000)
+Title = bilingual.schema("Title", 500)
+LongText = bilingual.schema("LongText", 20000)
 
 
 def title(**kwargs):

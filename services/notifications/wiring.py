@@ -9,6 +9,7 @@ from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.mail.mailer import SMTPMailer
 from services.notifications.pipeline import mailcap
+from shared import calendar
 from shared.db import Database
 
 
@@ -29,6 +30,12 @@ class Notifications:
     def my_data_url(self):
         """The "Mis datos" page every email's footer links to, on the registration site."""
         return f"{self.settings.peers['registration'].public_url}/my-data"
+
+    @property
+    def uid_domain(self):
+        """Invites' UIDs are made under it: the same as the attendee page's .ics."""
+        return calendar.uid_domain(self.settings.peers["registration"].public_url,
+                                   self.settings.mail_from)
 
     @property
     def cap(self):

@@ -6,7 +6,7 @@ from services.registration import (api, arco_api, checkin_api, checkin_pages, li
 from services.registration.facts import Links
 from services.registration.models import ApiToken
 from services.registration.notifications_client import NotificationsClient
-from shared import config, i18n
+from shared import calendar, config, i18n
 from shared.ratelimit import PublicRateLimit
 from shared.web import Service, create_service_app
 
@@ -17,6 +17,7 @@ class Registration(Service):
     event_limit: PublicRateLimit  # registrations per client address and event, API and form
     commitments_url: str  # where an event's related commitments are shown
     notifications: NotificationsClient  # what the "Mis datos" pages ask of notifications
+    uid_domain: str  # calendar UIDs are made under it (shared.calendar.uid_domain)
 
 
 def create_app(settings=None, *, notifications=None, **collaborators):
@@ -34,7 +35,8 @@ def create_app(settings=None, *, notifications=None, **collaborators):
         event_limit=PublicRateLimit(settings.redis_url, settings.event_client_limit,
                                     "registration-per-event"),
         commitments_url=settings.peers["commitments"].public_url,
-        notifications=notifications or NotificationsClient(peer.api_url, peer.api_token))
+        notifications=notifications or NotificationsClient(peer.api_url, peer.api_token),
+        uid_domain=calendar.uid_domain(settings.public_base_url, settings.mail_from))
     app = create_service_app(service, "Abierto — Registration",
                              [api.blp, lifecycle_api.blp, arco_api.blp, checkin_api.blp])
     i18n.install(app)

@@ -1,11 +1,12 @@
 """Turns a change into the envelope the outbox carries: the event-carried state of `registration.*`."""
 from services.registration import checkin_codes
-from shared import envelope, signing
+from shared import envelope, signing, wording
 
 SOURCE = "/abierto/registration"
 CANCEL_PURPOSE = "cancel-registration"
 CONFIRM_PURPOSE = "confirm-registration"
 MY_DATA_PURPOSE = "my-data"
+DESCRIPTION_SHOWN = 500  # characters of an event's description a fact carries
 
 
 class Links:
@@ -15,6 +16,11 @@ class Links:
         self.base_url, self.keys = base_url, keys  # keys: shared.signing.Keys
 
     def event(self, event_id):
+        """The event's public page, for people (emails and invites add the reader's `lang`)."""
+        return f"{self.base_url}/events/{event_id}"
+
+    def event_api(self, event_id):
+        """The event in the public API, for machines."""
         return f"{self.base_url}/api/v1/events/{event_id}"
 
     def cancel(self, registration_id):
@@ -46,11 +52,16 @@ def event_snapshot(event, links):
     """The event as a fact carries it (published.EventSnapshot)."""
     return {
         "id": event.id, "title": event.title, "title_en": event.title_en,
+        # Shortened: the invite shows them, and a fact goes to every attendee; the whole
+        # text is at `api_url`.
+        "description": wording.shorten(event.description or "", DESCRIPTION_SHOWN),
+        "description_en": wording.shorten(event.description_en or "", DESCRIPTION_SHOWN) or None,
         "status": event.status or "scheduled",
         "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
         "timezone": event.timezone, "venue": event.venue, "address": event.address,
         "online_url": event.online_url or "", "city": event.city, "country": event.country,
         "host_organization": event.host_organization, "url": links.event(event.id),
+        "api_url": links.event_api(event.id),
         "related_commitments": list(event.related_commitments or []),
     }
 
@@ -68,6 +79,9 @@ def registration_fact(type_, registration, event, links, now, **extra):
         "event": event_snapshot(event, links),
         **extra,
     }
+    position = getattr(registration, "waitlist_position", None)  # set on the waitlisted path
+    if position is not None:
+        data["registration"]["waitlist_position"] = position
     if registration.status == "pending":  # a held seat: the link that confirms it, and until when
         data["registration"].update(confirm_url=links.confirm(registration.id),
                                     held_until=registration.held_until.isoformat())

@@ -3,7 +3,10 @@ and the registration form (its fields, and its errors worded in the page's langu
 from datetime import timezone
 from zoneinfo import ZoneInfo
 
-from services.registration import domain
+import segno
+from markupsafe import Markup
+
+from services.registration import checkin_codes, domain
 from services.registration.schemas import NO_LINK
 from shared import calendar, wording
 
@@ -41,6 +44,32 @@ LINK_ERRORS = {  # field -> (es, en), when the field's trouble is a link (schema
 }
 
 
+EVENT_STATUS = {  # the event's status -> schema.org's eventStatus
+    "scheduled": "https://schema.org/EventScheduled",
+    "rescheduled": "https://schema.org/EventRescheduled",
+    "postponed": "https://schema.org/EventPostponed",
+    "cancelled": "https://schema.org/EventCancelled",
+}
+CALLED_OFF = ("cancelled", "postponed")  # no date to come to: registration is closed
+
+
+def text(event, name, language):
+    """The event's `title` or `description` in `language`, else in Spanish (the original)."""
+    english = getattr(event, f"{name}_en", None) if language == "en" else None
+    return english or getattr(event, name)
+
+
+def in_spanish(event, name, language):
+    """Whether `text` fell back to Spanish on an English page (its element says lang="es")."""
+    return language == "en" and not getattr(event, f"{name}_en", None)
+
+
+def status_reason(event, language):
+    """The organiser's word on a cancellation or postponement, in `language` if given."""
+    reason = event.status_reason or {}
+    return (reason.get(language) or reason.get("es") or "") if event.status in CALLED_OFF else ""
+
+
 def when(event, language):
     """The event's date and times in its own zone, worded for one language."""
     zone = ZoneInfo(event.timezone)
@@ -49,7 +78,10 @@ def when(event, language):
 
 
 def availability(event, now):
-    """One of "closed", "waitlist", "seats" and the seats left (None: unlimited)."""
+    """One of "cancelled", "postponed", "closed", "waitlist", "seats", and the seats left
+    (None: unlimited)."""
+    if event.status in CALLED_OFF:
+        return event.status, None
     if not domain.registration_open(event, now):
         return "closed", None
     left = domain.seats_left(event)
@@ -68,32 +100,68 @@ def place(event):
     return ", ".join(part for part in (event.venue, event.address, event.city) if part)
 
 
-def ics(event, now):
+def ics(event, now, language, uid_domain):
     """A one-event calendar file: times in UTC, so every calendar shows them right."""
     return calendar.ics(calendar.Entry(
-        uid=f"event-{event.id}@abierto", stamp=now.astimezone(timezone.utc),
+        uid=f"event-{event.id}@{uid_domain}", stamp=now.astimezone(timezone.utc),
         start=event.starts_at.astimezone(timezone.utc), end=event.ends_at.astimezone(timezone.utc),
-        summary=event.title, location=place(event), description=event.description or None))
+        summary=text(event, "title", language), location=_location(event),
+        description=text(event, "description", language) or None,
+        cancelled=True if event.status == "cancelled" else None))
 
 
-def json_ld(event):
+def registration_ics(event, registration, now, language, uid_domain):
+    """The attendee's own entry, as their emails' invites make it (one UID per registration,
+    their SEQUENCE), so importing it updates the entry an invite added instead of adding one."""
+    stands = registration.status in domain.HOLDING_A_SEAT and event.status != "cancelled"
+    return calendar.ics(calendar.Entry(
+        uid=calendar.registration_uid(registration.id, uid_domain), stamp=now.astimezone(timezone.utc),
+        start=event.starts_at.astimezone(timezone.utc), end=event.ends_at.astimezone(timezone.utc),
+        summary=text(event, "title", language), location=_location(event),
+        description=text(event, "description", language) or None,
+        cancelled=not stands, sequence=registration.invite_sequence or 0), method="PUBLISH")
+
+
+def _location(event):
+    return ", ".join(part for part in (place(event), event.online_url) if part)
+
+
+def json_ld(event, language):
     """schema.org Event, for search engines and calendar apps."""
     zone = ZoneInfo(event.timezone)
+    where = []
+    if place(event) or not event.online_url:
+        where.append({"@type": "Place", "name": event.venue or event.city, "address": {
+            "@type": "PostalAddress", "streetAddress": event.address,
+            "addressLocality": event.city, "addressCountry": event.country}})
+    if event.online_url:
+        where.append({"@type": "VirtualLocation", "url": event.online_url})
+    mode = ("Mixed" if len(where) == 2 else "Online") if event.online_url else "Offline"
     return {
         "@context": "https://schema.org",
         "@type": "Event",
-        "name": event.title,
-        "description": event.description,
+        "name": text(event, "title", language),
+        "description": text(event, "description", language),
         "startDate": event.starts_at.astimezone(zone).isoformat(),
         "endDate": event.ends_at.astimezone(zone).isoformat(),
-        "eventStatus": "https://schema.org/EventScheduled",
-        "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
-        "inLanguage": event.language,
-        "location": {"@type": "Place", "name": event.venue or event.city, "address": {
-            "@type": "PostalAddress", "streetAddress": event.address,
-            "addressLocality": event.city, "addressCountry": event.country}},
+        "eventStatus": EVENT_STATUS.get(event.status, EVENT_STATUS["scheduled"]),
+        "eventAttendanceMode": f"https://schema.org/{mode}EventAttendanceMode",
+        "inLanguage": event.language,  # what is spoken there, not the page's language
+        "location": where[0] if len(where) == 1 else where,
         "organizer": {"@type": "Organization", "name": event.host_organization},
     }
+
+
+def checkin(keys, event, registration, language):
+    """What the attendee shows at the door: the QR code, an inline SVG made here (no request
+    to anyone, nothing a strict CSP blocks), and the short code to read aloud beside it."""
+    short = checkin_codes.code(keys, event.id, registration.id)
+    label = (f"Código QR de registro. Código corto: {short}" if language == "es"
+             else f"Check-in QR code. Short code: {short}")
+    qr = segno.make(checkin_codes.token(keys, event.id, registration.id), error="m")
+    svg = qr.svg_inline(scale=6, border=4, light="#fff", title=label, svgclass="qr")
+    # segno names no role: "img" makes readers announce the <title> as the picture's text.
+    return {"svg": Markup(svg.replace("<svg ", '<svg role="img" ', 1)), "code": short}
 
 
 def form_values(form):

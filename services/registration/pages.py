@@ -12,9 +12,8 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, render_template, request, session
 from marshmallow import ValidationError
 
-from services.registration import api
+from services.registration import api, attendee, page_content
 from services.registration import service as use_cases
-from services.registration import page_content
 from services.registration.facts import CANCEL_PURPOSE, CONFIRM_PURPOSE
 from services.registration.schemas import RegistrationSchema
 from shared import i18n, signing
@@ -32,8 +31,13 @@ _REGISTRATION = RegistrationSchema()  # made once: making a schema costs more th
 
 @bp.app_context_processor
 def _page_helpers():
-    return {"csrf_token": _csrf_token, "when": lambda event: page_content.when(event, i18n.language()),
-            "sectors": page_content.SECTOR_LABELS}
+    language = i18n.language
+    return {"csrf_token": _csrf_token, "when": lambda event: page_content.when(event, language()),
+            "sectors": page_content.SECTOR_LABELS,
+            # The event's words in the reader's language, falling back to the Spanish original
+            "event_text": lambda event, name: page_content.text(event, name, language()),
+            "in_spanish": lambda event, name: page_content.in_spanish(event, name, language()),
+            "status_reason": lambda event: page_content.status_reason(event, language())}
 
 
 def _csrf_token():
@@ -76,7 +80,7 @@ def _event_page(event, status=200, values=None, errors=None):
     return render_template(
         "event.html", event=event, state=page_content.availability(event, now),
         osm_url=page_content.osm_url(event), place=page_content.place(event),
-        json_ld=page_content.json_ld(event),
+        json_ld=page_content.json_ld(event, i18n.language()),
         commitment_links=[(cid, f"{commitments}/commitments/{cid}")
                           for cid in event.related_commitments or ()],
         values=values or {"language": i18n.language()}, errors=errors or {}), status
@@ -115,7 +119,8 @@ def register(event_id):
 @bp.get(EVENT + "/calendar.ics")
 def calendar(event_id):
     """The event as an .ics file for any calendar app."""
-    body = page_content.ics(_event_or_404(event_id), service().clock())
+    body = page_content.ics(_event_or_404(event_id), service().clock(), i18n.language(),
+                            service().uid_domain)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="evento-{event_id}.ics"'})
 
@@ -154,17 +159,42 @@ def _link_failed(error):
 @secret_url
 @limited
 def cancel(token):
-    """Show the registration with a cancel button; the button's POST cancels it."""
+    """The attendee's own page: their event as it stands, their status, their check-in code,
+    add to calendar, and the cancel button, whose POST cancels."""
     try:
         registration_id = _registration_id(token)
         if request.method == "POST":
             registration, event = use_cases.cancel(
                 service().db, registration_id, service().links, service().clock())
             return render_template("cancelled.html", registration=registration, event=event)
-        registration, event = use_cases.registration_view(service().db, registration_id)
+        own = attendee.own_registration(service().db, registration_id)
     except LINK_FAILURES as error:
         return _link_failed(error)
-    return render_template("cancel.html", registration=registration, event=event)
+    personal_answer()  # the person's name and their code
+    registration, event, links = own.registration, own.event, service().links
+    confirmed = registration.status == use_cases.domain.CONFIRMED
+    return render_template(
+        "cancel.html", registration=registration, event=event, place=page_content.place(event),
+        place_in_line=own.place_in_line, over=service().clock() >= event.ends_at,
+        checkin=page_content.checkin(links.keys, event, registration, i18n.language())
+        if confirmed and event.status != "cancelled" else None,
+        confirm_url=links.confirm(registration.id)
+        if registration.status == use_cases.domain.PENDING else None)
+
+
+@bp.get("/registrations/cancel/<token>/calendar.ics")
+@secret_url
+@limited
+def own_calendar(token):
+    """The attendee's entry as an .ics, the same entry (UID, SEQUENCE) their invites carry."""
+    try:
+        own = attendee.own_registration(service().db, _registration_id(token))
+    except LINK_FAILURES as error:
+        return _link_failed(error)
+    body = page_content.registration_ics(own.event, own.registration, service().clock(),
+                                         i18n.language(), service().uid_domain)
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="registro-{own.registration.id}.ics"'})
 
 
 @bp.route("/registrations/confirm/<token>", methods=["GET", "POST"])

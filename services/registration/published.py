@@ -18,6 +18,10 @@ class EventSnapshot(Schema):
     title = fields.String(required=True, metadata={"description": "Spanish, canonical"})
     title_en = fields.String(allow_none=True, load_default=None,
                              metadata={"description": "English; null: show the Spanish"})
+    description = fields.String(load_default="", metadata={
+        "description": "Spanish, shortened to about 500 characters (the whole text: `api_url`)"})
+    description_en = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "English, shortened likewise; null: show the Spanish"})
     status = fields.String(load_default="scheduled", validate=validate.OneOf(EVENT_STATUSES),
                            metadata={"description": "as schema.org's eventStatus, in short"})
     starts_at = fields.AwareDateTime(required=True, metadata={"description": "UTC"})
@@ -29,7 +33,9 @@ class EventSnapshot(Schema):
     city = fields.String(required=True)
     country = fields.String(required=True)
     host_organization = fields.String(required=True)
-    url = fields.String(required=True, metadata={"description": "public page of the event"})
+    url = fields.String(required=True, metadata={
+        "description": "public page of the event (HTML; `?lang=en` for English)"})
+    api_url = fields.String(metadata={"description": "the event in the public API (JSON)"})
     related_commitments = fields.List(fields.Integer(), load_default=list,
                                       metadata={"description": "ids of commitments it reports on"})
 
@@ -53,6 +59,8 @@ class AttendeeSnapshot(Schema):
         "description": "only while `confirmed`: the signed check-in token its QR code holds"})
     checkin_code = fields.String(metadata={
         "description": "only while `confirmed`: the short check-in code, read aloud at the door"})
+    waitlist_position = fields.Integer(metadata={
+        "description": "only in `registration.waitlisted`: the person's place in the list, from 1"})
 
 
 class RegistrationFact(Schema):

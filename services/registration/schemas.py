@@ -6,7 +6,7 @@ from marshmallow import (ValidationError, fields, post_load, pre_load, validate,
 
 from services.registration import domain, lifecycle
 from services.registration.published import EVENT_STATUSES
-from shared import durations
+from shared import bilingual, durations
 from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field
 from shared.web import service
 from shared.wording import LANGUAGES
@@ -83,8 +83,12 @@ class CallOffSchema(StrictSchema):
 
 class EventSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = _text(5000, load_default="")
+    title = bilingual.TextOrBilingual(
+        bilingual.schema("EventTitle", 200, english=None), "title_en", required=True,
+        metadata={"description": 'a plain string is the Spanish alone: {"es": it, "en": null}'})
+    description = bilingual.TextOrBilingual(
+        bilingual.schema("EventDescription", 5000, min_len=0, english=None), "description_en",
+        load_default={"es": "", "en": None})
     category = _text(200, load_default="")
     starts_at = UTCDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     ends_at = UTCDateTime(required=True)
@@ -152,6 +156,10 @@ class EventSchema(StrictSchema):
     def _ordered(self, data, **_):
         if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
             raise ValidationError("Must be after starts_at.", "ends_at")
+
+    @post_load
+    def _columns(self, data, **_):
+        return bilingual.flatten(data, ("title", "description"))
 
 
 class EventChangesSchema(EventSchema):

@@ -17,9 +17,18 @@ DESCRIPTION = (
     "involucrados en la elaboración del Plan del Acción y la participación de las áreas de la "
     "administración municipal encargadas del cumplimiento."
 )
+DESCRIPTION_EN = (  # a translation; the Spanish above is the original
+    "The Municipality of Chihuahua, admitted to the Open Government Partnership in May 2022, "
+    "began co-creating its First Open Government Action Plan. As a result, the Municipality of "
+    "Chihuahua made three commitments. This panel will present how those commitments have been "
+    "fulfilled, with the citizens who took part in drafting the Action Plan and the municipal "
+    "departments in charge of carrying them out."
+)
 PANEL = dict(
     title="Presentación del Cumplimiento del Plan de Acción de Gobierno Abierto",
+    title_en="Presentation of the Fulfilment of the Open Government Action Plan",
     description=DESCRIPTION,
+    description_en=DESCRIPTION_EN,
     category="Access to Information — Seminar/Panel",
     starts_at=datetime(2024, 5, 31, 10, 0, tzinfo=CHIHUAHUA),
     ends_at=datetime(2024, 5, 31, 12, 0, tzinfo=CHIHUAHUA),

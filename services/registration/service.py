@@ -1,7 +1,7 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
@@ -85,7 +85,8 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-            Event.title, Event.description, Event.venue, Event.city))))
+            Event.title, Event.title_en, Event.description, Event.description_en, Event.venue,
+            Event.city))))
     if country:
         query = query.where(Event.country == country.upper())
     if city:
@@ -105,6 +106,13 @@ _FIND_REGISTRATION = select(_REGISTRATIONS).where(
     _REGISTRATIONS.c.email_key == bindparam("email_key"))
 # Insert first, look up only when the email is there already: a new registration (nearly
 # all of them) costs one statement, and on PostgreSQL one round trip, less than asking first.
+_QUEUED_AT = bindparam("queued_at", type_=_REGISTRATIONS.c.queued_at.type)
+_COUNT_WAITING_AHEAD = select(func.count()).select_from(_REGISTRATIONS).where(
+    _REGISTRATIONS.c.event_id == bindparam("event_id"),
+    _REGISTRATIONS.c.status == domain.WAITLISTED,
+    or_(_REGISTRATIONS.c.queued_at < _QUEUED_AT,
+        and_(_REGISTRATIONS.c.queued_at == _QUEUED_AT,
+             _REGISTRATIONS.c.id < bindparam("registration_id"))))
 _ADD_NEW_REGISTRATION = {
     name: insert(_REGISTRATIONS).on_conflict_do_nothing(index_elements=["event_id", "email_key"])
     .returning(_REGISTRATIONS.c.id, _REGISTRATIONS.c.created_at)
@@ -166,8 +174,18 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
         if event.confirmed_count != confirmed_before:
             connection.execute(_SET_CONFIRMED_COUNT, {
                 "event_id": event_id, "confirmed_count": event.confirmed_count})
+        if fact_type == "registration.waitlisted":  # only here: seated registrations pay nothing
+            registration.waitlist_position = _waitlist_position(connection, registration)
         _record(connection, fact_type, registration, event, links, now)
     return registration, True
+
+
+def _waitlist_position(connection, registration):
+    """The place in the event's waiting list, from 1: those waiting ahead by (queued_at, id)."""
+    ahead = connection.execute(_COUNT_WAITING_AHEAD, {
+        "event_id": registration.event_id, "queued_at": registration.queued_at,
+        "registration_id": registration.id}).scalar_one()
+    return ahead + 1
 
 
 def _find_registration(connection, event_id, email_key):

@@ -83,7 +83,9 @@ def test_patching_a_milestone_records_history_and_emits_one_milestone_changed(
         "id": commitment_id, "ogp_id": "MXCHH0003", "number": 3,
         "title": milestone["commitment"]["title"], "status": None, "progress_pct": 100,
         "url": f"{BASE_URL}/api/v1/commitments/{commitment_id}",
-        "history_url": f"{BASE_URL}/api/v1/commitments/{commitment_id}/history"}
+        "history_url": f"{BASE_URL}/api/v1/commitments/{commitment_id}/history",
+        "page_url": f"{BASE_URL}/commitments/{commitment_id}",  # for people: the page
+        "history_page_url": f"{BASE_URL}/commitments/{commitment_id}#s-history"}
 
     entries = client.get("/api/v1/commitments/MXCHH0003/history?per_page=100").get_json()["items"]
     new = entries[-3:]

@@ -223,7 +223,7 @@ def test_arco_export_prints_one_json_document(
     assert document["opposed"] is False
     assert document["email"] == "persona1@example.org"
     assert [(r["id"], r["event_title"], r["status"]) for r in document["registration"]] == [
-        (mine, event["title"], "confirmed")]
+        (mine, event["title"]["es"], "confirmed")]
     assert [n["id"] for n in document["notifications"]] == [delivery]
     assert "Presentación" in done.stdout  # ensure_ascii=False: accents stay readable
     assert done.stdout.startswith('{\n  "email"')  # indent 2

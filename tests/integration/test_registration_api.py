@@ -46,10 +46,12 @@ def test_publishing_an_event_answers_201_with_every_contract_field(
     assert response.status_code == 201
     event = response.get_json()
     assert set(event) == CONTRACT_FIELDS
-    for name in ("title", "description", "category", "timezone", "venue", "address", "city",
+    for name in ("category", "timezone", "venue", "address", "city",
                  "country", "latitude", "longitude", "host_organization", "partners",
                  "capacity", "language"):
         assert event[name] == body[name], name
+    for name in ("title", "description"):  # a plain string is the Spanish, with no English
+        assert event[name] == {"es": body[name], "en": None}, name
     assert instant(event["starts_at"]) == instant(body["starts_at"])
     assert instant(event["ends_at"]) == instant(body["ends_at"])
     assert instant(event["registration_closes_at"]) == instant(body["starts_at"])  # the default
@@ -103,8 +105,9 @@ def catalogue(make_event):
     """Three events: two upcoming (Chihuahua MX, Madrid ES) and one past (Juárez MX)."""
     make_event(title="Panel de gobierno abierto", city="Chihuahua", country="MX",
                starts_at="2031-03-01T10:00:00-06:00", ends_at="2031-03-01T12:00:00-06:00")
-    make_event(title="Taller de datos abiertos", city="Madrid", country="ES",
-               timezone="Europe/Madrid", description="Datos",
+    make_event(title={"es": "Taller de datos abiertos", "en": "Open data workshop"},
+               city="Madrid", country="ES", timezone="Europe/Madrid",
+               description={"es": "Datos", "en": "Spreadsheets and maps"},
                starts_at="2031-02-01T10:00:00+01:00", ends_at="2031-02-01T12:00:00+01:00")
     make_event(title="Rendición de cuentas 2024", city="Ciudad Juárez", country="MX",
                starts_at="2024-05-31T10:00:00-06:00", ends_at="2024-05-31T12:00:00-06:00")
@@ -120,15 +123,17 @@ def catalogue(make_event):
     ("country=es", ["Taller de datos abiertos"]),
     ("city=chihuahua", ["Panel de gobierno abierto"]),
     ("when=upcoming&country=MX", ["Panel de gobierno abierto"]),
+    ("q=workshop", ["Taller de datos abiertos"]),
+    ("q=spreadsheets", ["Taller de datos abiertos"]),
     ("q=nothing-matches", []),
 ], ids=["all", "upcoming", "past", "q", "q-case", "country", "country-lower", "city",
-        "combined", "none"])
+        "combined", "q-english-title", "q-english-description", "none"])
 def test_the_list_filters(registration_app, catalogue, query, titles):
     """Anyone can list events by time, text, country and city."""
     response = registration_app[0].get(f"/api/v1/events?{query}")
     assert response.status_code == 200
     page = response.get_json()
-    assert [e["title"] for e in page["items"]] == titles
+    assert [e["title"]["es"] for e in page["items"]] == titles
     assert page["total"] == len(titles)
 
 

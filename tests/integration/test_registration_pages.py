@@ -5,6 +5,8 @@ import re
 import icalendar
 import pytest
 
+from shared import calendar as calendar_uids
+
 PAST = {"starts_at": "2024-05-31T10:00:00-06:00", "ends_at": "2024-05-31T12:00:00-06:00"}
 
 
@@ -65,7 +67,7 @@ def test_the_event_page_has_the_form_json_ld_map_and_calendar(registration_app, 
     assert "/commitments/3" in page
     (ld,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     data = json.loads(ld)
-    assert data["@type"] == "Event" and data["name"] == event["title"]
+    assert data["@type"] == "Event" and data["name"] == event["title"]["es"]
     assert data["startDate"] == "2031-05-31T10:00:00-06:00"
     assert data["location"]["@type"] == "Place"
     assert data["location"]["address"]["streetAddress"] == "Calle Victoria No.4, Centro"
@@ -86,9 +88,11 @@ def test_the_calendar_file_parses(registration_app, make_event):
     response = registration_app[0].get(f"/events/{event['id']}/calendar.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     (entry,) = icalendar.Calendar.from_ical(response.data).walk("VEVENT")
-    assert str(entry["UID"]) == f"event-{event['id']}@abierto"
+    settings = registration_app[2]
+    domain = calendar_uids.uid_domain(settings.public_base_url, settings.mail_from)
+    assert str(entry["UID"]) == f"event-{event['id']}@{domain}" and domain != "abierto"
     assert entry.decoded("DTSTART").isoformat() == "2031-05-31T16:00:00+00:00"
-    assert str(entry["SUMMARY"]) == event["title"] and "Calle Victoria" in str(entry["LOCATION"])
+    assert str(entry["SUMMARY"]) == event["title"]["es"] and "Calle Victoria" in str(entry["LOCATION"])
 
 
 @pytest.mark.parametrize("token", [None, "forged"])

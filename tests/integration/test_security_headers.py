@@ -21,7 +21,7 @@ from tests.integration.commitments_helpers import (  # noqa: F401 (fixtures)
 PAGE_CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The endpoints whose URL holds a signed token from an email, per service.
-TOKEN_PAGES = {"registration": {"pages.cancel", "pages.confirm", "my_data.show",
+TOKEN_PAGES = {"registration": {"pages.cancel", "pages.own_calendar", "pages.confirm", "my_data.show",
                                  "my_data.download", "my_data.correct", "my_data.stop",
                                  "my_data.confirm_delete", "my_data.delete",
                                  "door_pages.door"},  # a staff link's own address

@@ -16,12 +16,14 @@ MAIL_FROM = "Gobierno Abierto Chihuahua <abierto@chihuahua.example>"
 UNSUBSCRIBE_URL = "https://abierto.example/subscriptions/unsubscribe/MTI.ZkXyQw.sig-nature_1"
 CONFIRM_URL = "https://abierto.example/subscriptions/confirm/MTI.ZkXyQw.sig-nature_2"
 HISTORY_URL = "https://abierto.example/api/v1/commitments/3/history"
+PAGE_URL = "https://abierto.example/commitments/3"
 MARKERS = {"es": "Hola:", "en": "Hello,"}
 COMMITMENT = {
     "id": 3, "ogp_id": "MXCHH0003", "number": 3,
     "title": {"es": "Grupo de trabajo de desarrollo rural", "en": "Rural development working group"},
     "status": "in_progress", "progress_pct": 40,
     "url": "https://abierto.example/api/v1/commitments/3", "history_url": HISTORY_URL,
+    "page_url": PAGE_URL, "history_page_url": PAGE_URL + "#s-history",
 }
 
 
@@ -221,13 +223,24 @@ def test_no_evidence_means_no_heading():
 
 
 def test_the_alert_links_to_the_history_and_to_unsubscribe_in_both_languages():
+    """The history on the commitment's page (not the API's JSON), each section in its language."""
     text, html = bodies(received("milestone_alert", alert()))
-    assert f"Historial de cambios del compromiso: {HISTORY_URL}" in text
-    assert f"History of the commitment's changes: {HISTORY_URL}" in text
-    assert f"Para dejar de seguirlo: {UNSUBSCRIBE_URL}" in text
-    assert f"To stop following it: {UNSUBSCRIBE_URL}" in text
-    assert html.count(f'href="{HISTORY_URL}"') == 2
-    assert html.count(f'href="{UNSUBSCRIBE_URL}"') == 2
+    assert f"Historial de cambios del compromiso: {PAGE_URL}?lang=es#s-history" in text
+    assert f"History of the commitment's changes: {PAGE_URL}?lang=en#s-history" in text
+    assert f"Para dejar de seguirlo: {UNSUBSCRIBE_URL}?lang=es" in text
+    assert f"To stop following it: {UNSUBSCRIBE_URL}?lang=en" in text
+    for language in ("es", "en"):
+        assert html.count(f'href="{PAGE_URL}?lang={language}#s-history"') == 1
+        assert html.count(f'href="{UNSUBSCRIBE_URL}?lang={language}"') == 1
+    assert HISTORY_URL not in text and HISTORY_URL not in html
+
+
+def test_an_alert_from_before_facts_carried_the_page_links_the_page_all_the_same():
+    data = alert()
+    for name in ("page_url", "history_page_url"):
+        del data["commitment"][name]
+    text, html = bodies(received("milestone_alert", data))
+    assert f"{PAGE_URL}?lang=es#s-history" in text and "/api/v1/" not in html
 
 
 def test_followers_of_one_change_each_get_their_own_link_and_language():
@@ -243,7 +256,7 @@ def test_followers_of_one_change_each_get_their_own_link_and_language():
         message = received("milestone_alert", data)
         text, html = bodies(message)
         others = [other for other in links.values() if other != link]
-        assert text.count(link) == 2 and html.count(f'href="{link.replace("&", "&amp;")}"') == 2
+        assert text.count(link) == 2 and html.count(f'href="{link.replace("&", "&amp;")}?lang=') == 2
         assert not any(other in text or other in html for other in others)
         assert message["List-Unsubscribe"] == f"<{link}>"
         seen[name] = message["Subject"]
@@ -254,7 +267,8 @@ def test_followers_of_one_change_each_get_their_own_link_and_language():
 
 def test_the_opt_in_has_the_confirm_link_and_says_nothing_comes_without_it():
     text, html = bodies(received("subscription_optin", optin()))
-    assert text.count(CONFIRM_URL) == 2 and html.count(f'href="{CONFIRM_URL}"') == 2
+    assert text.count(CONFIRM_URL) == 2
+    assert html.count(f'href="{CONFIRM_URL}?lang=es"') == html.count(f'href="{CONFIRM_URL}?lang=en"') == 1
     assert "no te enviaremos nada sin tu confirmación" in text
     assert "nothing will be sent to you without your confirmation" in text
     assert "vence en 7 días" in text and "expires in 7 days" in text
@@ -355,15 +369,19 @@ def test_any_failure_sends_the_email_without_the_block_after_one_try(failure, ca
 
 
 HEAD = {"size": 42, "root_hash": "ab" * 32,
-        "verify_url": "http://abierto.test/api/v1/history/verify?size=42&root=" + "ab" * 32}
+        "verify_url": "http://abierto.test/api/v1/history/verify?size=42&root=" + "ab" * 32,
+        "verify_page_url": "http://abierto.test/history/verify?size=42&root=" + "ab" * 32}
 
 
 def test_the_alert_hands_each_follower_the_history_head_to_keep():
+    """With the page that checks it later, in the reader's language (not the API's JSON)."""
     text, html = bodies(received("milestone_alert", alert(history_head=HEAD)))
     for part in (text, html):
         assert "42 entradas" in part and "42 entries" in part
-        assert HEAD["root_hash"] in part and HEAD["verify_url"].replace("&", "&amp;") in (
+        assert HEAD["root_hash"] in part
+        assert (HEAD["verify_page_url"] + "&lang=es").replace("&", "&amp;") in (
             part if part is html else part.replace("&", "&amp;"))
+        assert HEAD["verify_url"] not in part.replace("&amp;", "&")
     assert "Guarda este dato" in text and "Keep this" in text
 
 

@@ -74,7 +74,7 @@ def test_a_change_lists_each_field_old_to_new_in_the_events_zone():
     assert "Lugar: Sala de Cabildo" in text
     assert '<th scope="col" style="text-align:left;padding:4px 12px 4px 0;">Antes</th>' in html
     assert html.count('<a href="https://meet.example.org/gobierno-abierto"') == 4  # change + table, twice
-    assert f"cancela tu registro aquí: {CANCEL_URL}" in text
+    assert f"cancela tu registro aquí: {CANCEL_URL}?lang=es" in text
 
 
 def test_a_field_that_came_back_to_what_it_was_is_not_listed():
@@ -88,7 +88,7 @@ def test_a_moved_entry_is_a_request_with_the_same_uid_and_the_next_sequence():
     invite = invite_of(received("event_changed", life("event_changed", sequence=2)))
     (event,) = invite.events
     assert str(invite["METHOD"]) == "REQUEST"
-    assert (str(event["UID"]), int(event["SEQUENCE"])) == ("registration-7@abierto", 2)
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == ("registration-7@example.org", 2)
     assert str(event["STATUS"]) == "CONFIRMED"
     assert event.start.astimezone(timezone.utc) == datetime(2024, 6, 1, 17, tzinfo=timezone.utc)
     assert str(event["LOCATION"]).startswith("Sala de Cabildo, ")
@@ -98,8 +98,8 @@ def test_a_moved_entry_is_a_request_with_the_same_uid_and_the_next_sequence():
 
 @pytest.mark.parametrize("status, es, en", [
     ("waitlisted", "Sigues en la lista de espera", "You are still on the waiting list"),
-    ("pending", f"confírmalo antes de las 12:30 del 20 de mayo de 2024 (hora de Chihuahua):\n{CONFIRM_URL}",
-     f"confirm it before 12:30 on May 20, 2024 (Chihuahua time):\n{CONFIRM_URL}"),
+    ("pending", f"confírmalo antes de las 12:30 del 20 de mayo de 2024 (hora de Chihuahua):\n{CONFIRM_URL}?lang=es",
+     f"confirm it before 12:30 on May 20, 2024 (Chihuahua time):\n{CONFIRM_URL}?lang=en"),
 ])
 def test_who_holds_no_seat_hears_of_the_change_without_an_invite(status, es, en):
     message = received("event_changed", life("event_changed", status=status))
@@ -122,7 +122,7 @@ def test_a_cancelled_event_gives_the_reason_and_removes_the_entry(language, firs
     invite = invite_of(message)
     (event,) = invite.events
     assert str(invite["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
-    assert (str(event["UID"]), int(event["SEQUENCE"])) == ("registration-7@abierto", 4)
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == ("registration-7@example.org", 4)
     assert str(event["ATTENDEE"]) == "mailto:ana@example.org"
 
 
@@ -147,7 +147,7 @@ def test_a_postponed_event_keeps_the_entry_and_says_a_date_will_come():
     assert "Cuando haya fecha nueva te escribiremos" in text
     assert "When there is a new date we will email you" in text
     assert "Fecha y hora: por definir (antes: viernes, 31 de mayo de 2024, 10:00–12:00" in text
-    assert f"cancela tu registro aquí: {CANCEL_URL}" in text  # still theirs to cancel
+    assert f"cancela tu registro aquí: {CANCEL_URL}?lang=es" in text  # still theirs to cancel
 
 
 def test_a_reminder_carries_the_entry_as_it_stands():
@@ -158,7 +158,7 @@ def test_a_reminder_carries_the_entry_as_it_stands():
     invite = invite_of(message)
     (event,) = invite.events
     assert str(invite["METHOD"]) == "REQUEST" and int(event["SEQUENCE"]) == 3
-    assert str(event["UID"]) == "registration-7@abierto"
+    assert str(event["UID"]) == "registration-7@example.org"
 
 
 @pytest.mark.parametrize("offset, es, en", [

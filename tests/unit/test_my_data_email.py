@@ -23,13 +23,16 @@ def test_the_link_email_carries_the_link_in_the_persons_language_first():
                                   "Tu enlace para consultar tus datos")
     assert message["To"] == "ana@example.org"
     assert text.index("Hello,") < text.index("Hola:")
-    assert URL in text and f'href="{URL}"' in html and "expires in 24 hours" in text
+    assert f"{URL}?lang=en" in text and f'href="{URL}?lang=en"' in html
+    assert f'href="{URL}?lang=es"' in html and "expires in 24 hours" in text
 
 
 def test_every_email_footer_links_to_my_data():
     for message in (link_email(), received("milestone_alert", alert(), my_data_url=FOOTER)):
-        assert FOOTER in message.get_body(("plain",)).get_content()
-        assert f'href="{FOOTER}"' in message.get_body(("html",)).get_content()
+        assert f"{FOOTER}?lang=es" in message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert f'href="{FOOTER}?lang=es" style="color:#0b5394;" lang="es">Mis datos' in html
+        assert f'href="{FOOTER}?lang=en" style="color:#0b5394;" lang="en">My data' in html
 
 
 def test_the_link_email_goes_even_after_opposition_and_counts_towards_the_cap():

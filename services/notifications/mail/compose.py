@@ -45,12 +45,13 @@ def warm_up():
 
 
 def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commitments=(),
-          my_data_url=None):
+          my_data_url=None, uid_domain=None):
     """One multipart message for one recipient, ready for `as_bytes()`.
 
     `commitments` ({number, ogp_id, title, status, progress_pct}) are shown by the kinds
     that have a place for them; the caller fetched them. `my_data_url`, the "Mis datos"
-    page, is linked from the footer.
+    page, is linked from the footer. `uid_domain` makes an invite's UID
+    (shared.calendar.uid_domain); by default MAIL_FROM's domain.
     """
     kind = kinds.get(kind_name)
     shared, personal = kind.split(data, commitments)
@@ -66,7 +67,7 @@ def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commit
     method = kind.invite_for(data)
     if method:
         ics = calendar_invite.invite(data, organizer_email=email.utils.parseaddr(mail_from)[1],
-                                     method=method)
+                                     method=method, uid_domain=uid_domain)
         attachment = (ics, method, ICS_FILENAME)
     headers = kind.headers(data, mime.domain_of(mail_from))
     return mime.message(subject=subject, mail_from=mail_from, to=kind.recipient(data),
@@ -85,12 +86,14 @@ def _shared_bodies(kind, first, shared_json, my_data_url=None):
     env = environment(kind.templates)
     parts = [_render(env, kind, language, contexts[language]) for language in languages]
     subject = f"{parts[0][0]}: {contexts[first]['topic']} / {parts[1][0]}"
+    # The footer's "Mis datos" / "My data": each language's words open the page in it.
+    my_data = {language: labels.page_url(my_data_url, language) for language in languages}
     text = env.get_template("layout.txt").render(
         parts=[(language, part[1]) for language, part in zip(languages, parts)],
-        my_data_url=my_data_url)
+        my_data_url=my_data_url and my_data[first])
     html = env.get_template("layout.html").render(
         subject=subject, parts=[(language, part[2]) for language, part in zip(languages, parts)],
-        my_data_url=my_data_url)
+        my_data_url=my_data_url, my_data=my_data)
     return subject, text, html
 
 

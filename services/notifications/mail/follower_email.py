@@ -23,10 +23,18 @@ class FollowerEmail(EmailKind):
         return {
             "topic": title,
             "commitment": {"number": commitment["number"], "ogp_id": commitment.get("ogp_id"),
-                           "title": title, "history_url": commitment.get("history_url")},
+                           "title": title, "history_url": labels.page_url(
+                               commitment.get("history_page_url") or _history_page(commitment),
+                               language)},
         }
 
 
 def is_web(url):
     # Evidence comes from another service; only http(s) becomes a link (no javascript: etc.).
     return urlsplit(str(url)).scheme in ("http", "https")
+
+
+def _history_page(commitment):
+    """The history on the commitment's page, for facts written before they carried it."""
+    return commitment.get("history_url", "").replace("/api/v1/commitments/", "/commitments/", 1
+                                                     ).removesuffix("/history") + "#s-history"

@@ -1,6 +1,7 @@
 """Human words for the codes emails show: statuses, percentages and dates, in each language."""
 import functools
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 from babel import dates, numbers
 
@@ -42,3 +43,13 @@ def localised(text, language):
     if isinstance(text, dict):
         return text.get(language) or text.get("es") or text.get("en") or ""
     return "" if text is None else str(text)
+
+
+def page_url(url, language):
+    """A link to one of our pages that opens it in `language` (shared.i18n reads `lang`):
+    each language's section of an email links to its own."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    query = "&".join(part for part in (parts.query, f"lang={language}") if part)
+    return urlunsplit(parts._replace(query=query))

@@ -47,7 +47,8 @@ class RegistrationEmail(EmailKind):
 
     def split(self, data, commitments):
         registration = data["registration"]
-        kept = {"name": _NAME, "cancel_url": _LINK, "status": registration["status"]}
+        kept = {"name": _NAME, "cancel_url": _LINK, "status": registration["status"],
+                "waitlist_position": registration.get("waitlist_position")}
         personal = {_NAME: registration["name"], _LINK: registration["cancel_url"]}
         if registration.get("confirm_url"):  # a held seat: its own confirm link and deadline
             kept.update(confirm_url=_CONFIRM, held_until=registration["held_until"])
@@ -75,10 +76,14 @@ class RegistrationEmail(EmailKind):
         held_until = shared["registration"].get("held_until")
         online_url = event.get("online_url") or ""  # absent from older facts
         shown = dict(event, title=title(event, language), online_url=online_url,
-                     online_linkable=is_web(online_url))
+                     online_linkable=is_web(online_url), url=event_page(event, language))
+        registration = {**shared["registration"], **{  # the stand-ins, with the section's `lang`
+            name: labels.page_url(shared["registration"][name], language)
+            for name in ("cancel_url", "confirm_url") if shared["registration"].get(name)}}
         return dict(
             shared,
             event=shown,
+            registration=registration,
             topic=shown["title"],
             when=when(event["starts_at"], event["ends_at"], event["timezone"], language),
             until=_until(held_until, event["timezone"], language) if held_until else None,
@@ -87,6 +92,12 @@ class RegistrationEmail(EmailKind):
             qr_size=checkin_qr.SIZE,
             commitments=[_commitment_line(item, language) for item in shared["commitments"]],
         )
+
+
+def event_page(event, language):
+    """The event's public page in `language`. Facts written before the page existed carry
+    the API's address (/api/v1/events/N): the page is at /events/N."""
+    return labels.page_url(event["url"].replace("/api/v1/events/", "/events/", 1), language)
 
 
 def title(event, language):

@@ -72,7 +72,7 @@ def build(worker, delivery):
     return compose.build(delivery.kind, delivery.context, mail_from=worker.settings.mail_from,
                          message_id=delivery.message_id,
                          commitments=related_commitments(delivery, worker.commitments),
-                         my_data_url=worker.my_data_url)
+                         my_data_url=worker.my_data_url, uid_domain=worker.uid_domain)
 
 
 def related_commitments(delivery, commitments):

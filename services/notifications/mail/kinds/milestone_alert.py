@@ -53,9 +53,19 @@ class MilestoneAlert(FollowerEmail):
             "justification": (shared.get("justification") or "").strip(),
             "evidence": [{"title": item["title"] or item["url"], "url": item["url"],
                           "linkable": is_web(item["url"])} for item in shared.get("evidence") or []],
-            "unsubscribe_url": shared["subscription"]["unsubscribe_url"],
-            "history_head": shared.get("history_head"),  # absent from older facts
+            "unsubscribe_url": labels.page_url(shared["subscription"]["unsubscribe_url"],
+                                               language),
+            "history_head": _head(shared.get("history_head"), language),
         }
+
+
+def _head(head, language):
+    """The history's head and the page that checks it later (absent from older facts; those
+    before the page link the API's check)."""
+    if not head:
+        return None
+    return {**head, "verify_url": labels.page_url(head.get("verify_page_url")
+                                                  or head["verify_url"], language)}
 
 
 KIND = MilestoneAlert("milestone_alert", event_types=("milestone.changed",))

@@ -3,6 +3,7 @@ registration site's page: it opens, for a few hours, everything every service ho
 the address. Sent even to an address that opposed: it is how they undo it."""
 from dataclasses import dataclass
 
+from services.notifications.mail import labels
 from services.notifications.mail.kind import REQUESTER, EmailKind, stand_in
 
 TOPIC = {"es": "Mis datos", "en": "My data"}
@@ -23,7 +24,9 @@ class MyDataLink(EmailKind):
                 {_LINK: requester["url"]})
 
     def context(self, shared, language):
-        return {"topic": TOPIC[language], **shared["requester"]}
+        requester = shared["requester"]
+        return {"topic": TOPIC[language], **requester,
+                "url": labels.page_url(requester["url"], language)}
 
 
 KIND = MyDataLink("my_data_link", event_types=("arco.requested",), audience=REQUESTER,

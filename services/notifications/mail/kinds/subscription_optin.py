@@ -4,6 +4,7 @@ No event type produces it: asking to follow records it directly (pipeline/subscr
 """
 from dataclasses import dataclass
 
+from services.notifications.mail import labels
 from services.notifications.mail.follower_email import FollowerEmail
 from services.notifications.mail.kind import REQUESTER
 
@@ -14,7 +15,7 @@ CONFIRM_DAYS = 7  # as long as the confirm link lives (mail/links.py)
 class OptIn(FollowerEmail):
     def context(self, shared, language):
         return {**super().context(shared, language),
-                "confirm_url": shared["subscription"]["confirm_url"],
+                "confirm_url": labels.page_url(shared["subscription"]["confirm_url"], language),
                 "confirm_days": CONFIRM_DAYS}
 
 

@@ -1,0 +1,56 @@
+"""Text in Spanish (canonical) and English (its translation), as every API takes and gives
+it: {"es": ..., "en": ...}. Commitments keep the object whole; events take a plain string
+too (Spanish) and keep the two languages in two columns."""
+from marshmallow import ValidationError, fields, validate
+
+from shared.schemas import StrictSchema
+
+SHAPE = 'Use a text (Spanish) or an object {"es": ..., "en": ...}.'
+
+
+def schema(name, max_len, min_len=1, english=""):
+    """A schema for {"es", "en"}: Spanish required (`min_len` to `max_len` characters),
+    English optional with the same limit, `english` when left out."""
+    return type(name, (StrictSchema,), {
+        "es": fields.String(required=True, validate=validate.Length(min=min_len, max=max_len)),
+        "en": fields.String(load_default=english, allow_none=english is None,
+                            validate=validate.Length(max=max_len)),
+        "__doc__": "A text in Spanish (canonical) and English (translation).",
+    })
+
+
+class TextOrBilingual(fields.Field):
+    """In: a plain string (the Spanish, with no English) or {"es", "en"}, checked by
+    `bilingual`; loads as {"es", "en"} ("" English is none). Out: {"es", "en" or null}, the
+    Spanish from this attribute and the English from `english_attribute`."""
+
+    def __init__(self, bilingual, english_attribute, **kwargs):
+        metadata = {"oneOf": [{"type": "string"}, {"type": "object", "properties": {
+            "es": {"type": "string"}, "en": {"type": "string", "nullable": True}},
+            "required": ["es"], "additionalProperties": False}], **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+        self.bilingual, self.english_attribute = bilingual(), english_attribute
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                loaded = self.bilingual.load({"es": value})
+            except ValidationError as error:  # about the string itself, not a key of it
+                raise ValidationError(error.messages["es"]) from None
+        elif isinstance(value, dict):
+            loaded = self.bilingual.load(value)  # its ValidationError says which key is wrong
+        else:
+            raise ValidationError(SHAPE)
+        return {"es": loaded["es"], "en": loaded.get("en") or None}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return {"es": value, "en": getattr(obj, self.english_attribute, None) or None}
+
+
+def flatten(data, names):
+    """Loaded {"name": {"es", "en"}} -> the columns `name` (Spanish) and `name_en`."""
+    for name in names:
+        if name in data:
+            text = data.pop(name)
+            data[name], data[f"{name}_en"] = text["es"], text["en"]
+    return data

@@ -6,7 +6,7 @@ import time
 
 from services.registration import retention, service as use_cases
 from services.registration.facts import Links
-from shared import config
+from shared import config, outages
 from shared.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ def run(stop=lambda: False, settings=None, db=None):
     settings = settings or config.load("registration")
     db = db or Database(settings.database_url)
     links = Links(settings.public_base_url, settings.keys)
-    anonymised_at = None
+    anonymised_at, outage = None, outages.Outage("the database", log)
     while not stop():
         try:
             expired = use_cases.expire_holds(db, links, utcnow())
@@ -27,6 +27,11 @@ def run(stop=lambda: False, settings=None, db=None):
                 anonymised_at = time.monotonic()
                 if anonymised:
                     log.info("anonymised %d registration(s) of events long ended", anonymised)
-        except Exception as error:  # the database is away: try again next round
+        except Exception as error:
+            if outages.away(error):  # said once; waited out with backoff
+                outage.wait(error)
+                continue
             log.warning("expiring holds failed: %s: %s", type(error).__name__, error)
+        else:
+            outage.recovered()
         time.sleep(settings.sweep_every)

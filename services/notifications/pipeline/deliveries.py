@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, func, insert, literal_column, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.notifications.mail import kinds
 from services.notifications.models import Delivery
@@ -192,6 +193,14 @@ _MARK_SENT = (update(Delivery).where(Delivery.id == bindparam("delivery_id"))
 # last_error stays: it is history
 
 
+class SentNotRecorded(Exception):
+    """The mail server took the email, but the database did not take its `sent`."""
+
+    def __init__(self, delivery_id):
+        super().__init__(f"delivery {delivery_id} was sent; its record was not written")
+        self.delivery_id = delivery_id
+
+
 @contextmanager
 def recording_sent(db, delivery_id):
     """Wrap the SMTP send: the row becomes `sent` with as little work as possible after the 250.
@@ -201,17 +210,28 @@ def recording_sent(db, delivery_id):
     made before sending, in a transaction left open, and the 250 is followed only by a
     COMMIT that does not wait for the disk; a failed send rolls it back. SQLite has one
     write lock for the whole file and must not hold it across network I/O, so there the
-    update is its own short transaction after.
+    update is its own short transaction after. A database that fails after the 250 raises
+    SentNotRecorded, so the caller can keep that fact elsewhere (unrecorded.py).
     """
     if db.engine.dialect.name != "postgresql":
         yield
-        with db.engine.begin() as connection:
-            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+        except SQLAlchemyError as error:
+            raise SentNotRecorded(delivery_id) from error
         return
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
-        yield
+    sent = False
+    try:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+            yield
+            sent = True
+    except SQLAlchemyError as error:
+        if sent:
+            raise SentNotRecorded(delivery_id) from error
+        raise
 
 
 def withdraw(connection, delivery_ids, reason, now):

@@ -50,7 +50,7 @@ class Outage:
         """Note a failed try; the seconds to wait before the next one."""
         if self.since is None:
             self.since = self.clock()
-            self.log.warning("%s unavailable (%s); retrying every %g s up to %g s until it answers",
+            self.log.warning("%s is unavailable (%s); trying again every %g s doubling up to %g s",
                              self.what, cause(error), self.first, self.longest)
         wait, self.next_wait = self.next_wait, min(self.next_wait * 2, self.longest)
         return wait

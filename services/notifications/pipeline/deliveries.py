@@ -253,16 +253,22 @@ def mark_failed_attempt(session, delivery, error, permanent, now, delays):
     return delivery.state
 
 
-def sweep(session, now, stale_after):
-    """Ids to (re)queue now: due rows, and rows stuck in flight (their worker died)."""
+def sweep(session, now, stale_after, every_queued=False):
+    """Ids to (re)queue now: due rows, and rows stuck in flight (their worker died).
+
+    `every_queued`: queued rows that are not due yet too, as after a database outage, whose
+    tasks gave up (a second task for a row claims nothing, so this repeats no email)."""
     stale = timedelta(seconds=stale_after)
     session.execute(
         update(Delivery)
         .where(Delivery.state == INFLIGHT, Delivery.state_changed_at <= now - stale)
         .values(state=AWAITING_RETRY, due_at=now, state_changed_at=now,
                 last_error="worker lost while sending; retrying (may repeat one email)"))
+    due_now = Delivery.due_at <= now
+    if every_queued:
+        due_now = due_now | (Delivery.state == QUEUED)
     due = session.scalars(select(Delivery.id).where(
-        Delivery.state.in_(SENDABLE), Delivery.due_at <= now).order_by(Delivery.id).limit(1000)).all()
+        Delivery.state.in_(SENDABLE), due_now).order_by(Delivery.id).limit(1000)).all()
     if due:
         session.execute(update(Delivery).where(Delivery.id.in_(due)).values(due_at=now + stale))
     return due

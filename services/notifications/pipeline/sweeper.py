@@ -13,13 +13,15 @@ from shared.db import utcnow
 log = logging.getLogger(__name__)
 
 
-def sweep_once(notifications, bus, enqueue=tasks.enqueue):
+def sweep_once(notifications, bus, enqueue=tasks.enqueue, after_outage=False):
     """Write down the emails sent while the database was away, then queue what is due or
-    stuck: the first step comes first, so none of those is called stuck and sent again."""
+    stuck: the first step comes first, so none of those is called stuck and sent again.
+    `after_outage`: every queued row, rather than wait for their lease to end."""
     sent = unrecorded.waiting(bus.redis)
     with notifications.db.transaction() as session:
         unrecorded.record(session, sent, utcnow())
-        due = deliveries.sweep(session, utcnow(), notifications.settings.stale_after)
+        due = deliveries.sweep(session, utcnow(), notifications.settings.stale_after,
+                               every_queued=after_outage)
     unrecorded.forget(bus.redis, sent)
     if sent:
         log.info("recorded %d email(s) sent while the database was away", len(sent))
@@ -42,7 +44,7 @@ def run(notifications, stop=lambda: False):
     outage = outages.Outage("the database or the bus", log)
     while not stop():
         try:
-            sweep_once(notifications, bus)
+            sweep_once(notifications, bus, after_outage=outage.ongoing)
             if retained_at is None or time.monotonic() - retained_at >= retention.EVERY:
                 retain_once(notifications, bus)
                 retained_at = time.monotonic()

@@ -71,7 +71,8 @@ def run_relay(db, model, bus, stream, idle_sleep=0.05, stop=lambda: False):
     database, redis = outages.Outage("the database", log), outages.Outage("the bus (Redis)", log)
     while not stop():
         try:
-            version = db.data_version()  # read before looking, so a commit after it is seen next time
+            # Read before looking, so that a commit after it is seen next time.
+            version = db.data_version()
             if version is not None and version == empty_at:
                 time.sleep(idle_sleep)
                 continue

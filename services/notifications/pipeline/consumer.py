@@ -10,7 +10,7 @@ import time
 
 from kombu.exceptions import KombuError
 from marshmallow import ValidationError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from services.notifications.pipeline import handlers, tasks
 from shared import envelope as envelopes, outages

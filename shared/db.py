@@ -1,11 +1,12 @@
 """Database helpers: one engine per service, short transactions, Alembic migrations."""
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, MetaData, create_engine, event, func, select
+from sqlalchemy import DateTime, MetaData, create_engine, event, exc, func, select
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -60,7 +61,16 @@ def make_engine(url):
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)  # no personal data in logs
+    # A pooled connection is checked before use, so the first requests after a restart get
+    # a fresh one; a server that is gone answers within seconds, never a hang (shared.outages).
+    return create_engine(url, pool_pre_ping=True, pool_timeout=10, connect_args=SERVER_TIMEOUTS,
+                         hide_parameters=True)  # no personal data in logs
+
+
+# libpq's: refuse to wait over 3 s for a connection, and drop one whose server stopped
+# acknowledging (a failover to another host) after 10 s instead of the kernel's 15 minutes.
+SERVER_TIMEOUTS = {"connect_timeout": 3, "tcp_user_timeout": 10_000, "keepalives": 1,
+                   "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
 def _ensure_folder(url):
@@ -128,7 +138,12 @@ class Database:
             return None
         if self._watch is None:  # the number is per connection, so it keeps one
             self._watch = self.engine.raw_connection()
-        return self._watch.driver_connection.execute("PRAGMA data_version").fetchone()[0]
+        try:
+            return self._watch.driver_connection.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as error:  # the file went away: the next look opens a new connection
+            self._watch.invalidate()
+            self._watch = None
+            raise exc.OperationalError("PRAGMA data_version", None, error) from error
 
     def dispose(self):
         if self._watch is not None:

@@ -3,9 +3,10 @@ import logging
 
 import marshmallow as ma
 from flask import jsonify
+from sqlalchemy import exc
 from werkzeug.exceptions import HTTPException
 
-from shared import domain_errors
+from shared import domain_errors, outages
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -79,10 +80,34 @@ def from_domain_error(error):
     return problem(status_of(error), error.detail, errors=errors)
 
 
+def database_away():
+    """The answer while the database is away: try again shortly; nothing was saved."""
+    return problem(503, "The database is not answering right now; nothing was saved. "
+                        "Try again in a few seconds.", headers={"Retry-After": outages.RETRY_AFTER})
+
+
 def install(app):
     """Answer every error of this app with problem+json."""
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(domain_errors.DomainError, from_domain_error)
+
+    def database_error(error):
+        # A restart or failover is an outage, not a bug: one line, no traceback. Its
+        # transaction was rolled back on the way out, so nothing was half written.
+        if not outages.database_away(error):
+            return unexpected(error)
+        outage.failed(error)
+        return database_away()
+
+    outage = outages.Outage("the database", log)  # said once when it begins, once when it ends
+    app.register_error_handler(exc.DBAPIError, database_error)
+    app.register_error_handler(exc.TimeoutError, database_error)  # no pooled connection in time
+
+    @app.after_request
+    def _outage_over(response):
+        if outage.ongoing and response.status_code < 500:
+            outage.recovered()
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error):  # a bug: log it (no request data, it may hold personal data)

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared import envelope as envelopes
+from shared import envelope as envelopes, outages
 from shared.db import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -72,23 +72,30 @@ def relay_once(db, model, bus, stream, batch=200):
 
 
 def run_relay(db, model, bus, stream, idle_sleep=0.05, stop=lambda: False):
-    """Relay forever: at once while there is work, a short sleep when idle, backoff while
-    Redis is down. On SQLite an idle look reads `data_version` and asks for rows only when
-    something was committed since the last empty look: idle polls cost next to nothing."""
-    backoff, empty_at = 0.5, None
+    """Relay forever: at once while there is work, a short sleep when idle, a capped backoff
+    while the database or Redis is away (one line when an outage begins, one when it ends).
+    On SQLite an idle look reads `data_version` and asks for rows only when something was
+    committed since the last empty look: idle polls cost next to nothing."""
+    empty_at = None
+    database, redis = outages.Outage("the database", log), outages.Outage("the bus (Redis)", log)
     while not stop():
-        version = db.data_version()  # read before looking, so a commit after it is seen next time
-        if version is not None and version == empty_at:
-            time.sleep(idle_sleep)
-            continue
         try:
+            # Read before looking, so that a commit after it is seen next time.
+            version = db.data_version()
+            if version is not None and version == empty_at:
+                time.sleep(idle_sleep)
+                continue
             published = relay_once(db, model, bus, stream)
-            backoff = 0.5
-        except RedisError as error:
-            log.warning("bus unavailable (%s); retrying in %.1fs", type(error).__name__, backoff)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+        except RedisError as error:  # nothing was deleted: the rows go out once it is back
+            redis.wait(error)
             continue
+        except Exception as error:
+            if not outages.database_away(error):
+                raise
+            database.wait(error)
+            continue
+        database.recovered()
+        redis.recovered()
         if published:
             log.info("published %d event(s) to %s", published, stream)
             empty_at = None

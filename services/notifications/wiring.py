@@ -10,6 +10,7 @@ from services.notifications.mail.links import Links
 from services.notifications.mail.mailer import SMTPMailer
 from services.notifications.pipeline import mailcap
 from shared import calendar
+from shared.bus import Bus
 from shared.db import Database
 
 
@@ -20,6 +21,7 @@ class Notifications:
     mailer: SMTPMailer
     links: Links
     commitments: CommitmentsClient
+    bus: Bus = None  # Redis: where a worker notes an email sent while the database was away
 
     @property
     def mail_domain(self):
@@ -58,4 +60,5 @@ def build(settings):
         mailer=SMTPMailer(settings),
         links=Links(settings.public_base_url, settings.keys),
         commitments=CommitmentsClient(settings.peers["commitments"].api_url),
+        bus=Bus.from_url(settings.redis_url),
     )

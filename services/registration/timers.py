@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from services.registration import announcements, retention, service as use_cases
 from services.registration.facts import Links
-from shared import config
+from shared import config, outages
 from shared.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ def run_once(db, links, settings, now):
             count = step(db, links, now)
             if count:
                 log.info(done, count)
-        except Exception as error:  # the database is away: try again next round
+        except Exception as error:
+            if outages.away(error):  # every step would fail alike: run() waits it out
+                raise
             log.warning("%s failed: %s: %s", name, type(error).__name__, error)
 
 
@@ -44,15 +46,20 @@ def run(stop=lambda: False, settings=None, db=None):
     settings = settings or config.load("registration")
     db = db or Database(settings.database_url)
     links = Links(settings.public_base_url, settings.keys)
-    anonymised_at = None
+    anonymised_at, outage = None, outages.Outage("the database", log)
     while not stop():
-        run_once(db, links, settings, utcnow())
         try:
+            run_once(db, links, settings, utcnow())
             if anonymised_at is None or time.monotonic() - anonymised_at >= retention.EVERY:
                 anonymised = retention.anonymise_ended(db, utcnow(), settings.retention_days)
                 anonymised_at = time.monotonic()
                 if anonymised:
                     log.info("anonymised %d registration(s) of events long ended", anonymised)
         except Exception as error:
+            if outages.away(error):  # said once; waited out with backoff
+                outage.wait(error)
+                continue
             log.warning("anonymising failed: %s: %s", type(error).__name__, error)
+        else:
+            outage.recovered()
         time.sleep(settings.sweep_every)

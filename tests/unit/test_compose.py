@@ -231,3 +231,34 @@ def test_nothing_runs_in_development_mode(services, app_environment):
         if isinstance(environment, list):  # the KEY=value form
             environment = dict(item.partition("=")[::2] for item in environment)
         assert environment.get("ABIERTO_ENV", "production") != "development"
+
+
+def test_public_addresses_and_mail_come_from_the_environment_with_local_defaults():
+    """An operator points compose at their domain and mail relay without editing the file."""
+    given = {"REGISTRATION_PUBLIC_BASE_URL": "https://eventos.example.gob.mx",
+             "COMMITMENTS_PUBLIC_BASE_URL": "https://compromisos.example.gob.mx",
+             "NOTIFICATIONS_PUBLIC_BASE_URL": "https://avisos.example.gob.mx",
+             "SMTP_HOST": "smtp.example.gob.mx", "SMTP_PORT": "587", "SMTP_SECURITY": "starttls",
+             "SMTP_USERNAME": "abierto", "SMTP_PASSWORD": "a-Secret_value-2",
+             "MAIL_FROM": "Gobierno Abierto <abierto@example.gob.mx>", "TRUSTED_PROXY_HOPS": "2"}
+    overridden = _resolved_environment("worker", **given)
+    assert {name: overridden[name] for name in given} == given
+    defaults = _resolved_environment("worker")
+    assert (defaults["SMTP_HOST"], defaults["SMTP_PORT"], defaults["SMTP_SECURITY"]) == (
+        "mailsink", "1025", "none")
+    assert defaults["REGISTRATION_PUBLIC_BASE_URL"] == "http://127.0.0.1:5001"
+
+
+def _resolved_environment(service, **environment):
+    executable = shutil.which("docker-compose")
+    if executable is None:
+        pytest.fail("docker-compose is not on PATH: apt-get install docker-compose")
+    names = ("SMTP_", "MAIL_FROM", "TRUSTED_PROXY_HOPS", "_PUBLIC_BASE_URL")
+    env = {key: value for key, value in os.environ.items()
+           if key not in REQUIRED and not any(part in key for part in names)}
+    result = subprocess.run([executable, "-f", "docker-compose.yml", "config"], cwd=ROOT,
+                            env={**env, **environment}, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)["services"][service]["environment"]
+    return {key: str(value) for key, value in resolved.items()}

@@ -8,11 +8,12 @@ import os
 import socket
 import time
 
+from kombu.exceptions import KombuError
 from marshmallow import ValidationError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from services.notifications.pipeline import handlers, tasks
-from shared import envelope as envelopes
+from shared import envelope as envelopes, outages
 from shared.bus import Bus, stream_name
 from shared.db import utcnow
 
@@ -87,12 +88,15 @@ def read_batch(bus, name, linger=LINGER_S):
 
 
 def run(notifications, stop=lambda: False):
-    """Consume forever, surviving Redis restarts (the group is recreated if it vanished).
+    """Consume forever, surviving Redis and database restarts (the group is recreated if it
+    vanished); an outage is logged when it begins and when it ends, and waited out with a
+    capped backoff while the entries stay pending.
 
     `notifications`: the process's collaborators (wiring.build)."""
     settings = notifications.settings
     bus, name = Bus.from_url(settings.redis_url), consumer_name()
     ready, last_reclaim = False, 0.0
+    outage = outages.Outage("the database or the bus", log)
     while not stop():
         try:
             if not ready:
@@ -106,13 +110,16 @@ def run(notifications, stop=lambda: False):
                     process(bus, bus.reclaim(stream, GROUP, name, RECLAIM_IDLE_MS), notifications)
                 last_reclaim = time.monotonic()
             process(bus, read_batch(bus, name), notifications)
+            outage.recovered()
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
             log.warning("consumer group missing (Redis restarted empty?); recreating")
             ready = False
-        except Exception as error:  # Redis, the DB or the broker is away: entries stay pending
-            level = logging.WARNING if isinstance(error, RedisError) else logging.ERROR
-            log.log(level, "consumer paused: %s: %s", type(error).__name__, error)
+        except Exception as error:  # entries stay pending, to be read again
             ready = False
-            time.sleep(1)
+            if outages.away(error) or isinstance(error, KombuError):  # the broker is Redis too
+                outage.wait(error)
+            else:
+                log.error("consumer paused: %s: %s", type(error).__name__, error)
+                time.sleep(1)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, func, insert, literal_column, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.notifications.mail import kinds
 from services.notifications.models import Delivery
@@ -197,6 +198,14 @@ _MARK_SENT = (update(Delivery).where(Delivery.id == bindparam("delivery_id"))
 # last_error stays: it is history
 
 
+class SentNotRecorded(Exception):
+    """The mail server took the email, but the database did not take its `sent`."""
+
+    def __init__(self, delivery_id):
+        super().__init__(f"delivery {delivery_id} was sent; its record was not written")
+        self.delivery_id = delivery_id
+
+
 @contextmanager
 def recording_sent(db, delivery_id):
     """Wrap the SMTP send: the row becomes `sent` with as little work as possible after the 250.
@@ -206,17 +215,28 @@ def recording_sent(db, delivery_id):
     made before sending, in a transaction left open, and the 250 is followed only by a
     COMMIT that does not wait for the disk; a failed send rolls it back. SQLite has one
     write lock for the whole file and must not hold it across network I/O, so there the
-    update is its own short transaction after.
+    update is its own short transaction after. A database that fails after the 250 raises
+    SentNotRecorded, so the caller can keep that fact elsewhere (unrecorded.py).
     """
     if db.engine.dialect.name != "postgresql":
         yield
-        with db.engine.begin() as connection:
-            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+        except SQLAlchemyError as error:
+            raise SentNotRecorded(delivery_id) from error
         return
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
-        yield
+    sent = False
+    try:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+            yield
+            sent = True
+    except SQLAlchemyError as error:
+        if sent:
+            raise SentNotRecorded(delivery_id) from error
+        raise
 
 
 def withdraw(connection, delivery_ids, reason, now):
@@ -238,16 +258,22 @@ def mark_failed_attempt(session, delivery, error, permanent, now, delays):
     return delivery.state
 
 
-def sweep(session, now, stale_after):
-    """Ids to (re)queue now: due rows, and rows stuck in flight (their worker died)."""
+def sweep(session, now, stale_after, every_queued=False):
+    """Ids to (re)queue now: due rows, and rows stuck in flight (their worker died).
+
+    `every_queued`: queued rows that are not due yet too, as after a database outage, whose
+    tasks gave up (a second task for a row claims nothing, so this repeats no email)."""
     stale = timedelta(seconds=stale_after)
     session.execute(
         update(Delivery)
         .where(Delivery.state == INFLIGHT, Delivery.state_changed_at <= now - stale)
         .values(state=AWAITING_RETRY, due_at=now, state_changed_at=now,
                 last_error="worker lost while sending; retrying (may repeat one email)"))
+    due_now = Delivery.due_at <= now
+    if every_queued:
+        due_now = due_now | (Delivery.state == QUEUED)
     due = session.scalars(select(Delivery.id).where(
-        Delivery.state.in_(SENDABLE), Delivery.due_at <= now).order_by(Delivery.id).limit(1000)).all()
+        Delivery.state.in_(SENDABLE), due_now).order_by(Delivery.id).limit(1000)).all()
     if due:
         session.execute(update(Delivery).where(Delivery.id.in_(due)).values(due_at=now + stale))
     return due

@@ -3,16 +3,28 @@ every hour, apply the retention periods (retention.py)."""
 import logging
 import time
 
-from services.notifications.pipeline import deliveries, retention, tasks
+from kombu.exceptions import KombuError
+
+from services.notifications.pipeline import deliveries, retention, tasks, unrecorded
+from shared import outages
 from shared.bus import Bus
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def sweep_once(notifications, enqueue=tasks.enqueue):
+def sweep_once(notifications, bus, enqueue=tasks.enqueue, after_outage=False):
+    """Write down the emails sent while the database was away, then queue what is due or
+    stuck: the first step comes first, so none of those is called stuck and sent again.
+    `after_outage`: every queued row, rather than wait for their lease to end."""
+    sent = unrecorded.waiting(bus.redis)
     with notifications.db.transaction() as session:
-        due = deliveries.sweep(session, utcnow(), notifications.settings.stale_after)
+        unrecorded.record(session, sent, utcnow())
+        due = deliveries.sweep(session, utcnow(), notifications.settings.stale_after,
+                               every_queued=after_outage)
+    unrecorded.forget(bus.redis, sent)
+    if sent:
+        log.info("recorded %d email(s) sent while the database was away", len(sent))
     if due:
         enqueue(due)
         log.info("requeued %d delivery(ies)", len(due))
@@ -26,14 +38,20 @@ def retain_once(notifications, bus):
 
 
 def run(notifications, stop=lambda: False):
-    """Sweep forever; `notifications`: the process's collaborators (wiring.build)."""
+    """Sweep forever; `notifications`: the process's collaborators (wiring.build). While the
+    database or the broker is away it waits with a capped backoff, saying so once."""
     bus, retained_at = Bus.from_url(notifications.settings.redis_url), None
+    outage = outages.Outage("the database or the bus", log)
     while not stop():
         try:
-            sweep_once(notifications)
+            sweep_once(notifications, bus, after_outage=outage.ongoing)
             if retained_at is None or time.monotonic() - retained_at >= retention.EVERY:
                 retain_once(notifications, bus)
                 retained_at = time.monotonic()
-        except Exception as error:  # the DB or broker is away: try again next round
+            outage.recovered()
+        except Exception as error:
+            if outages.away(error) or isinstance(error, KombuError):
+                outage.wait(error)
+                continue
             log.warning("sweep failed: %s: %s", type(error).__name__, error)
         time.sleep(notifications.settings.sweep_every)

@@ -5,12 +5,15 @@ import logging
 import math
 import time
 
+from redis.exceptions import RedisError
+
 from services.notifications.celery_app import app
 from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.mail import compose, kinds
 from services.notifications.mail.mailer import PermanentMailError, TransientMailError
 from services.notifications.models import Delivery
-from services.notifications.pipeline import deliveries, subscriptions
+from services.notifications.pipeline import deliveries, subscriptions, unrecorded
+from shared import outages
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -24,19 +27,46 @@ collaborators = None
 def send_deliveries(delivery_ids):
     """Claim a chunk of deliveries in one transaction, then send and record them one by one.
 
-    What time does not allow is given back and goes to the queue again.
+    What time does not allow is given back and goes to the queue again. While the database
+    is away the claim is tried again, with backoff, for as long as time allows; after that
+    the rows wait, queued, for the sweeper (their lease, DELIVERY_STALE_AFTER).
     """
     # Stop starting sends well before the soft time limit, so no send is cut off mid-way.
     deadline = time.monotonic() + (app.conf.task_soft_time_limit or 45) / 2
     worker = collaborators
-    to_send = claim(worker.db, delivery_ids)
+    to_send = claim_when_answering(worker.db, delivery_ids, deadline)
     outcomes = []
     for position, delivery in enumerate(to_send):
         if position and time.monotonic() > deadline:
             give_back([later.id for later in to_send[position:]], worker.db)
             break
         outcomes.append(send_one(worker, delivery))
+        if outcomes[-1] == DATABASE_AWAY:  # the rest stay claimed: the sweeper retries them
+            break
     return outcomes
+
+
+DATABASE_AWAY = "database_away"
+# This process's view of a database outage: one line when it begins, one when it ends.
+database = outages.Outage("the database", log)
+
+
+def claim_when_answering(db, delivery_ids, deadline):
+    """claim(), tried again with backoff while the database is away, until `deadline`;
+    nothing if it is still away then (the rows stay queued for the sweeper)."""
+    while True:
+        try:
+            claimed = claim(db, delivery_ids)
+        except Exception as error:
+            if not outages.database_away(error):
+                raise
+            wait = database.failed(error)
+            if time.monotonic() + wait > deadline:
+                return []
+            time.sleep(wait)
+            continue
+        database.recovered()
+        return claimed
 
 
 def claim(db, delivery_ids):
@@ -57,13 +87,31 @@ def send_one(worker, delivery):
         message = build(worker, delivery)
         with deliveries.recording_sent(worker.db, delivery.id):
             worker.mailer.send(message, delivery.recipient)
+    except deliveries.SentNotRecorded as error:
+        return sent_while_away(worker, error)
     except (TransientMailError, PermanentMailError) as error:
         return record_failure(worker, delivery, str(error), isinstance(error, PermanentMailError))
-    except Exception as error:  # data it cannot be built from: retrying would not help
+    except Exception as error:
+        if outages.database_away(error):  # not sent; still claimed, so retried once stale
+            database.failed(error)
+            return DATABASE_AWAY
+        # Data it cannot be built from: retrying would not help.
         log.exception("delivery %s could not be built", delivery.id)
         return record_failure(worker, delivery, f"not built: {type(error).__name__}",
                               permanent=True)
     log.info("delivery %s sent (%s)", delivery.id, delivery.kind)
+    return "sent"
+
+
+def sent_while_away(worker, error):
+    """The email went but the database did not take it: Redis keeps that until the sweeper
+    can write it down, so the row is not called stuck and sent again."""
+    database.failed(error.__cause__)
+    try:
+        unrecorded.remember(worker.bus.redis, error.delivery_id)
+    except RedisError:
+        log.error("delivery %s was sent, but neither the database nor Redis could record it; "
+                  "the sweeper will send it again", error.delivery_id)
     return "sent"
 
 
@@ -92,10 +140,16 @@ def related_commitments(delivery, commitments):
 
 def record_failure(worker, delivery, reason, permanent):
     """A retry later, or `failed` for good; the new state."""
-    with worker.db.transaction() as session:
-        delivery = session.get(Delivery, delivery.id)
-        state = deliveries.mark_failed_attempt(session, delivery, reason, permanent, utcnow(),
-                                               worker.settings.retry_delays)
+    try:
+        with worker.db.transaction() as session:
+            delivery = session.get(Delivery, delivery.id)
+            state = deliveries.mark_failed_attempt(session, delivery, reason, permanent,
+                                                   utcnow(), worker.settings.retry_delays)
+    except Exception as error:
+        if not outages.database_away(error):
+            raise
+        database.failed(error)  # still claimed: the sweeper retries it once stale
+        return DATABASE_AWAY
     log.warning("delivery %s attempt %s -> %s", delivery.id, delivery.attempts, state)  # no reason: it may quote an address
     return state
 

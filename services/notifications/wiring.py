@@ -9,6 +9,7 @@ from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.mail.mailer import SMTPMailer
 from services.notifications.pipeline import mailcap
+from services.notifications.webhooks import transport
 from shared.db import Database
 
 
@@ -19,6 +20,7 @@ class Notifications:
     mailer: SMTPMailer
     links: Links
     commitments: CommitmentsClient
+    webhooks: object = None  # sends webhook calls (webhooks/transport.py's adapter)
 
     @property
     def mail_domain(self):
@@ -51,4 +53,5 @@ def build(settings):
         mailer=SMTPMailer(settings),
         links=Links(settings.public_base_url, settings.keys),
         commitments=CommitmentsClient(settings.peers["commitments"].api_url),
+        webhooks=transport.adapter(settings.webhook_allow_private),
     )

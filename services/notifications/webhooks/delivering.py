@@ -7,6 +7,8 @@ endpoint's contact is emailed (mail kind `webhook_disabled`).
 """
 import logging
 
+from sqlalchemy import text
+
 from services.notifications.mail.kinds import webhook_disabled
 from services.notifications.models import Delivery, Outbox, WebhookEndpoint
 from services.notifications.pipeline import deliveries
@@ -41,6 +43,10 @@ def send(worker, delivery, enqueue):
 def _record(worker, delivery, answer, enqueue, permanent=False):
     now, settings, notices = utcnow(), worker.settings, []
     with worker.db.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # As for a sent email (deliveries.recording_sent): a crash in the instant after
+            # the commit repeats one call, with its webhook-id, which receivers deduplicate.
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         row = session.get(Delivery, delivery.id)
         endpoint = session.get(WebhookEndpoint, row.endpoint_id)
         row.last_status_code = answer.status

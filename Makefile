@@ -30,6 +30,7 @@ WRK := $(shell command -v wrk)
 bench: $(STAMP)
 	@test -n "$(WRK)" || { echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; }
 	ABIERTO_ENV=development $(PY) bench/pipeline.py
+	ABIERTO_ENV=development $(PY) bench/webhooks.py
 
 bench-smoke: $(STAMP)
 	@test -n "$(WRK)" || { echo "make bench-smoke needs wrk: sudo apt-get install wrk" >&2; exit 1; }

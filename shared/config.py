@@ -88,13 +88,15 @@ def _smtp_security():
 _PERIOD_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
 
-def _period(name, default):
-    """A length of time such as 7d, 12h or 30m, checked now so a typo stops the process."""
+def _period(name, default, seconds=False):
+    """A length of time such as 7d, 12h or 30m (or 20s where `seconds`: tests), checked now
+    so a typo stops the process."""
     text = env(name, default).strip().lower()
     amount, unit = text[:-1], text[-1:]
-    if unit not in _PERIOD_UNITS or not amount.isdigit() or int(amount) < 1:
+    units = {**_PERIOD_UNITS, "s": timedelta(seconds=1)} if seconds else _PERIOD_UNITS
+    if unit not in units or not amount.isdigit() or int(amount) < 1:
         raise ConfigError(f"{name}={text!r} is not a length of time such as 7d, 12h or 30m")
-    return int(amount) * _PERIOD_UNITS[unit]
+    return int(amount) * units[unit]
 
 
 def _durations(name, default):
@@ -182,6 +184,11 @@ class Settings:
     # database must not also be able to sign.
     history_signing_key_file: Path | None = None
     arco_response_days: int = 20  # business days the law gives to answer an ARCO request
+    # Webhooks (docs/webhooks.md): Standard Webhooks' retry schedule, in seconds
+    webhook_retry_delays: tuple = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+    webhook_disable_after: timedelta = timedelta(days=5)  # failing that long disables an endpoint
+    webhook_secret_overlap: timedelta = timedelta(hours=24)  # the old secret still signs
+    webhook_allow_private: bool = False  # endpoints on private/loopback addresses (tests)
 
     @property
     def is_sqlite(self):
@@ -235,6 +242,10 @@ def load(service, **overrides):
         retention_days=_count("RETENTION_DAYS", "180", "days"),
         delivery_context_days=_count("DELIVERY_CONTEXT_DAYS", "30", "days"),
         arco_response_days=_number(int, "ARCO_RESPONSE_DAYS", "20"),
+        webhook_retry_delays=_floats("WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000,36000"),
+        webhook_disable_after=_period("WEBHOOK_DISABLE_AFTER", "5d", seconds=True),
+        webhook_secret_overlap=_period("WEBHOOK_SECRET_OVERLAP", "24h", seconds=True),
+        webhook_allow_private=env("WEBHOOK_ALLOW_PRIVATE", "false").lower() in ("1", "true", "yes"),
     )
     values.update(overrides)
     if values["arco_response_days"] < 1:

@@ -8,7 +8,8 @@ from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.models import ApiToken
 from services.notifications.pipeline import mailcap, subscriptions
-from services.notifications.web import arco_api, deliveries_api, follow_page, link_pages, subscriptions_api
+from services.notifications.web import (arco_api, deliveries_api, follow_page, link_pages,
+                                        subscriptions_api, webhooks_api)
 from shared import config
 from shared.web import Service, create_service_app
 
@@ -19,6 +20,11 @@ class Notifications(Service):
     commitments: CommitmentsClient  # reads the commitments service's API
     enqueue: Callable  # enqueue(ids) hands deliveries to the workers
     mail_domain: str
+
+    @property
+    def lease(self):
+        """How long a queued row waits before the sweeper sends it (if no task did)."""
+        return timedelta(seconds=self.settings.stale_after)
 
     def follow(self, email, topic, language):
         """Ask to follow a topic, for the API and the follow form alike (raises the
@@ -44,7 +50,8 @@ def create_app(settings=None, *, commitments=None, enqueue=None, **collaborators
         enqueue=enqueue or _celery_enqueue(settings),
         mail_domain=mime.domain_of(settings.mail_from))
     app = create_service_app(service, "Abierto — Notifications",
-                             [deliveries_api.blp, subscriptions_api.blp, arco_api.blp])
+                             [deliveries_api.blp, subscriptions_api.blp, arco_api.blp,
+                              webhooks_api.blp])
     app.register_blueprint(link_pages.bp)
     app.register_blueprint(follow_page.bp)  # the commitment page's follow form
     site = {"home": settings.peers["commitments"].public_url,  # the pages' header and footer

@@ -37,7 +37,10 @@ SERVICE = ServiceDeclaration(
             "subscriptions:read": "read who follows what",
             # the service hosting the "Mis datos" pages, for the person who asked
             "arco:read": "read everything held for one address",
-            "arco:write": "correct, oppose and erase what is held for one address"},
+            "arco:write": "correct, oppose and erase what is held for one address",
+            "webhooks:write": "register webhook endpoints and read their delivery logs",
+            # beside webhooks:write: these facts name the attendee or requester
+            "registrations:read": "subscribe webhooks to registration.* and arco.* events"},
     commands=(commands.consume, commands.sweep, commands.deliveries),
     arco=Arco(export=_export, erase=_erase, sends_mail=True),
     demo=_demo,

@@ -1,5 +1,6 @@
-"""Notifications' tables: one row per email (its state is the truth), followers, tokens, outbox."""
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
+"""Notifications' tables: one row per email or webhook call (its state is the truth), followers,
+webhook endpoints, tokens, outbox."""
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.tokens import TokenMixin
@@ -18,8 +19,9 @@ class Outbox(OutboxMixin, Base):
 
 
 class Delivery(Base):
-    """One email to one recipient: queued -> inflight -> sent | awaiting_retry | failed,
-    or suppressed from the start (its mailbox had reached MAIL_CAP)."""
+    """One email to one recipient, or one CloudEvent to one webhook endpoint (kind `webhook`):
+    queued -> inflight -> sent | awaiting_retry | failed, or suppressed from the start (its
+    mailbox had reached MAIL_CAP)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_state_due", "state", "due_at"),
@@ -48,6 +50,33 @@ class Delivery(Base):
     # What people did to it, oldest first: [{"at", "action": "retried", "by", "from_state",
     # "attempts", "last_error"}]; NULL until someone acts (deliveries.retry)
     history: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # A webhook's: the endpoint it goes to, and the HTTP status of its last try (None: no answer)
+    endpoint_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class WebhookEndpoint(Base):
+    """Where an integrator wants some event types POSTed, signed with its secret (Standard
+    Webhooks). Disabled by the receiver (410), by failing for WEBHOOK_DISABLE_AFTER, or by hand."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # an id is never another's again
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    event_types: Mapped[list] = mapped_column(JSON)
+    contact_email: Mapped[str] = mapped_column(String(254))  # told when it is disabled
+    # whsec_<base64>: kept to sign with, never shown again after it is made
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    previous_secret_until = mapped_column(UTCDateTime, nullable=True)  # rotation's overlap
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    disabled_at = mapped_column(UTCDateTime, nullable=True)
+    failing_since = mapped_column(UTCDateTime, nullable=True)  # first failure since a success
+    owner_token_id: Mapped[int] = mapped_column(Integer, index=True)  # the token that made it
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class Subscription(Base):

@@ -1,10 +1,11 @@
 """ARCO rights over notifications' data: the emails kept for an address (their context copies the
 attendee's or follower's address) and the topics it follows, shown or erased."""
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from services.notifications.models import Delivery, Subscription
 from services.notifications.pipeline import deliveries, mailcap, subscriptions, tombstones
 from services.notifications.pipeline.consumer import DEAD_LETTERS
+from services.notifications.webhooks import recording as webhook_recording
 from shared.bus import mentioning
 from shared.schemas import normalize_email
 
@@ -47,7 +48,8 @@ def erase(db, bus, email, now):
 
     The address is marked erased (a tombstone), so that facts about it already on the bus
     or in a consumer's hands email nobody; then its subscriptions, the emails kept for it
-    (sent or not, with their stored content) and the dead letters that mention it go. On
+    (sent or not, with their stored content), the webhook payloads naming it and the dead
+    letters that mention it go. On
     PostgreSQL the tombstone takes the mailbox's lock the consumer takes to record an
     email: a delivery being recorded meanwhile is committed first, and deleted here.
     """
@@ -58,4 +60,20 @@ def erase(db, bus, email, now):
         left = subscriptions.erase(session, normalize_email(email), now)
         sent = session.execute(delete(Delivery).where(_addressed_to(email)),
                                execution_options={"synchronize_session": False}).rowcount
-    return sent + left + bus.forget(DEAD_LETTERS, mentioning(email))
+        calls = forget_in_webhooks(session, email, now)
+    return sent + left + calls + bus.forget(DEAD_LETTERS, mentioning(email))
+
+
+def forget_in_webhooks(session, email, now):
+    """Webhook calls whose payload names the address: those not sent yet are withdrawn, and
+    every stored payload is emptied (the delivery log keeps that a call was made, not whom
+    it was about). What an integrator already received is theirs to erase."""
+    naming = (Delivery.kind == webhook_recording.KIND,
+              Delivery.mailbox_key == mailcap.mailbox_key(email))
+    session.execute(update(Delivery).where(*naming, Delivery.state.in_(deliveries.SENDABLE))
+                    .values(state=deliveries.WITHDRAWN, state_changed_at=now,
+                            last_error="the person it names was erased"),
+                    execution_options={"synchronize_session": False})
+    return session.execute(update(Delivery).where(*naming, Delivery.context_scrubbed_at.is_(None))
+                           .values(context={}, context_scrubbed_at=now),
+                           execution_options={"synchronize_session": False}).rowcount

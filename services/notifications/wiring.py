@@ -9,6 +9,7 @@ from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.mail.mailer import SMTPMailer
 from services.notifications.pipeline import mailcap
+from services.notifications.webhooks import transport
 from shared import calendar
 from shared.bus import Bus
 from shared.db import Database
@@ -22,6 +23,7 @@ class Notifications:
     links: Links
     commitments: CommitmentsClient
     bus: Bus = None  # Redis: where a worker notes an email sent while the database was away
+    webhooks: object = None  # sends webhook calls (webhooks/transport.py's adapter)
 
     @property
     def mail_domain(self):
@@ -61,4 +63,5 @@ def build(settings):
         links=Links(settings.public_base_url, settings.keys),
         commitments=CommitmentsClient(settings.peers["commitments"].api_url),
         bus=Bus.from_url(settings.redis_url),
+        webhooks=transport.adapter(settings.webhook_allow_private),
     )

@@ -1,4 +1,5 @@
-"""The bus consumer: reads the producers' streams, records deliveries, starts tasks, then acks.
+"""The bus consumer: reads the producers' streams, records deliveries (emails and webhook
+calls), starts tasks, then acks.
 
 An entry is acknowledged only after its deliveries are committed and their tasks are
 with the broker; anything failing before that leaves it pending, to be read again.
@@ -13,6 +14,7 @@ from marshmallow import ValidationError
 from redis.exceptions import ResponseError
 
 from services.notifications.pipeline import handlers, tasks
+from services.notifications.webhooks import recording as webhooks
 from shared import envelope as envelopes, outages
 from shared.bus import Bus, stream_name
 from shared.db import utcnow
@@ -54,11 +56,13 @@ def process(bus, entries, notifications, enqueue=tasks.enqueue):
     queued = handlers.handle_batch(notifications.db, events, utcnow(), notifications.lease,
                                    notifications.mail_domain, notifications.links,
                                    on_page=hand_on, cap=notifications.cap)
-    enqueue(pending)
+    hooks = webhooks.record_batch(notifications.db, events, utcnow(), notifications.lease)
+    enqueue(pending + hooks)
     for stream, entry_ids in handled.items():
         bus.ack(stream, GROUP, *entry_ids)
     if events:
-        log.info("handled %d event(s): %d email(s) queued", len(events), len(queued))
+        log.info("handled %d event(s): %d email(s), %d webhook call(s) queued", len(events),
+                 len(queued), len(hooks))
 
 
 def _read(bus, stream, entry_id, fields, dead_letter_cap):

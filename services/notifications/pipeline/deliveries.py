@@ -1,4 +1,5 @@
-"""The life of one email, as pretix keeps it: a row whose state is the only truth.
+"""The life of one email, as pretix keeps it: a row whose state is the only truth. A webhook
+call (kind `webhook`, webhooks/) lives the same life in the same table.
 
 queued -> inflight -> sent
                    -> awaiting_retry -> inflight ...   (SMTP 4xx, connection errors)
@@ -168,12 +169,12 @@ _CLAIM = (update(_TABLE)
           .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.state.in_(SENDABLE))
           .values(state=INFLIGHT, attempts=_TABLE.c.attempts + 1, state_changed_at=bindparam("now"))
           .returning(_TABLE.c.id, _TABLE.c.kind, _TABLE.c.recipient, _TABLE.c.context,
-                     _TABLE.c.message_id, _TABLE.c.attempts))
+                     _TABLE.c.message_id, _TABLE.c.attempts, _TABLE.c.endpoint_id))
 
 
 def claim(connection, delivery_ids, now):
     """Take, for this task, those of the rows still to be sent, in one statement; returns
-    them by id as rows of (id, kind, recipient, context, message_id, attempts).
+    them by id as rows of (id, kind, recipient, context, message_id, attempts, endpoint_id).
 
     The others are another task's or done. A killed worker leaves what it claimed
     `inflight`; the sweeper calls such rows stale after `stale_after` and retries them.

@@ -1,5 +1,5 @@
 """Sending, top-down: a task takes delivery ids, claims those still to send, and for each one
-builds the email (its kind renders it), sends it and records how it went. Sending twice is
+builds the email (its kind renders it) or the webhook call, sends it and records how it went. Sending twice is
 prevented by each delivery's state."""
 import logging
 import math
@@ -13,6 +13,8 @@ from services.notifications.mail import compose, kinds
 from services.notifications.mail.mailer import PermanentMailError, TransientMailError
 from services.notifications.models import Delivery
 from services.notifications.pipeline import deliveries, subscriptions, unrecorded
+from services.notifications.webhooks import delivering as webhook_delivery
+from services.notifications.webhooks import recording as webhooks
 from shared import outages
 from shared.db import utcnow
 
@@ -82,7 +84,9 @@ def claim(db, delivery_ids):
 
 
 def send_one(worker, delivery):
-    """Build one claimed delivery's email, send it and record how it went."""
+    """Build one claimed delivery's email (or webhook call), send it and record how it went."""
+    if delivery.kind == webhooks.KIND:
+        return webhook_delivery.send(worker, delivery, enqueue)
     try:
         message = build(worker, delivery)
         with deliveries.recording_sent(worker.db, delivery.id):

@@ -1,7 +1,8 @@
 """The registration service's app factory."""
 from dataclasses import dataclass
 
-from services.registration import api, arco_api, lifecycle_api, my_data_pages, pages
+from services.registration import (api, arco_api, feeds_pages, lifecycle_api, my_data_pages,
+                                   pages)
 from services.registration.facts import Links
 from services.registration.models import ApiToken
 from services.registration.notifications_client import NotificationsClient
@@ -39,4 +40,5 @@ def create_app(settings=None, *, notifications=None, **collaborators):
     i18n.install(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(my_data_pages.bp)
+    app.register_blueprint(feeds_pages.bp)
     return app

@@ -2,6 +2,7 @@
 the stylesheet, and the security headers and cookie flags of every answer."""
 import json
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, jsonify, request
@@ -10,7 +11,7 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import errors, idempotent_posts, signing
+from shared import asyncapi, errors, idempotent_posts, signing
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore
@@ -175,6 +176,12 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     def healthz():
         """The process is alive."""
         return jsonify(status="ok")
+
+    @app.get("/api/v1/asyncapi.json")
+    def asyncapi_document():
+        """The events on the bus (every service's), as AsyncAPI 3.0 (shared.asyncapi)."""
+        redis_at = urlsplit(settings.redis_url)  # host and port only: never its password
+        return jsonify(asyncapi.document(f"{redis_at.hostname or 'localhost'}:{redis_at.port or 6379}"))
 
     @app.get("/readyz")
     def readyz():

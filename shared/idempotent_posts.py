@@ -33,12 +33,10 @@ def install(app, store):
         slot = store.slot(_caller(), key)
         fingerprint = idempotency.fingerprint("POST", request.full_path, request.get_data())
         try:
-            lease, record = store.begin(slot, fingerprint)
+            lease, record = _claim(store, slot, fingerprint)
             if lease:
                 g.abierto_idempotency = (slot, lease)
                 return None
-            if record["fingerprint"] == fingerprint and record["state"] == "running":
-                record = store.wait(slot) or record
         except idempotency.Unavailable as error:
             log.warning("idempotency keys unavailable (%s): a keyed POST refused", error)
             return _unavailable()
@@ -70,6 +68,17 @@ def install(app, store):
                 store.release(*held)
             except RedisError:
                 pass  # the lease lapses by itself
+
+
+def _claim(store, slot, fingerprint):
+    """(lease, None) when this request is to run; else (None, the first's record): done, or
+    still running after the wait, or another request's."""
+    lease, record = store.begin(slot, fingerprint)
+    if record and record["fingerprint"] == fingerprint and record["state"] == "running":
+        record = store.wait(slot)
+        if record is None:  # the first let go, with no answer worth keeping: this one runs
+            lease, record = store.begin(slot, fingerprint)
+    return lease, record
 
 
 def _caller():

@@ -1,5 +1,6 @@
-"""Calendar files (RFC 5545) of one event: the events page's download and the invite an
-attendee's email carries are made here, so calendars see one producer."""
+"""Calendar files (RFC 5545): one event's (the events page's download, the invite an
+attendee's email carries) and the feed of every event people subscribe to are made here,
+so calendars see one producer."""
 import email.utils
 import functools
 import ipaddress
@@ -8,7 +9,7 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vCalAddress
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration
 from icalendar.parser import Contentline
 
 PRODID = "-//Abierto//Gobierno Abierto//ES"
@@ -55,6 +56,7 @@ class Entry:
     organizer: tuple | None = None  # (email, name)
     attendee: tuple | None = None  # (email, name): the one person the invite is for
     cancelled: bool | None = None  # None: no STATUS; else CONFIRMED or CANCELLED
+    tentative: bool = False  # STATUS:TENTATIVE (postponed: no date yet), unless cancelled
     sequence: int | None = None  # calendars apply an update only above the SEQUENCE they hold
 
 
@@ -65,6 +67,33 @@ def ics(entry, method=None):
     calendar.add("version", "2.0")
     if method:
         calendar.add("method", method)
+    calendar.add_component(_vevent(entry))
+    if isinstance(entry.start.tzinfo, ZoneInfo):
+        calendar.add_component(_vtimezone(entry.start.tzinfo.key, entry.start.year, entry.end.year))
+    return calendar.to_ical()
+
+
+def feed(entries, name, refresh, description=None):
+    """A calendar people subscribe to (webcal://): every entry, no METHOD (it is published,
+    not an invitation), its name, and how often apps should read it again (`refresh`, a
+    timedelta: RFC 7986's REFRESH-INTERVAL and the X-PUBLISHED-TTL older apps read).
+    Times should be in UTC: a feed of many zones then needs no VTIMEZONE."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    if description:
+        calendar.add("x-wr-caldesc", description)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(refresh))  # an X- property: typed by hand
+    for entry in entries:
+        calendar.add_component(_vevent(entry))
+    return calendar.to_ical()
+
+
+def _vevent(entry):
+    """One entry as a VEVENT."""
     vevent = Event()
     vevent.add("uid", entry.uid)
     vevent.add("dtstamp", entry.stamp)
@@ -83,14 +112,15 @@ def ics(entry, method=None):
         vevent.add("organizer", organizer)
     if entry.attendee:
         vevent.add("attendee", _attendee(*entry.attendee))
-    if entry.cancelled is not None:
-        vevent.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+    if entry.cancelled:
+        vevent.add("status", "CANCELLED")
+    elif entry.tentative:
+        vevent.add("status", "TENTATIVE")
+    elif entry.cancelled is not None:
+        vevent.add("status", "CONFIRMED")
     if entry.sequence is not None:
         vevent.add("sequence", entry.sequence)
-    calendar.add_component(vevent)
-    if isinstance(entry.start.tzinfo, ZoneInfo):
-        calendar.add_component(_vtimezone(entry.start.tzinfo.key, entry.start.year, entry.end.year))
-    return calendar.to_ical()
+    return vevent
 
 
 def attendee_line(address, name=None):

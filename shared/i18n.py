@@ -33,7 +33,9 @@ def install(app):
 
     @app.after_request
     def _remember(response):
-        if request.args.get("lang") in LANGUAGES:
+        # Only a page's switch sticks: a feed or file read with ?lang= (a calendar app's
+        # subscription) is not the reader choosing the site's language, and must stay cacheable.
+        if request.args.get("lang") in LANGUAGES and response.mimetype == "text/html":
             # The same flags as the session cookie (shared.web): Secure behind https.
             response.set_cookie(COOKIE, request.args["lang"], max_age=ONE_YEAR, samesite="Lax",
                                 httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])

@@ -2,6 +2,7 @@
 the stylesheet, and the security headers and cookie flags of every answer."""
 import json
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, jsonify, request
@@ -10,9 +11,10 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import errors, signing
+from shared import asyncapi, errors, idempotent_posts, signing
 from shared.bus import Bus
 from shared.db import Database, utcnow
+from shared.idempotency import IdempotencyStore
 from shared.ratelimit import PublicRateLimit
 
 
@@ -97,6 +99,7 @@ class Service:
     bus: Bus = None  # None: the one at settings.redis_url
     clock: object = utcnow
     rate_limit: PublicRateLimit = None  # None: settings.public_rate_limit
+    idempotency: IdempotencyStore = None  # None: kept in Redis at settings.redis_url
 
     def __post_init__(self):
         settings = self.settings
@@ -107,6 +110,9 @@ class Service:
         if self.rate_limit is None:
             self.rate_limit = PublicRateLimit(settings.redis_url, settings.public_rate_limit,
                                               settings.service)
+        if self.idempotency is None:
+            self.idempotency = IdempotencyStore.from_url(
+                settings.redis_url, settings.service, settings.keys.for_purpose("idempotency")[-1])
 
 
 def create_service_app(service, title, blueprints=(), *, form_targets=()):
@@ -135,12 +141,14 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     app.extensions["abierto"] = service
-    api = ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotent_posts.OpenApiPlugin()],
+                                       "components": {"securitySchemes": {
+                                           "bearer": {"type": "http", "scheme": "bearer"}}}})
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     errors.install(app)
     app.before_request(_refuse_nul_in_address)
+    idempotent_posts.install(app, service.idempotency)
     app.register_blueprint(assets)
     page_policy = PAGE_POLICY.format(forms=" ".join(("'self'", *form_targets)))
 
@@ -168,6 +176,12 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     def healthz():
         """The process is alive."""
         return jsonify(status="ok")
+
+    @app.get("/api/v1/asyncapi.json")
+    def asyncapi_document():
+        """The events on the bus (every service's), as AsyncAPI 3.0 (shared.asyncapi)."""
+        redis_at = urlsplit(settings.redis_url)  # host and port only: never its password
+        return jsonify(asyncapi.document(f"{redis_at.hostname or 'localhost'}:{redis_at.port or 6379}"))
 
     @app.get("/readyz")
     def readyz():

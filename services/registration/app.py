@@ -1,8 +1,8 @@
 """The registration service's app factory."""
 from dataclasses import dataclass
 
-from services.registration import (api, arco_api, checkin_api, checkin_pages, lifecycle_api,
-                                   my_data_pages, pages)
+from services.registration import (api, arco_api, checkin_api, checkin_pages, feeds_pages,
+                                   lifecycle_api, my_data_pages, pages)
 from services.registration.facts import Links
 from services.registration.models import ApiToken
 from services.registration.notifications_client import NotificationsClient
@@ -43,4 +43,5 @@ def create_app(settings=None, *, notifications=None, **collaborators):
     app.register_blueprint(pages.bp)
     app.register_blueprint(my_data_pages.bp)
     app.register_blueprint(checkin_pages.bp)
+    app.register_blueprint(feeds_pages.bp)
     return app

@@ -115,7 +115,7 @@ def test_an_idle_relay_asks_sqlite_for_rows_only_after_a_commit(queued, bus):
                              "events/1/registrations/9", fact_data())
         with db.writing() as connection:
             outbox.add(connection, Outbox, late)
-        _wait_for(lambda: published(bus, stream) == payloads + [envelope.dumps(late)], 1.0)
+        _wait_for(lambda: published(bus, stream) == payloads + [envelope.dumps(late)])
     finally:
         stop.set()
         relay.join(5)

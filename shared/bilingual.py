@@ -12,6 +12,7 @@ def schema(name, max_len, min_len=1, english=""):
     """A schema for {"es", "en"}: Spanish required (`min_len` to `max_len` characters),
     English optional with the same limit, `english` when left out."""
     return type(name, (StrictSchema,), {
+        "min_len": min_len, "max_len": max_len,  # for TextOrBilingual's OpenAPI schema
         "es": fields.String(required=True, validate=validate.Length(min=min_len, max=max_len)),
         "en": fields.String(load_default=english, allow_none=english is None,
                             validate=validate.Length(max=max_len)),
@@ -25,9 +26,11 @@ class TextOrBilingual(fields.Field):
     Spanish from this attribute and the English from `english_attribute`."""
 
     def __init__(self, bilingual, english_attribute, **kwargs):
-        metadata = {"oneOf": [{"type": "string"}, {"type": "object", "properties": {
-            "es": {"type": "string"}, "en": {"type": "string", "nullable": True}},
-            "required": ["es"], "additionalProperties": False}], **kwargs.pop("metadata", {})}
+        spanish = {"type": "string", "minLength": bilingual.min_len, "maxLength": bilingual.max_len}
+        english = {"type": ["string", "null"], "maxLength": bilingual.max_len}
+        metadata = {"oneOf": [spanish, {"type": "object", "properties": {
+            "es": spanish, "en": english}, "required": ["es"], "additionalProperties": False}],
+            **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
         self.bilingual, self.english_attribute = bilingual(), english_attribute
 
@@ -44,6 +47,8 @@ class TextOrBilingual(fields.Field):
         return {"es": loaded["es"], "en": loaded.get("en") or None}
 
     def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, dict):  # a loaded value (the default the document shows)
+            return value
         return {"es": value, "en": getattr(obj, self.english_attribute, None) or None}
 
 

@@ -31,8 +31,7 @@ def long_text(**kwargs):
 
 def code(vocabulary, **kwargs):
     """One code of a vocabulary (GET /api/v1/vocabularies lists them with their labels)."""
-    return fields.String(validate=validate.OneOf(codes(vocabulary)),
-                         metadata={"enum": list(codes(vocabulary))}, **kwargs)
+    return fields.String(validate=validate.OneOf(codes(vocabulary)), **kwargs)
 
 
 def _unique(values):

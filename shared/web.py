@@ -11,7 +11,7 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import asyncapi, errors, idempotent_posts, signing
+from shared import asyncapi, errors, idempotent_posts, openapi_answers, signing
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore
@@ -52,6 +52,7 @@ class ProblemApi(Api):
     """flask-smorest, answering errors with problem+json instead of its own format."""
 
     ERROR_SCHEMA = errors.ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each error is declared by status (shared.openapi_answers)
 
     def handle_http_exception(self, error):
         return errors.from_http_exception(error)
@@ -141,7 +142,8 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     app.extensions["abierto"] = service
-    api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotent_posts.OpenApiPlugin()],
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotent_posts.OpenApiPlugin(),
+                                                         openapi_answers.ErrorAnswersPlugin()],
                                        "components": {"securitySchemes": {
                                            "bearer": {"type": "http", "scheme": "bearer"}}}})
     for blueprint in blueprints:

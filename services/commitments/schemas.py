@@ -8,7 +8,7 @@ from services.commitments.history import jsonable
 from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime
 from shared.web import service
 
-_INT = {"type": "integer"}
+_PERCENT = {"type": ["integer", "null"], "minimum": 0, "maximum": 100}  # null: no milestones yet
 _dates = lambda: fields.Date(allow_none=True, load_default=None)  # noqa: E731
 
 
@@ -42,9 +42,9 @@ class ActionPlanSchema(StrictSchema):
     period_end = _dates()
     progress_pct = fields.Function(lambda plan: domain.plan_progress(plan.commitments),
                                    dump_only=True, metadata={
-                                       **_INT, "description": "average of its commitments'"})
+                                       **_PERCENT, "description": "average of its commitments'"})
     commitments_count = fields.Function(lambda plan: len(plan.commitments), dump_only=True,
-                                        metadata=_INT)
+                                        metadata={"type": "integer", "minimum": 0})
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 
@@ -64,7 +64,7 @@ class CommitmentSummarySchema(Schema):
     title = f.title()
     status = fields.String(allow_none=True)
     progress_pct = fields.Function(lambda c: domain.commitment_progress(c.milestones),
-                                   metadata=_INT)
+                                   metadata=_PERCENT)
     url = fields.Function(_url, metadata={"type": "string"})
 
 
@@ -141,7 +141,7 @@ class CommitmentSchema(StrictSchema):
                                validate=validate.Length(max=50))
     status = f.code("commitment_status", allow_none=True, load_default=None)
     progress_pct = fields.Function(lambda c: domain.commitment_progress(c.milestones),
-                                   dump_only=True, metadata=_INT)
+                                   dump_only=True, metadata=_PERCENT)
     url = fields.Function(_url, dump_only=True, metadata={"type": "string"})
     history_url = fields.Function(lambda c: _url(c, "/history"), dump_only=True,
                                   metadata={"type": "string"})

@@ -14,6 +14,7 @@ from shared.wording import LANGUAGES
 SECTORS = ("citizen", "civil_society", "government", "academia", "private_sector", "media", "other")
 _text = lambda n, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
 NO_LINK = "Must not contain a link (://, www.)."
+_ZONES = available_timezones()
 
 
 def no_link(value):
@@ -92,7 +93,8 @@ class EventSchema(StrictSchema):
     category = _text(200, load_default="")
     starts_at = UTCDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     ends_at = UTCDateTime(required=True)
-    timezone = fields.String(required=True, metadata={"description": "IANA zone, e.g. America/Chihuahua"})
+    timezone = fields.String(required=True, metadata={
+        "description": "IANA zone, e.g. America/Chihuahua", "enum": sorted(_ZONES)})
     venue = _text(300, load_default="")
     address = _text(300, load_default="")
     city = _text(100, load_default="")
@@ -120,7 +122,8 @@ class EventSchema(StrictSchema):
         "confirms through the emailed link (PENDING_HOLD, default 30 minutes); unconfirmed "
         "holds expire and go to the waiting list")})
     seats_left = fields.Function(domain.seats_left, dump_only=True,
-                                 metadata={"type": "integer", "description": "null: unlimited"})
+                                 metadata={"type": ["integer", "null"], "minimum": 0,
+                                           "description": "null: unlimited"})
     registration_open = fields.Function(
         lambda event: domain.registration_open(event, service().clock()), dump_only=True,
         metadata={"type": "boolean"})
@@ -237,4 +240,3 @@ class RegistrationAcceptedSchema(StrictSchema):
     detail = fields.String(metadata={"description": "the same sentence, Spanish / English"})
 
 
-_ZONES = available_timezones()

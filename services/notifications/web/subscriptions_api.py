@@ -24,6 +24,12 @@ TOPIC_FORMAT = "Use commitment:<id>, e.g. commitment:1."
 class Topic(fields.String):
     """`commitment:<id>` of an existing commitment id range."""
 
+    def __init__(self, **kwargs):
+        # The document's pattern is a little narrower than the rule (ids up to 999,999,999
+        # of MAX_INT's 2,147,483,647), so whatever it allows is accepted.
+        metadata = {"pattern": r"^commitment:[1-9][0-9]{0,8}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         topic = super()._deserialize(value, attr, data, **kwargs)
         commitment_id = subscriptions.topic_commitment(topic)

@@ -6,6 +6,7 @@ Runs on SQLite seeded as `abierto seed` does, with a token holding every scope o
 service, against the real Redis (rate limits and Idempotency-Key). A small budget per
 operation keeps the file near a minute; a failure prints the request to replay it.
 """
+import re
 import uuid
 
 import pytest
@@ -114,7 +115,7 @@ def test_every_document_validates(served):
 def test_the_api_does_what_its_document_says(served):
     _, app, token = served
     schema = schemathesis.openapi.from_wsgi(DOCUMENT, app)
-    schema.config.generation.update(allow_x00=False)  # no text of ours holds U+0000 (STYLE)
+    schema.config.generation.update(allow_x00=False)  # U+0000 is refused, as docs/api.md says
     headers = {"Authorization": f"Bearer {token}"}
     found, tried = {}, set()
     for result in schema.get_all_operations():
@@ -127,7 +128,9 @@ def test_the_api_does_what_its_document_says(served):
                 pass  # nothing to make invalid: no parameters and no body
             except (Exception, BaseExceptionGroup) as failure:  # each operation's first finding, all reported
                 found[f"{operation.label} ({mode})"] = str(failure)[:3000]
-    new = {label: text for label, text in found.items() if label not in STILL_REFUSED}
+    # A listed operation may only refuse valid data (ST202): any other finding is new.
+    new = {label: text for label, text in found.items()
+           if label not in STILL_REFUSED or set(re.findall(r"- (ST\d+)", text)) != {"ST202"}}
     assert not new, "\n\n".join(f"{label}:\n{text}" for label, text in new.items())
     fixed = sorted(label for label in STILL_REFUSED if label in tried and label not in found)
     assert not fixed, f"now accepted: take {fixed} off STILL_REFUSED"

@@ -168,6 +168,12 @@ BEGIN
   NEW.change_xid := pg_current_xact_id()::text::bigint;
   RETURN NEW;
 END $$;
+CREATE OR REPLACE FUNCTION abierto_touch_parent() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('UPDATE %I SET change_xid = 0 WHERE id = $1', TG_ARGV[0])
+    USING (to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[1])::bigint;
+  RETURN NULL;
+END $$;
 CREATE OR REPLACE FUNCTION abierto_tombstone() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO feed_tombstones (kind, item_id, scope, change_seq, change_xid, deleted_at)
@@ -178,6 +184,23 @@ BEGIN
     deleted_at = EXCLUDED.deleted_at;
   RETURN OLD;
 END $$;
+"""
+# A child row whose change shows in its parent's list item (a milestone in its commitment's
+# progress) moves the parent too.
+_PG_CHILD = """
+CREATE TRIGGER {table}_touch_parent AFTER INSERT OR UPDATE OR DELETE ON {table}
+  FOR EACH ROW EXECUTE FUNCTION abierto_touch_parent('{parent}', '{column}');
+"""
+_SQLITE_CHILD = """
+CREATE TRIGGER {table}_insert_touch AFTER INSERT ON {table} BEGIN
+  UPDATE {parent} SET change_xid = 0 WHERE id = NEW.{column};
+END;
+CREATE TRIGGER {table}_update_touch AFTER UPDATE ON {table} WHEN NEW.{stamp} IS OLD.{stamp} BEGIN
+  UPDATE {parent} SET change_xid = 0 WHERE id = NEW.{column};
+END;
+CREATE TRIGGER {table}_delete_touch AFTER DELETE ON {table} BEGIN
+  UPDATE {parent} SET change_xid = 0 WHERE id = OLD.{column};
+END;
 """
 _PG_TABLE = """
 CREATE TRIGGER {table}_stamp_change BEFORE INSERT OR UPDATE ON {table}
@@ -212,32 +235,43 @@ END;
 """
 
 
-def install(op, tables):
+def install(op, tables, parents=None):
     """Count every write to `tables` ({table: scope column or None}) from now on, and give the
-    rows already there their place (migrations call it after creating the columns)."""
+    rows already there their place (migrations call it after creating the columns).
+    `parents`: {child table: (parent table, its column)}, a write to the child moves the parent."""
     sqlite = op.get_bind().dialect.name == "sqlite"
     if not sqlite:
         op.execute(_PG_FUNCTIONS)  # one string: psycopg runs several statements without parameters
     for table, scope in tables.items():
         if sqlite:
             scope_value = f"CAST(OLD.{scope} AS TEXT)" if scope else "NULL"
-            for statement in _SQLITE_TABLE.format(table=table, scope_value=scope_value).split("END;"):
-                if statement.strip():
-                    op.execute(statement + "END;")
+            _sqlite(op, _SQLITE_TABLE.format(table=table, scope_value=scope_value))
         else:
             op.execute(_PG_TABLE.format(table=table, scope=scope or ""))
+    for child, (parent, column) in (parents or {}).items():
+        if sqlite:  # an untracked child has no stamp: compare its id, always the same
+            stamp = "change_seq" if child in tables else "id"
+            _sqlite(op, _SQLITE_CHILD.format(table=child, parent=parent, column=column, stamp=stamp))
+        else:
+            op.execute(_PG_CHILD.format(table=child, parent=parent, column=column))
+    for table in tables:
         op.execute(f"UPDATE {table} SET change_xid = 0")  # the rows already there get a place
 
 
-def uninstall(op, tables):
+def _sqlite(op, triggers):
+    for statement in triggers.split("END;"):
+        if statement.strip():
+            op.execute(statement + "END;")
+
+
+def uninstall(op, tables, parents=None):
     sqlite = op.get_bind().dialect.name == "sqlite"
-    for table in tables:
-        names = (("insert_change", "update_change", "tombstone") if sqlite
-                 else ("stamp_change", "tombstone"))
+    names = ("insert_change", "update_change", "tombstone", "insert_touch", "update_touch",
+             "delete_touch") if sqlite else ("stamp_change", "tombstone", "touch_parent")
+    for table in [*tables, *(parents or {})]:
         for name in names:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_{name}" + ("" if sqlite else f" ON {table}"))
     if not sqlite:
-        op.execute("DROP FUNCTION IF EXISTS abierto_tombstone()")
-        op.execute("DROP FUNCTION IF EXISTS abierto_stamp_change()")
+        for function in ("abierto_tombstone", "abierto_stamp_change", "abierto_touch_parent"):
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
         op.execute("DROP SEQUENCE IF EXISTS change_seq")
-

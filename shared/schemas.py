@@ -81,6 +81,11 @@ def _fits_lower_cased(email):
 class PageQuery(StrictSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_INT))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ChangesQuery(PageQuery):
+    """A list with a change feed: `changed_since` gives what changed after a cursor."""
+
     changed_since = CursorField()
 
     @validates_schema

@@ -13,7 +13,7 @@ from services.registration.schemas import (EventChangesSchema, EventQuery, Event
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
 from shared.ratelimit import client_key, limited, too_many
-from shared.schemas import PageQuery, feed_body, page_body, page_schema
+from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("events", __name__, url_prefix="/api/v1",
@@ -139,7 +139,7 @@ class Registrations(MethodView):
 
     @require("registrations:read")
     @blp.doc(security=BEARER)
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(RegistrationSchema))
     def get(self, query, event_id):
         """The attendee list (token scope `registrations:read`); CSV with `Accept: text/csv`."""

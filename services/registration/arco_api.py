@@ -5,7 +5,7 @@ from marshmallow import fields
 from services.registration import arco_log
 from shared.auth import require
 from shared.changes import Tombstone
-from shared.schemas import PageQuery, StrictSchema, feed_body, page_body, page_schema
+from shared.schemas import ChangesQuery, StrictSchema, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("arco", __name__, url_prefix="/api/v1",
@@ -29,7 +29,7 @@ class ArcoRequestSchema(StrictSchema):
 class ArcoRequests(MethodView):
     @require("arco:read")
     @blp.doc(security=[{"bearer": []}])
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(ArcoRequestSchema))
     def get(self, query):
         """Every ARCO request on record, oldest first (token scope `arco:read`)."""

@@ -14,7 +14,7 @@ from services.registration.checkin_schemas import (AttendanceSchema, CheckInAnsw
                                                    CheckInSchema, StaffLinkSchema)
 from shared.auth import require
 from shared.errors import ProblemSchema, problem, status_of
-from shared.schemas import PageQuery, feed_body, page_body, page_schema
+from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("door", __name__, url_prefix="/api/v1", description=(
@@ -112,7 +112,7 @@ class StaffLinks(MethodView):
 
     @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(StaffLinkSchema))
     def get(self, query, event_id):
         """The event's staff links, revoked ones too (without their URL)."""

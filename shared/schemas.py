@@ -3,7 +3,9 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from shared.changes import CursorField, Tombstone
 
 MAX_INT = 2**31 - 1  # the database's integer columns
 MAX_EMAIL = 254  # RFC 5321's limit, and the length of the email and email-key columns
@@ -81,15 +83,64 @@ class PageQuery(StrictSchema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class ChangesQuery(PageQuery):
+    """A list with a change feed: `changed_since` gives what changed after a cursor."""
+
+    changed_since = CursorField()
+
+    @validates_schema
+    def _feed_alone(self, data, **_):
+        # A feed gives every change to what the list can show; a filter would hide the
+        # change that takes a row out of it, so a mirror filters on its side.
+        filters = sorted(set(data) - {"page", "per_page", "changed_since"})
+        if "changed_since" in data and filters:
+            raise ValidationError(f"changed_since gives every change; it does not combine with "
+                                  f"{', '.join(filters)}.", "changed_since")
+
+
+class TombstoneSchema(Schema):
+    """An item that left the list (deleted, erased, cancelled): its id, nothing more."""
+
+    id = fields.Integer(required=True)
+    deleted = fields.Boolean(required=True, validate=validate.Equal(True), metadata={"enum": [True]})
+
+
+class ItemOrTombstone(fields.Nested):
+    """A list's item, or on a changes feed the tombstone of one that left it."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, Tombstone):
+            return {"id": value.id, "deleted": True}
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def item_or_tombstone_property(converter, field, ret, **_):
+    """apispec: an ItemOrTombstone is `oneOf` its item's schema and the Tombstone."""
+    if not isinstance(field, ItemOrTombstone):
+        return {}
+    item = dict(ret)
+    ret.clear()
+    return {"oneOf": [item, converter.resolve_nested_schema(TombstoneSchema)]}
+
+
 def page_schema(item_schema):
-    """`{"items": [...], "page", "per_page", "total"}` for one item schema."""
+    """`{"items": [...], "page", "per_page", "total"}` for one item schema; with
+    `changed_since`: `{"items": [... or tombstones], "per_page", "next_cursor"}`."""
     return Schema.from_dict({
-        "items": fields.List(fields.Nested(item_schema)),
+        "items": fields.List(ItemOrTombstone(item_schema)),
         "page": fields.Integer(),
         "per_page": fields.Integer(),
         "total": fields.Integer(),
+        "next_cursor": fields.String(metadata={"description": (
+            "With `changed_since`: send it as the next `changed_since`; the same cursor back "
+            "when nothing changed.")}),
     }, name=f"{item_schema.__name__.removesuffix('Schema')}Page")
 
 
 def page_body(items, total, query):
     return {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total}
+
+
+def feed_body(items, next_cursor, query):
+    """A changes answer: what changed after the cursor, oldest first, and where to go on."""
+    return {"items": items, "per_page": query["per_page"], "next_cursor": next_cursor}

@@ -11,11 +11,12 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import asyncapi, errors, idempotent_posts, openapi_answers, signing
+from shared import asyncapi, errors, etags, idempotent_posts, openapi_answers, signing
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore
 from shared.ratelimit import PublicRateLimit
+from shared.schemas import item_or_tombstone_property
 
 
 # Every page's one stylesheet; pages carry no inline style or script, so the CSP needs neither.
@@ -143,14 +144,17 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     app.extensions["abierto"] = service
     api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotent_posts.OpenApiPlugin(),
-                                                         openapi_answers.ErrorAnswersPlugin()],
+                                                         openapi_answers.ErrorAnswersPlugin(),
+                                                         etags.OpenApiPlugin()],
                                        "components": {"securitySchemes": {
                                            "bearer": {"type": "http", "scheme": "bearer"}}}})
+    api.ma_plugin.converter.add_attribute_function(item_or_tombstone_property)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     errors.install(app)
     app.before_request(_refuse_nul_in_address)
     idempotent_posts.install(app, service.idempotency)
+    etags.install(app)
     app.register_blueprint(assets)
     page_policy = PAGE_POLICY.format(forms=" ".join(("'self'", *form_targets)))
 

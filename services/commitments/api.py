@@ -9,7 +9,7 @@ from services.commitments.schemas import (ActionPlanChangesSchema, ActionPlanDet
                                           CommitmentSchema, changes_of)
 from services.commitments.vocabularies import VOCABULARIES
 from shared.auth import require
-from shared.schemas import PageQuery, page_body, page_schema
+from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("commitments", __name__, url_prefix="/api/v1",
@@ -29,10 +29,14 @@ def _base_url():
 
 @blp.route("/action-plans")
 class ActionPlans(MethodView):
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(ActionPlanSchema))
     def get(self, query):
-        """List action plans (public), with their rolled-up progress."""
+        """List action plans (public), with their rolled-up progress; or what changed since
+        a cursor (`changed_since`, for mirrors)."""
+        if "changed_since" in query:
+            return feed_body(*plans.plans_changed(service().db, query["changed_since"],
+                                                  query["per_page"]), query)
         return page_body(*plans.list_plans(service().db, **query), query)
 
     @require("commitments:write")
@@ -88,7 +92,11 @@ class Commitments(MethodView):
     @blp.arguments(CommitmentQuery, location="query")
     @blp.response(200, page_schema(CommitmentSchema))
     def get(self, query):
-        """List commitments (public); filters: `action_plan`, `challenge_area`, `ogp_value`, `status`."""
+        """List commitments (public); filters: `action_plan`, `challenge_area`, `ogp_value`, `status`;
+        or what changed since a cursor (`changed_since`, for mirrors)."""
+        if "changed_since" in query:
+            return feed_body(*plans.commitments_changed(service().db, query["changed_since"],
+                                                        query["per_page"]), query)
         return page_body(*plans.list_commitments(service().db, **query), query)
 
     @require("commitments:write")

@@ -2,11 +2,13 @@
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.changes import Tracked, feed_tables
 from shared.tokens import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
 from shared.outbox import OutboxMixin
 
 Base = make_base()
+ChangeCounter, FeedTombstone = feed_tables(Base)  # the lists' change feeds (shared.changes)
 
 
 class ApiToken(TokenMixin, Base):
@@ -17,7 +19,7 @@ class Outbox(OutboxMixin, Base):
     pass
 
 
-class ActionPlan(Base):
+class ActionPlan(Tracked, Base):
     """One OGP action plan of a member (ordinal 1 = its first)."""
 
     __tablename__ = "action_plans"
@@ -37,7 +39,7 @@ class ActionPlan(Base):
                                order_by="(Commitment.number, Commitment.id)")
 
 
-class Commitment(Base):
+class Commitment(Tracked, Base):
     """A commitment of a plan; texts are {"es", "en"} with Spanish canonical."""
 
     __tablename__ = "commitments"

@@ -7,8 +7,8 @@ from sqlalchemy import String, cast, select
 
 from services.commitments import domain, facts
 from services.commitments.history import Log
-from services.commitments.models import ActionPlan, Commitment, Outbox
-from shared import outbox
+from services.commitments.models import ActionPlan, Commitment, FeedTombstone, Outbox
+from shared import changes, outbox
 from shared.db import page_of
 from shared.domain_errors import Conflict, InvalidField, NotFound
 from shared.schemas import MAX_INT
@@ -157,6 +157,18 @@ def list_commitments(db, page, per_page, action_plan=None, challenge_area=None, 
     if status:
         query = query.where(Commitment.status == status)
     return paginate(db, query, page, per_page)
+
+
+def plans_changed(db, cursor, limit):
+    """(plans changed after `cursor`, a commitment's change included, the next cursor)."""
+    with db.transaction() as session:
+        return changes.changed(session, ActionPlan, FeedTombstone, cursor, limit)
+
+
+def commitments_changed(db, cursor, limit):
+    """(commitments changed after `cursor`, a milestone's change included, the next cursor)."""
+    with db.transaction() as session:
+        return changes.changed(session, Commitment, FeedTombstone, cursor, limit)
 
 
 def paginate(db, query, page, per_page):

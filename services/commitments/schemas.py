@@ -5,7 +5,7 @@ from services.commitments import domain
 from services.commitments import schema_fields as f
 from services.commitments.facts import commitment_url
 from services.commitments.history import jsonable
-from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime
+from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime
 from shared.web import service
 
 _PERCENT = {"type": ["integer", "null"], "minimum": 0, "maximum": 100}  # null: no milestones yet
@@ -165,7 +165,7 @@ class CommitmentDetailSchema(CommitmentSchema):
     assessments = fields.List(fields.Nested(AssessmentSchema), dump_only=True)
 
 
-class CommitmentQuery(PageQuery):
+class CommitmentQuery(ChangesQuery):
     action_plan = fields.Integer(validate=validate.Range(1, MAX_INT))
     challenge_area = f.code("challenge_areas")
     ogp_value = f.code("ogp_values")

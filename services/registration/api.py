@@ -13,7 +13,7 @@ from services.registration.schemas import (EventChangesSchema, EventQuery, Event
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
 from shared.ratelimit import client_key, limited, too_many
-from shared.schemas import PageQuery, page_body, page_schema
+from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("events", __name__, url_prefix="/api/v1",
@@ -63,7 +63,11 @@ class Events(MethodView):
     @blp.arguments(EventQuery, location="query")
     @blp.response(200, page_schema(EventSchema))
     def get(self, query):
-        """List events (public): filter by `when` (upcoming/past), `q`, `country`, `city`."""
+        """List events (public): filter by `when` (upcoming/past), `q`, `country`, `city`; or
+        what changed since a cursor (`changed_since`, for mirrors)."""
+        if "changed_since" in query:
+            return feed_body(*use_cases.events_changed(
+                service().db, query["changed_since"], query["per_page"]), query)
         items, total = use_cases.list_events(service().db, service().clock(), **query)
         return page_body(items, total, query)
 
@@ -135,13 +139,16 @@ class Registrations(MethodView):
 
     @require("registrations:read")
     @blp.doc(security=BEARER)
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(RegistrationSchema))
     def get(self, query, event_id):
         """The attendee list (token scope `registrations:read`); CSV with `Accept: text/csv`."""
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
             items, _ = use_cases.list_registrations(service().db, event_id, 1, None)
             return _csv(items, event_id)
+        if "changed_since" in query:
+            return feed_body(*use_cases.registrations_changed(
+                service().db, event_id, query["changed_since"], query["per_page"]), query)
         items, total = use_cases.list_registrations(service().db, event_id, **query)
         return page_body(items, total, query)
 

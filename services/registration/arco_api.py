@@ -4,7 +4,8 @@ from marshmallow import fields
 
 from services.registration import arco_log
 from shared.auth import require
-from shared.schemas import PageQuery, StrictSchema, page_body, page_schema
+from shared.changes import Tombstone
+from shared.schemas import ChangesQuery, StrictSchema, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("arco", __name__, url_prefix="/api/v1",
@@ -28,9 +29,14 @@ class ArcoRequestSchema(StrictSchema):
 class ArcoRequests(MethodView):
     @require("arco:read")
     @blp.doc(security=[{"bearer": []}])
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(ArcoRequestSchema))
     def get(self, query):
         """Every ARCO request on record, oldest first (token scope `arco:read`)."""
+        if "changed_since" in query:
+            rows, cursor = arco_log.entries_changed(service().db, query["changed_since"],
+                                                    query["per_page"])
+            return feed_body([row if isinstance(row, Tombstone) else arco_log.as_dict(row)
+                              for row in rows], cursor, query)
         rows, total = arco_log.entries(service().db, **query)
         return page_body([arco_log.as_dict(row) for row in rows], total, query)

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from services.registration.models import ArcoRequest
+from services.registration.models import ArcoRequest, FeedTombstone
+from shared import changes
 from shared.db import page_of
 from shared.schemas import normalize_email
 
@@ -50,6 +51,12 @@ def as_dict(row):
             "received_at": row.received_at.isoformat(),
             "done_at": row.done_at.isoformat() if row.done_at else None,
             "outcome": row.outcome, "deadline": row.deadline.isoformat()}
+
+
+def entries_changed(db, cursor, limit):
+    """(requests recorded or updated after `cursor`, the next cursor)."""
+    with db.transaction() as session:
+        return changes.changed(session, ArcoRequest, FeedTombstone, cursor, limit)
 
 
 def entries(db, page=1, per_page=None):

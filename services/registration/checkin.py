@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from services.registration import checkin_codes, domain
 from services.registration import checkin_rules as rules
-from services.registration.models import Event, Registration, StaffLink
-from shared import signing
+from services.registration.models import Event, FeedTombstone, Registration, StaffLink
+from shared import changes, signing
 from shared.domain_errors import NotFound
 from shared.schemas import MAX_INT, normalize_email
 
@@ -124,6 +124,14 @@ def staff_links(db, event_id, token_id, scopes):
         domain.check_may_change(_event(session, event_id), token_id, scopes)
         return session.scalars(select(StaffLink).where(StaffLink.event_id == event_id)
                                .order_by(StaffLink.id)).all()
+
+
+def staff_links_changed(db, event_id, token_id, scopes, cursor, limit):
+    """(the event's staff links changed after `cursor`, revoked ones too, the next cursor)."""
+    with db.transaction() as session:
+        domain.check_may_change(_event(session, event_id), token_id, scopes)
+        return changes.changed(session, StaffLink, FeedTombstone, cursor, limit,
+                               where=[StaffLink.event_id == event_id], scope=event_id)
 
 
 def revoke_staff_link(db, event_id, link_id, now, token_id, scopes):

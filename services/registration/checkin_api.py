@@ -14,7 +14,7 @@ from services.registration.checkin_schemas import (AttendanceSchema, CheckInAnsw
                                                    CheckInSchema, StaffLinkSchema)
 from shared.auth import require
 from shared.errors import ProblemSchema, problem, status_of
-from shared.schemas import PageQuery, page_body, page_schema
+from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("door", __name__, url_prefix="/api/v1", description=(
@@ -112,10 +112,14 @@ class StaffLinks(MethodView):
 
     @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(StaffLinkSchema))
     def get(self, query, event_id):
         """The event's staff links, revoked ones too (without their URL)."""
+        if "changed_since" in query:
+            return feed_body(*checkin.staff_links_changed(
+                service().db, event_id, g.caller.token_id, g.caller.scopes,
+                query["changed_since"], query["per_page"]), query)
         links = checkin.staff_links(service().db, event_id, g.caller.token_id, g.caller.scopes)
         first = (query["page"] - 1) * query["per_page"]
         return page_body(links[first:first + query["per_page"]], len(links), query)

@@ -3,11 +3,13 @@ from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, 
                         UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.changes import Tracked, feed_tables
 from shared.tokens import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
 from shared.outbox import OutboxMixin
 
 Base = make_base()
+ChangeCounter, FeedTombstone = feed_tables(Base)  # the lists' change feeds (shared.changes)
 
 
 class ApiToken(TokenMixin, Base):
@@ -18,7 +20,7 @@ class Outbox(OutboxMixin, Base):
     pass
 
 
-class Event(Base):
+class Event(Tracked, Base):
     """A public event; times in UTC, shown in `timezone`."""
 
     __tablename__ = "events"
@@ -65,7 +67,7 @@ class Event(Base):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
-class Registration(Base):
+class Registration(Tracked, Base):
     """One person's place (or place in line) at one event."""
 
     __tablename__ = "registrations"
@@ -113,7 +115,7 @@ class EventReminder(Base):
     sent_at = mapped_column(UTCDateTime, nullable=False)
 
 
-class StaffLink(Base):
+class StaffLink(Tracked, Base):
     """A link that opens one event's check-in page for door staff, until revoked. The link
     carries only this row's id, signed; revoking is setting `revoked_at`."""
 
@@ -142,7 +144,7 @@ class MyDataLink(Base):
     expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
-class ArcoRequest(Base):
+class ArcoRequest(Tracked, Base):
     """One ARCO request on record for the transparency office: which right, when it came
     and was done, how it ended and by when it had to be. The person is only a keyed hash of
     the address, enough to link their requests, never to read it back."""

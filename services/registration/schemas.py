@@ -7,7 +7,7 @@ from marshmallow import (ValidationError, fields, post_load, pre_load, validate,
 from services.registration import domain, lifecycle
 from services.registration.published import EVENT_STATUSES
 from shared import bilingual, durations
-from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field
+from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field
 from shared.web import service
 from shared.wording import LANGUAGES
 
@@ -174,7 +174,7 @@ class EventChangesSchema(EventSchema):
         "edits; false: not this edit (a typo fixed)")})
 
 
-class EventQuery(PageQuery):
+class EventQuery(ChangesQuery):
     when = fields.String(validate=validate.OneOf(("upcoming", "past")))
     q = fields.String(validate=validate.Length(max=200))
     country = fields.String(validate=validate.Length(equal=2))

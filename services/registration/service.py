@@ -8,8 +8,8 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 
 from services.registration import domain, lifecycle
 from services.registration.facts import registration_fact
-from services.registration.models import Event, EventReminder, Outbox, Registration
-from shared import outbox
+from services.registration.models import Event, EventReminder, FeedTombstone, Outbox, Registration
+from shared import changes, outbox
 from shared.db import page_of
 from shared.domain_errors import NotFound
 from shared.schemas import normalize_email
@@ -191,6 +191,24 @@ def _waitlist_position(connection, registration):
 def _find_registration(connection, event_id, email_key):
     return _loaded(connection.execute(
         _FIND_REGISTRATION, {"event_id": event_id, "email_key": email_key}).one_or_none())
+
+
+def events_changed(db, cursor, limit):
+    """(events changed after `cursor`, the next cursor); a cancelled event stays, as it
+    stays listed, with its status."""
+    with db.transaction() as session:
+        return changes.changed(session, Event, FeedTombstone, cursor, limit)
+
+
+def registrations_changed(db, event_id, cursor, limit):
+    """(the event's registrations changed after `cursor`, the next cursor): a cancelled,
+    anonymised or erased one comes as a tombstone, so a mirror lets the person go."""
+    with db.transaction() as session:
+        if session.get(Event, event_id) is None:
+            raise NotFound(f"There is no event {event_id}.")
+        return changes.changed(session, Registration, FeedTombstone, cursor, limit,
+                               where=[Registration.event_id == event_id], scope=event_id,
+                               shown=lambda r: r.status != "cancelled" and r.anonymised_at is None)
 
 
 def list_registrations(db, event_id, page, per_page):

@@ -1,0 +1,109 @@
+"""What a mirror sees through `changed_since`: every change once, in order, tombstones for
+what left a list, the same cursor when nothing changed, and ETags on lists and resources."""
+from sqlalchemy import text
+
+from tests.integration.problems import assert_problem
+
+
+def feed(client, path, cursor, headers=None, per_page=100):
+    response = client.get(path, query_string={"changed_since": cursor, "per_page": per_page},
+                          headers=headers or {})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"items", "per_page", "next_cursor"}
+    return body["items"], body["next_cursor"]
+
+
+def test_events_feed_gives_each_change_then_the_same_cursor(
+        registration_app, organiser_headers, future_event):
+    """New and changed events come once each, oldest change first; then nothing, same cursor."""
+    client = registration_app[0]
+    first = client.post("/api/v1/events", json=future_event(title="Uno"), headers=organiser_headers)
+    second = client.post("/api/v1/events", json=future_event(title="Dos"), headers=organiser_headers)
+    items, cursor = feed(client, "/api/v1/events", "0")
+    assert [item["title"]["es"] for item in items] == ["Uno", "Dos"]
+    client.patch(f"/api/v1/events/{first.get_json()['id']}", json={"venue": "Otra sala"},
+                 headers=organiser_headers)
+    items, cursor = feed(client, "/api/v1/events", cursor)
+    assert [(item["id"], item["venue"]) for item in items] == [(first.get_json()["id"], "Otra sala")]
+    assert feed(client, "/api/v1/events", cursor) == ([], cursor)
+    assert second.status_code == 201
+
+
+def test_a_feed_pages_by_per_page(registration_app, organiser_headers, future_event):
+    client = registration_app[0]
+    for n in range(5):
+        client.post("/api/v1/events", json=future_event(title=f"E{n}"), headers=organiser_headers)
+    seen, cursor = [], "0"
+    while True:
+        items, cursor = feed(client, "/api/v1/events", cursor, per_page=2)
+        if not items:
+            break
+        assert len(items) <= 2
+        seen += [item["title"]["es"] for item in items]
+    assert seen == [f"E{n}" for n in range(5)]
+
+
+def test_cancelled_and_erased_registrations_come_as_tombstones(
+        registration_app, organiser_headers, future_event, person):
+    """A mirror of the attendee list lets a person go: only the id and `deleted`."""
+    client, db, _ = registration_app
+    event_id = client.post("/api/v1/events", json=future_event(capacity=10),
+                           headers=organiser_headers).get_json()["id"]
+    path = f"/api/v1/events/{event_id}/registrations"
+    ids = [client.post(path, json=person(n), headers=organiser_headers).get_json()["id"]
+           for n in range(3)]
+    items, cursor = feed(client, path, "0", organiser_headers)
+    assert [item["id"] for item in items] == ids and items[0]["email"] == "persona0@example.org"
+    with db.transaction() as session:  # what erasure and cancelling do to the rows
+        session.execute(text("DELETE FROM registrations WHERE id = :id"), {"id": ids[0]})
+        session.execute(text("UPDATE registrations SET status = 'cancelled' WHERE id = :id"),
+                        {"id": ids[1]})
+    items, cursor = feed(client, path, cursor, organiser_headers)
+    assert items == [{"id": ids[0], "deleted": True}, {"id": ids[1], "deleted": True}]
+    assert feed(client, path, cursor, organiser_headers) == ([], cursor)
+
+
+def test_a_tombstone_stays_in_its_own_list(registration_app, organiser_headers, future_event, person):
+    client, db, _ = registration_app
+    events = [client.post("/api/v1/events", json=future_event(), headers=organiser_headers)
+              .get_json()["id"] for _ in range(2)]
+    one = client.post(f"/api/v1/events/{events[0]}/registrations", json=person(1),
+                      headers=organiser_headers).get_json()["id"]
+    with db.transaction() as session:
+        session.execute(text("DELETE FROM registrations WHERE id = :id"), {"id": one})
+    assert feed(client, f"/api/v1/events/{events[1]}/registrations", "0", organiser_headers)[0] == []
+
+
+def test_bad_cursors_and_filters_with_a_cursor_are_422(registration_app):
+    client = registration_app[0]
+    for cursor in ("yesterday", "c1.!!", "c1." + "A" * 70, "c1.LTE", ""):
+        assert_problem(client.get("/api/v1/events", query_string={"changed_since": cursor}),
+                       422, "changed_since")
+    assert_problem(client.get("/api/v1/events", query_string={"changed_since": "0", "when": "past"}),
+                   422, "changed_since")
+
+
+def test_etags_answer_304_until_something_changes(
+        registration_app, organiser_headers, future_event):
+    client = registration_app[0]
+    event_id = client.post("/api/v1/events", json=future_event(),
+                           headers=organiser_headers).get_json()["id"]
+    for path in ("/api/v1/events", f"/api/v1/events/{event_id}"):
+        etag = client.get(path).headers["ETag"]
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.get_data() == b""
+    list_etag = client.get("/api/v1/events").headers["ETag"]
+    client.patch(f"/api/v1/events/{event_id}", json={"venue": "Otra"}, headers=organiser_headers)
+    assert client.get("/api/v1/events", headers={"If-None-Match": list_etag}).status_code == 200
+
+
+def test_the_openapi_document_declares_cursors_tombstones_and_etags(registration_app):
+    document = registration_app[0].get("/api/v1/openapi.json").get_json()
+    listing = document["paths"]["/api/v1/events"]["get"]
+    names = [p.get("name") or p.get("$ref", "").rsplit("/", 1)[-1] for p in listing["parameters"]]
+    assert "changed_since" in names and "If-None-Match" in names
+    assert "304" in listing["responses"] and "ETag" in listing["responses"]["200"]["headers"]
+    page = document["components"]["schemas"]["EventPage"]["properties"]
+    assert "next_cursor" in page
+    assert {"$ref": "#/components/schemas/Tombstone"} in page["items"]["items"]["oneOf"]

@@ -64,7 +64,7 @@ class StaffLinkSchema(StrictSchema):
     url = fields.String(dump_only=True, metadata={
         "description": "only in the answer that creates it: hand it to door staff"})
     created_at = UTCDateTime(dump_only=True)
-    revoked_at = UTCDateTime(dump_only=True)
+    revoked_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null: in use"})
 
 
 def _figures():

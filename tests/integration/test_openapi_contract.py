@@ -38,8 +38,13 @@ SERVICES = {"registration": (REGISTRATION, create_registration_app),
 # that the document does not yet say. Each is to be fixed in its schema (a pattern, a
 # `format`, `dependentRequired`, `oneOf`) or its description, and then taken off this list:
 # the test fails for a finding not listed, and for a listed one that no longer happens.
+# A change feed's cursor is opaque: only one the API handed out (or 0) is accepted, and it
+# does not combine with the list's filters.
+FEED = "`changed_since` only as a `next_cursor` handed out, and without filters"
 STILL_REFUSED = {
     # commitments
+    "GET /api/v1/action-plans (positive)": FEED,
+    "GET /api/v1/commitments (positive)": FEED,
     "POST /api/v1/action-plans (positive)": "`ordinal` is a strict integer; a float like 1.0 is refused",
     "POST /api/v1/action-plans/import (positive)": "the same `ordinal`",
     "PATCH /api/v1/action-plans/{plan_id} (positive)": "evidence `url` needs a host with a TLD",
@@ -57,6 +62,10 @@ STILL_REFUSED = {
     "POST /api/v1/webhooks/endpoints (positive)": "`event_types` from the catalogue only",
     "PATCH /api/v1/webhooks/endpoints/{endpoint_id} (positive)": "`event_types` likewise",
     # registration
+    "GET /api/v1/events (positive)": FEED,
+    "GET /api/v1/events/{event_id}/registrations (positive)": FEED,
+    "GET /api/v1/events/{event_id}/staff-links (positive)": FEED,
+    "GET /api/v1/arco/requests (positive)": FEED,
     "POST /api/v1/events (positive)": "`ends_at` after `starts_at`",
     "PATCH /api/v1/events/{event_id} (positive)": "the same, against the stored times",
     "POST /api/v1/events/{event_id}/registrations (positive)":

@@ -75,12 +75,13 @@ def test_titles_and_statuses_in_the_readers_language(registration_app, make_even
     event = make_event(related_commitments=[rural["id"], business["id"]])
     page, _ = event_page(registration_app, served_commitments, event["id"])
     pages_url = registration_app[2].peers["commitments"].public_url
-    assert (f'<a href="{pages_url}/commitments/{rural["id"]}">Compromiso 3: '
+    assert (f'<a href="{pages_url}/commitments/{rural["id"]}?lang=es">Compromiso 3: '
             "Desarrollo rural con perspectiva de género</a>") in page
     assert f'Compromiso 4: Abrir un negocio</a> <span class="badge">Sin iniciar</span>' in page
     assert '<span class="badge">En proceso</span>' in page
     english, _ = event_page(registration_app, served_commitments, event["id"], "en")
-    assert "Commitment 3: Rural development with a gender perspective</a>" in english
+    assert (f'/commitments/{rural["id"]}?lang=en">Commitment 3: Rural development with a gender '
+            "perspective</a>") in english  # the commitments site opens in the reader's language
     assert '<span class="badge">In progress</span>' in english
 
 
@@ -90,7 +91,7 @@ def test_an_unknown_commitment_keeps_its_bare_link(registration_app, make_event,
     event = make_event(related_commitments=[rural["id"], 999999])
     page, _ = event_page(registration_app, served_commitments, event["id"])
     assert "Compromiso 3: Desarrollo rural" in page
-    assert '/commitments/999999">Compromiso 999999</a></li>' in page
+    assert '/commitments/999999?lang=es">Compromiso 999999</a></li>' in page
 
 
 def test_the_page_answers_at_once_when_the_commitments_service_is_down(
@@ -98,8 +99,8 @@ def test_the_page_answers_at_once_when_the_commitments_service_is_down(
     event = make_event(related_commitments=[3, 1])
     page, took = event_page(registration_app, closed_port_url, event["id"])
     pages_url = registration_app[2].peers["commitments"].public_url
-    assert f'<a href="{pages_url}/commitments/3">Compromiso 3</a></li>' in page
-    assert f'<a href="{pages_url}/commitments/1">Compromiso 1</a></li>' in page
+    assert f'<a href="{pages_url}/commitments/3?lang=es">Compromiso 3</a></li>' in page
+    assert f'<a href="{pages_url}/commitments/1?lang=es">Compromiso 1</a></li>' in page
     assert 'class="badge"' not in page.split('id="commitments"')[1].split("</section>")[0]
     assert took < 1
 

@@ -38,6 +38,8 @@ else
 fi
 
 abierto db upgrade && abierto seed
+# `make run DEMO=1`: the labelled example data too (added once; see docs/operations.md).
+if [ -n "${DEMO:-}" ]; then abierto seed --demo; fi
 # The "Mis datos" pages ask notifications over its API: a short-lived token for this run.
 if [ -z "${NOTIFICATIONS_API_TOKEN:-}" ]; then
   NOTIFICATIONS_API_TOKEN=$(abierto token create --service notifications \
@@ -48,12 +50,13 @@ fi
 cat <<EOT
 
 Abierto is starting. / Abierto está iniciando.
-  Registration:   http://127.0.0.1:5001/api/v1/events   (OpenAPI: /api/v1/openapi.json)
+  Events:         http://127.0.0.1:5001/   (API: /api/v1/events, OpenAPI: /api/v1/openapi.json)
+  Action plan:    http://127.0.0.1:5002/   (API: /api/v1/action-plans)
   My data:        http://127.0.0.1:5001/my-data
-  Commitments:    http://127.0.0.1:5002/healthz
   Notifications:  http://127.0.0.1:5003/api/v1/deliveries   (token scope deliveries:read)
   $mail_note
   Tokens:         .venv/bin/abierto token create --service registration --scopes events:write,registrations:read
+  Example data:   make run DEMO=1, or now: ABIERTO_ENV=development .venv/bin/abierto seed --demo
 Stop with Ctrl-C. / Detén con Ctrl-C.
 
 EOT

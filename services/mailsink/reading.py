@@ -14,7 +14,8 @@ def as_read(raw):
     if text is None:
         html = message.get_body(preferencelist=("html",))
         text = "(no text part; the HTML part is in --raw)" if html is not None else ""
-    lines += ["", text.rstrip("\n"), ""]
+    # SMTP carries CRLF; a terminal's lines end in LF, or a link copied from one ends in \r
+    lines += ["", text.replace("\r\n", "\n").rstrip("\n"), ""]
     attachments = list(message.iter_attachments()) if message.is_multipart() else []
     if attachments:
         lines.append(f"Attachments ({len(attachments)}):")

@@ -3,7 +3,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from services.notifications.commitments_client import CommitmentsClient
 from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.models import ApiToken
@@ -11,6 +10,7 @@ from services.notifications.pipeline import mailcap, subscriptions
 from services.notifications.web import (arco_api, deliveries_api, follow_page, link_pages,
                                         subscriptions_api, webhooks_api)
 from shared import config
+from shared.commitments_client import CommitmentsClient
 from shared.web import Service, create_service_app
 
 

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.notifications import celery_app
-from services.notifications.commitments_client import CommitmentsClient
 from services.notifications.mail import mime
 from services.notifications.mail.links import Links
 from services.notifications.mail.mailer import SMTPMailer
@@ -12,6 +11,7 @@ from services.notifications.pipeline import mailcap
 from services.notifications.webhooks import transport
 from shared import calendar
 from shared.bus import Bus
+from shared.commitments_client import CommitmentsClient
 from shared.db import Database
 
 

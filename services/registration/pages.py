@@ -15,8 +15,9 @@ from marshmallow import ValidationError
 from services.registration import api, attendee, page_content
 from services.registration import service as use_cases
 from services.registration.facts import CANCEL_PURPOSE, CONFIRM_PURPOSE
+from services.registration.related import related_commitments
 from services.registration.schemas import RegistrationSchema
-from shared import i18n, signing
+from shared import i18n, signing, statuses
 from shared.domain_errors import NotFound
 from shared.ratelimit import limited
 from shared.web import personal_answer, secret_url, service
@@ -76,13 +77,13 @@ def events():
 
 def _event_page(event, status=200, values=None, errors=None):
     now = service().clock()
-    commitments = service().commitments_url
     return render_template(
         "event.html", event=event, state=page_content.availability(event, now),
         osm_url=page_content.osm_url(event), place=page_content.place(event),
         json_ld=page_content.json_ld(event, i18n.language()),
-        commitment_links=[(cid, f"{commitments}/commitments/{cid}")
-                          for cid in event.related_commitments or ()],
+        commitments=related_commitments(event.related_commitments or (), service().commitments,
+                                        service().commitments_url),
+        commitment_status=statuses.COMMITMENT_STATUS,
         values=values or {"language": i18n.language()}, errors=errors or {}), status
 
 

@@ -86,7 +86,9 @@ def test_follow_confirm_alert_and_one_click_unsubscribe(stack, smtp, writer):
     alert = smtp.inbox.to(follower)[1]
     text = alert.get_body(("plain",)).get_content()
     assert "Acta de instalación firmada" in text and "https://example.org/acta.pdf" in text
-    assert f"/api/v1/commitments/{commitment_id}/history" in text
+    history = stack.url("commitments", f"/commitments/{commitment_id}?lang=es#s-history")
+    assert history in text  # the history as a page: issue 19 moved people's links off the API
+    assert requests.get(history, timeout=10).headers["Content-Type"].startswith("text/html")
     assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     change(stack, writer, milestone_id, planned_end="2024-02-28", justification="Ajuste", minor=True)

@@ -103,8 +103,8 @@ def test_every_page_has_no_accessibility_violations(stack, new_event, writer, pa
     """axe-core (WCAG 2.2 A/AA) finds nothing on any page, in either language, nothing is
     loaded from anywhere but our own services, and no CSP violation (the event page's JSON-LD
     block included); screenshots kept."""
-    event_id = new_event(related_commitments=[1], latitude=28.6353, longitude=-106.0889)
     commitment_id, milestone_id = new_commitment(stack, writer)
+    event_id = new_event(related_commitments=[commitment_id], latitude=28.6353, longitude=-106.0889)
     change(stack, writer, milestone_id, status="met", progress_pct=100, justification="Concluido")
     pages = {
         "events": stack.url("registration", "/"),
@@ -124,6 +124,10 @@ def test_every_page_has_no_accessibility_violations(stack, new_event, writer, pa
         page.csp_violations.clear()
     assert found == {}, explain(found)
     assert origins == {"127.0.0.1"}, f"pages loaded something from elsewhere: {origins}"
+    page.goto(pages["event"])  # the related commitment by its title, read from the commitments API
+    title = {"es": "Grupo de trabajo para el desarrollo rural",
+             "en": "Working group for rural development"}[lang]
+    assert page.get_by_role("link", name=re.compile(f": {title}$")).count() == 1
 
 
 def test_the_csp_watch_sees_what_the_policy_refuses(stack, page):

@@ -214,6 +214,8 @@ def test_mail_show_reads_a_message_as_a_mail_client_would(abierto, tmp_path):
     listed, attachment = rest.rstrip().splitlines()[-2:]
     assert listed == "Attachments (1):"
     assert re.fullmatch(r"  evento\.ics  text/calendar  (\d+ bytes|\d+\.\d KiB)", attachment)
+    from services.mailsink.reading import as_read  # the bytes it prints: `shown` is read as text
+    assert "\r" not in as_read((tmp_path / "mail" / "000001.eml").read_bytes())  # links copy clean
     raw = abierto("mail", "show", "--raw", "000001.eml").stdout
     assert "MIME-Version: 1.0" in raw and "Content-Type: text/calendar" in raw
     assert "Hola, Ana López:" not in raw  # encoded, as it travelled

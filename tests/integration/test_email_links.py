@@ -7,6 +7,7 @@ import email.policy
 import re
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar
@@ -20,8 +21,9 @@ from services.notifications.app import create_app as create_notifications_app
 from services.notifications.mail import compose, kinds
 from services.notifications.mail.kind import KINDS_TEMPLATES
 from services.notifications.mail.links import Links as FollowerLinks
-from services.notifications.models import Delivery
+from services.notifications.models import Delivery, WebhookEndpoint
 from services.notifications.pipeline import handlers, subscriptions
+from services.notifications.webhooks import delivering
 from services.registration import my_data
 from services.registration import service as use_cases
 from services.registration.facts import Links, registration_fact
@@ -36,6 +38,7 @@ NOTIFICATIONS_URL = "http://avisos.test"
 MAIL_FROM = "Abierto <abierto@chihuahua.example>"
 ONLINE = "https://meet.example/panel"
 EVIDENCE = "https://chihuahua.example/acta.pdf"
+RECEIVER = "https://portal.example/webhooks"  # an integrator's webhook endpoint
 LEASE = timedelta(minutes=2)
 
 
@@ -111,6 +114,20 @@ def registration_facts(registration_app, make_event, register, register_anonymou
     return recorded
 
 
+def endpoint_switched_off(db, now):
+    """The notice the webhook worker records when it switches an endpoint off (no fact from
+    the bus makes it): its contact is emailed."""
+    with db.transaction() as session:
+        endpoint = WebhookEndpoint(url=RECEIVER, event_types=["milestone.changed"],
+                                   contact_email="ti@portal.example", secret="whsec_" + "a" * 44,
+                                   enabled=True, owner_token_id=1, created_by="portal",
+                                   created_at=now, failing_since=now)
+        session.add(endpoint)
+        session.flush()
+        delivering._disable(session, SimpleNamespace(lease=LEASE, mail_domain="abierto.test"),
+                            endpoint, "gone", now)
+
+
 def links_of(message):
     """Every URL a reader can follow: hrefs of the HTML part, URLs of the text part, and the
     invite's URL and the URLs its description gives."""
@@ -155,6 +172,7 @@ def test_every_link_of_every_email_kind_opens_a_page_in_the_readers_language(
                                outbox_facts) + [changed]
     for fact in facts:
         handlers.handle(ndb, fact, now, LEASE, "abierto.test", follower_links)
+    endpoint_switched_off(ndb, now)
     with ndb.transaction() as session:
         rows = [(row.kind, row.context, row.message_id)
                 for row in session.scalars(select(Delivery).order_by(Delivery.id)).all()]
@@ -171,7 +189,7 @@ def test_every_link_of_every_email_kind_opens_a_page_in_the_readers_language(
                               my_data_url=f"{REGISTRATION_URL}/my-data", uid_domain=uid_domain)
         message = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
         for url in links_of(message):
-            if url in (ONLINE, EVIDENCE):  # the organiser's and the evidence's, not ours
+            if url in (ONLINE, EVIDENCE, RECEIVER):  # the organiser's, evidence's, integrator's
                 continue
             walked.setdefault(url, kind)
     assert len(walked) > 20

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from services.notifications.commitments_client import (CommitmentsClient, CommitmentsUnavailable,
-                                                       UnknownCommitment)
 from services.notifications.mail import compose
 from services.notifications.mail.links import UNSUBSCRIBE, Links
 from services.notifications.models import Delivery, Subscription
 from services.notifications.pipeline import handlers, tasks
 from shared import envelope
+from shared.commitments_client import (CommitmentsClient, CommitmentsUnavailable,
+                                       UnknownCommitment)
 from shared.signing import Keys
 from tests.integration.test_subscriptions_api import (  # noqa: F401 - fixtures
     closed_port_url, commitments_api)

@@ -6,10 +6,10 @@ import email.policy
 
 import pytest
 
-from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.mail import compose, kinds, labels
 from services.notifications.mail.kind import ATTENDEE
 from services.notifications.pipeline import tasks
+from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from tests.unit.test_emails import fact as registration_fact
 
 MAIL_FROM = "Gobierno Abierto Chihuahua <abierto@chihuahua.example>"

@@ -387,3 +387,21 @@ def test_the_online_link_is_shown_beside_the_venue_and_in_the_invite():
     (event,) = invite_of(message).events
     assert "En línea: https://meet.example.org/gobierno-abierto" in str(event["DESCRIPTION"])
     assert "En línea" not in bodies(received("registration_confirmed"))[0]  # none: no line
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_event_with_no_place_has_no_empty_place_lines(kind):
+    """An online event, or one made with a title and times only: no "Lugar:" with nothing
+    after it and no "Dirección: , , "; what it has is joined without stray commas."""
+    data = fact(kind=kind)
+    data["event"].update(venue="", address="", city="", country="",
+                         online_url="https://meet.example.org/x")
+    text, html = bodies(received(kind, data))
+    for label in ("Lugar", "Dirección", "Venue", "Address"):  # ("- Lugar:" lists a change)
+        assert f"\n{label}:" not in text
+        assert f'>{label}</th><td style="padding:4px 0;">' not in html  # the details' row
+    assert ", ," not in text and ", ," not in html
+    data["event"].update(city="Chihuahua", country="MX")
+    text, html = bodies(received(kind, data))
+    assert "Dirección: Chihuahua, México" in text and "Address: Chihuahua, Mexico" in text
+    assert "<td style=\"padding:4px 0;\">Chihuahua, México</td>" in html

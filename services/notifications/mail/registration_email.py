@@ -87,7 +87,10 @@ class RegistrationEmail(EmailKind):
             topic=shown["title"],
             when=when(event["starts_at"], event["ends_at"], event["timezone"], language),
             until=_until(held_until, event["timezone"], language) if held_until else None,
-            country=country(event["country"], language),
+            # The parts the event has: an online event, or one made with a title and times
+            # only, has no venue or address, and its email shows no empty line for them.
+            address=", ".join(part for part in (event.get("address"), event.get("city"),
+                                                country(event["country"], language)) if part),
             attachment=ICS_FILENAME if self.invite_for(shared) else None,
             qr_size=checkin_qr.SIZE,
             commitments=[_commitment_line(item, language) for item in shared["commitments"]],

@@ -8,7 +8,6 @@ import time
 from redis.exceptions import RedisError
 
 from services.notifications.celery_app import app
-from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.mail import compose, kinds
 from services.notifications.mail.mailer import PermanentMailError, TransientMailError
 from services.notifications.models import Delivery
@@ -16,6 +15,7 @@ from services.notifications.pipeline import deliveries, subscriptions, unrecorde
 from services.notifications.webhooks import delivering as webhook_delivery
 from services.notifications.webhooks import recording as webhooks
 from shared import outages
+from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import logging
 from flask import Blueprint, render_template_string, request
 from marshmallow import ValidationError
 
-from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.pipeline import subscriptions
 from services.notifications.web.subscriptions_api import RETRY_AFTER, SubscriptionRequestSchema
+from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from shared.ratelimit import limited
 from shared.web import service
 

@@ -1,10 +1,10 @@
 """The pages a follower's links open: GET only shows (mail scanners follow links), POST acts."""
 from flask import Blueprint, render_template
 
-from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.mail.links import CONFIRM, UNSUBSCRIBE
 from services.notifications.pipeline import subscriptions
 from shared import signing
+from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from shared.domain_errors import NotFound
 from shared.ratelimit import limited
 from shared.web import secret_url, service

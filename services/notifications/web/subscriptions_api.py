@@ -4,9 +4,9 @@ import logging
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, pre_load, validate
 
-from services.notifications.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from services.notifications.pipeline import subscriptions
 from shared.auth import require
+from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from shared.errors import problem
 from shared.ratelimit import limited
 from shared.schemas import (MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field, page_body,

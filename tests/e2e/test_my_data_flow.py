@@ -33,7 +33,8 @@ def ask_for_link(stack, smtp, address):
                            for m in smtp.inbox.to(address)), 30, what="the my-data link")
     mail = [m for m in smtp.inbox.to(address) if "/my-data/" in m.get_body(("plain",)).get_content()
             and "Tu enlace" in m["Subject"]][-1]
-    return _link(mail, "/my-data/")
+    # The page itself: each language section of the email adds its own `?lang=`.
+    return _link(mail, "/my-data/").split("?")[0]
 
 
 def greeting(message):

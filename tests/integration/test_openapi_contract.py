@@ -80,7 +80,7 @@ class KnownCommitments:
     """The commitments service as notifications reads it, answering for the seeded plan's three."""
 
     def get(self, commitment_id):
-        from services.notifications.commitments_client import UnknownCommitment
+        from shared.commitments_client import UnknownCommitment
 
         if commitment_id not in (1, 2, 3):
             raise UnknownCommitment(f"There is no commitment {commitment_id}.")

@@ -46,7 +46,7 @@ def _png(matrix):
         rows.append(line * SCALE)
     rows.append(_WHITE_ROWS)
     return (_SIGNATURE + _chunk(b"IHDR", _HEADER)
-            + _chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + _chunk(b"IEND", b""))
+            + _chunk(b"IDAT", zlib.compress(b"".join(rows))) + _chunk(b"IEND", b""))
 
 
 def _chunk(kind, data):

@@ -15,6 +15,7 @@ records when each message arrived. Prints a table and writes it as JSON to bench
 
     .venv/bin/python bench/pipeline.py            # the full run (a few minutes)
     .venv/bin/python bench/pipeline.py --smoke    # seconds; fails unless every email arrives once
+    .venv/bin/python bench/pipeline.py --only reminders,fan_out   # those scenarios alone, full size
 """
 import argparse
 import http.client
@@ -253,8 +254,9 @@ def bearer(stack, service, scopes):
     return {"Authorization": f"Bearer {token}"}
 
 
-def run_stack(folder, redis_url, redis_port, sizes):
-    """Scenarios 2, 3 and 5 and the SMTP/Redis limits, on one stack; returns their figures."""
+def run_stack(folder, redis_url, redis_port, sizes, only=None):
+    """Scenarios 2, 3 and 5 (or those named in `only`) and the SMTP/Redis limits, on one
+    stack; returns their figures."""
     inbox, smtp_port = Arrivals(), free_port()
     controller = serve(None, "127.0.0.1", smtp_port, handler=inbox)
     urls = {s: f"sqlite:///{folder / s}.db" for s in Stack.WEB}
@@ -282,6 +284,8 @@ def run_stack(folder, redis_url, redis_port, sizes):
                 ("steady_50", lambda: registrations_to_emails(stack, inbox, event["id"], n, 50, "steady")),
                 ("fan_out", lambda: milestone_to_alerts(stack, inbox, writer, sizes["followers"])),
                 ("reminders", lambda: event_to_reminders(stack, inbox, organiser, sizes["attendees"]))):
+            if only and name not in only:
+                continue
             before, own_before = watch.cpu(), time.process_time()
             results[name] = run()
             cpu[name] = {k: round(v - before.get(k, 0.0), 1) for k, v in watch.cpu().items()}
@@ -303,8 +307,12 @@ def run_stack(folder, redis_url, redis_port, sizes):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
-    parser.add_argument("--skip-api", action="store_true", help="scenarios 2 and 3 only")
+    parser.add_argument("--skip-api", action="store_true", help="scenarios 2, 3 and 5 only")
+    parser.add_argument("--only", type=lambda text: text.split(","), metavar="NAME,...",
+                        help=f"these of {', '.join(report.SCENARIOS)} alone (no API scenario)")
     args = parser.parse_args()
+    if args.only and set(args.only) - set(report.SCENARIOS):
+        parser.error(f"--only takes {', '.join(report.SCENARIOS)}")
     sizes = SMOKE if args.smoke else FULL
     folder = Path(tempfile.mkdtemp(prefix="abierto-bench-"))
     redis_server = RedisServer(folder, fsync="everysec")  # as compose runs it
@@ -312,11 +320,12 @@ def main():
     results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "smoke": args.smoke, "cores": os.cpu_count()}
     try:
-        if not args.skip_api:
+        if not (args.skip_api or args.only):
             from bench import api_load
             results["api"] = api_load.measure(folder / "api", redis_server.url,
                                               ("sqlite", "postgresql"), sizes["api_seconds"])
-        results.update(run_stack(folder / "stack", redis_server.url, redis_server.port, sizes))
+        results.update(run_stack(folder / "stack", redis_server.url, redis_server.port, sizes,
+                                 args.only))
     finally:
         redis_server.stop()
     report.show(results)

@@ -15,6 +15,7 @@ from icalendar.parser import Contentline
 PRODID = "-//Abierto//Gobierno Abierto//ES"
 
 
+@functools.lru_cache(maxsize=8)  # two settings; the worker asks once per invite
 def uid_domain(public_url, mail_from):
     """The domain a deployment's calendar UIDs are made under, so they are unique in the
     world (RFC 5545 3.8.4.7): the host people reach the events at (registration's

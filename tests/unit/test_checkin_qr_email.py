@@ -53,6 +53,23 @@ def test_the_qr_code_is_an_inline_image_that_reads_back_as_the_token(kind):
     assert Image.open(io.BytesIO(part.get_payload(decode=True))).size == (checkin_qr.SIZE,) * 2
 
 
+@pytest.mark.parametrize("event_id, registration_id", [
+    (1, 1), (42, 90_817), (9_999_999_999, 9_999_999_999), (3, 5_000_000_001)])
+def test_every_shape_of_token_reads_back_at_one_size(event_id, registration_id):
+    """The mask is fixed, not chosen per code: the shortest and the longest token both decode,
+    from an image of the size the HTML says."""
+    for tail in ("00000000000000000000", "ZZZZZZZZZZZZZZZZZZZZ", "K7M4QXABCDEFGHJK0123"):
+        token = f"ABIERTO:{event_id}:{registration_id}:{tail}"
+        image = Image.open(io.BytesIO(checkin_qr.png(token)))
+        assert image.size == (checkin_qr.SIZE,) * 2
+        assert [barcode.text for barcode in zxingcpp.read_barcodes(image)] == [token]
+
+
+def test_a_token_too_long_for_the_size_is_refused_not_drawn_larger():
+    with pytest.raises(ValueError):
+        checkin_qr.png("ABIERTO:1:1:" + "K" * 60)
+
+
 @pytest.mark.parametrize("kind", WITH_QR)
 def test_the_short_code_is_beside_it_and_alone_in_the_text(kind):
     text, html = bodies(received(kind, seat(kind)))

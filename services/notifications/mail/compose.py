@@ -1,6 +1,5 @@
 """One bilingual email from a delivery's data: its kind renders text and HTML, an .ics and
 inline images go with it if the kind says so (pure: data in, message out)."""
-import email.utils
 import functools
 import json
 import uuid
@@ -66,7 +65,7 @@ def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commit
     attachment = None
     method = kind.invite_for(data)
     if method:
-        ics = calendar_invite.invite(data, organizer_email=email.utils.parseaddr(mail_from)[1],
+        ics = calendar_invite.invite(data, organizer_email=mime.address_of(mail_from),
                                      method=method, uid_domain=uid_domain)
         attachment = (ics, method, ICS_FILENAME)
     headers = kind.headers(data, mime.domain_of(mail_from))

@@ -59,7 +59,7 @@ def message(*, subject, mail_from, to, message_id, headers, text, html, invite=N
     `inline` [(bytes, image subtype, Content-ID, file name)] the images the HTML shows."""
     outer = MIMEMultipart("mixed", boundary=_boundary(), policy=POLICY)
     outer["Subject"] = _header(one_line(subject))
-    outer["From"] = _address(*email.utils.parseaddr(mail_from))
+    outer["From"] = _from(mail_from)
     outer["To"] = _address(*to)
     outer["Date"] = email.utils.format_datetime(datetime.now(timezone.utc))
     outer["Message-ID"] = message_id
@@ -113,9 +113,23 @@ def _calendar(ics, method, filename):
     return part
 
 
+# MAIL_FROM is one setting for every email, and parsing an address costs as much as
+# quoted-printable encoding a body: each of these parses it once per process.
+@functools.lru_cache(maxsize=8)
+def address_of(mail_from):
+    """The bare address of MAIL_FROM ("n@example.org")."""
+    return email.utils.parseaddr(mail_from)[1]
+
+
+@functools.lru_cache(maxsize=8)
 def domain_of(mail_from):
     """The domain of the From address: Message-IDs and List-Ids are made under it."""
-    return email.utils.parseaddr(mail_from)[1].rpartition("@")[2] or "abierto.local"
+    return address_of(mail_from).rpartition("@")[2] or "abierto.local"
+
+
+@functools.lru_cache(maxsize=8)
+def _from(mail_from):
+    return _address(*email.utils.parseaddr(mail_from))
 
 
 def one_line(value):

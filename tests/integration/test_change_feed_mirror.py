@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from services.registration.models import Event
 
@@ -103,3 +103,33 @@ def test_a_row_that_commits_after_a_later_one_is_not_skipped(registration_app, b
     early.close()
     mirror.sync()
     assert mirror.rows == {first: "first", second: "second"} == source(db)
+
+
+def test_a_row_that_commits_while_a_feed_is_read_is_not_skipped(registration_app, backend):
+    """A feed reads rows, then tombstones: a row still running for the first read and a later
+    deletion committed before the second must both wait for the same horizon."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: commits come in counter order")
+    client, db, _ = registration_app
+    mirror = Mirror(client)
+    with db.transaction() as session:
+        gone = new_event(session, "gone")
+    mirror.sync()
+    early = db.sessions()
+    early.begin()
+    first = new_event(early, "first")  # the older transaction, still running
+    with db.transaction() as session:
+        session.execute(delete(Event).where(Event.id == gone))  # a younger one, committed
+
+    def commit_early(conn, cursor, statement, *_):
+        if "feed_tombstones" in statement and early.in_transaction():
+            early.commit()  # between the feed's read of rows and its read of tombstones
+
+    event.listen(db.engine, "before_cursor_execute", commit_early)
+    try:
+        mirror.sync()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", commit_early)
+        early.close()
+    mirror.sync()
+    assert mirror.rows == {first: "first"} == source(db)

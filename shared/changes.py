@@ -125,11 +125,19 @@ def feed_tables(Base):
 
 # ---- reading -------------------------------------------------------------------------
 
-def _horizon(connection):
-    """Rows of transactions below this id are final; None: every committed row is (SQLite)."""
-    if connection.dialect.name == "sqlite":
+def _horizon(session):
+    """Rows of transactions below this id are final; None: every committed row is (SQLite).
+
+    Read once, before the rows and the tombstones: each of those statements has a snapshot of
+    its own, and a horizon read by each could hand out a deletion committed between them, so
+    moving the cursor past a row the first read held back (its older transaction committed in
+    that same moment)."""
+    if session.connection().dialect.name == "sqlite":
         return None
-    return literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return session.scalar(select(_XMIN))
+
+
+_XMIN = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 
 def changed(session, model, tombstones, cursor, limit, where=(), scope=None, shown=None):
@@ -137,7 +145,7 @@ def changed(session, model, tombstones, cursor, limit, where=(), scope=None, sho
     of its table (in `scope`) after `cursor`, in the order of changes. A row `shown` says
     is not in the list comes as a Tombstone."""
     after = decode(cursor)
-    horizon = _horizon(session.connection())
+    horizon = _horizon(session)
     position = tuple_(model.change_xid, model.change_seq)
     rows = select(model).where(position > tuple_(after.xid, after.seq), *where)
     gone = select(tombstones).where(tombstones.kind == model.__tablename__,

@@ -3,11 +3,13 @@ webhook endpoints, tokens, outbox."""
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.changes import Tracked, feed_tables
 from shared.tokens import TokenMixin
 from shared.db import UTCDateTime, make_base, utcnow
 from shared.outbox import OutboxMixin
 
 Base = make_base()
+ChangeCounter, FeedTombstone = feed_tables(Base)  # the lists' change feeds (shared.changes)
 
 
 class ApiToken(TokenMixin, Base):
@@ -18,7 +20,7 @@ class Outbox(OutboxMixin, Base):
     pass
 
 
-class Delivery(Base):
+class Delivery(Tracked, Base):
     """One email to one recipient, or one CloudEvent to one webhook endpoint (kind `webhook`):
     queued -> inflight -> sent | awaiting_retry | failed, or suppressed from the start (its
     mailbox had reached MAIL_CAP)."""
@@ -55,7 +57,7 @@ class Delivery(Base):
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
-class WebhookEndpoint(Base):
+class WebhookEndpoint(Tracked, Base):
     """Where an integrator wants some event types POSTed, signed with its secret (Standard
     Webhooks). Disabled by the receiver (410), by failing for WEBHOOK_DISABLE_AFTER, or by hand."""
 
@@ -79,7 +81,7 @@ class WebhookEndpoint(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class Subscription(Base):
+class Subscription(Tracked, Base):
     """One address following one topic: pending -> confirmed -> cancelled (and back to pending)."""
 
     __tablename__ = "subscriptions"

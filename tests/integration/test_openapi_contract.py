@@ -58,7 +58,11 @@ STILL_REFUSED = {
     "GET /api/v1/history/verify (positive)": "`size` and `root` together or neither",
     # notifications
     "POST /api/v1/subscriptions (positive)": "the commitment must exist (commitments service)",
-    "GET /api/v1/deliveries (positive)": "`cloudevent_id` or its old name `event_id`, not both",
+    "GET /api/v1/deliveries (positive)": "`cloudevent_id` or its old name `event_id`, not both; "
+                                         + FEED,
+    "GET /api/v1/subscriptions (positive)": FEED,
+    "GET /api/v1/webhooks/endpoints (positive)": FEED,
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries (positive)": FEED,
     "POST /api/v1/webhooks/endpoints (positive)": "`event_types` from the catalogue only",
     "PATCH /api/v1/webhooks/endpoints/{endpoint_id} (positive)": "`event_types` likewise",
     # registration

@@ -118,6 +118,21 @@ def test_an_endpoint_is_registered_with_its_secret_shown_once(hooks_api):
     assert rotated.get_json()["previous_secret_until"] is not None
 
 
+def test_a_change_names_only_what_changes(hooks_api):
+    """PATCH with the description alone keeps the types (they are required only to register)."""
+    client, _db, headers, _ = hooks_api()
+    portal = headers()
+    made = register(client, portal, "https://portal.example/hooks").get_json()
+    changed = client.patch(f"/api/v1/webhooks/endpoints/{made['id']}", headers=portal,
+                           json={"description": "Portal ciudadano"})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert (changed.get_json()["description"], changed.get_json()["event_types"]) == (
+        "Portal ciudadano", ["milestone.changed"])
+    document = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "event_types" in document["EndpointRequest"]["required"]
+    assert "event_types" not in document["EndpointChange"].get("required", [])
+
+
 def test_types_must_exist_and_personal_ones_need_registrations_read(hooks_api, row_counts):
     client, db, headers, _ = hooks_api()
     unknown = register(client, headers(), "https://portal.example/h", types=["registration.bogus"])

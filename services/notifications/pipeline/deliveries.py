@@ -18,8 +18,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.notifications.mail import kinds
-from services.notifications.models import Delivery
+from services.notifications.models import Delivery, FeedTombstone
 from services.notifications.pipeline import mailcap, oppositions, tombstones
+from shared import changes
 from shared.db import page_of, utcnow
 from shared.domain_errors import Conflict, NotFound
 
@@ -292,6 +293,11 @@ def search(session, page, per_page, status=None, recipient=None, kind=None, clou
     if cloudevent_id:
         query = query.where(Delivery.cloudevent_id == cloudevent_id)
     return page_of(session, query.order_by(Delivery.id.desc()), page, per_page)
+
+
+def search_changed(session, cursor, limit):
+    """(deliveries changed after `cursor`, the next cursor); an erased one comes as a tombstone."""
+    return changes.changed(session, Delivery, FeedTombstone, cursor, limit)
 
 
 def one(session, delivery_id):

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from services.notifications.mail import kinds
 from services.notifications.mail.kind import FOLLOWERS
 from services.notifications.mail.kinds import subscription_optin as optin_kind
-from services.notifications.models import Outbox, Subscription
+from services.notifications.models import FeedTombstone, Outbox, Subscription
 from services.notifications.pipeline import deliveries, mailcap
-from shared import envelope, outbox
+from shared import changes, envelope, outbox
 from shared.db import page_of, utcnow
 from shared.domain_errors import NotFound
 from shared.schemas import normalize_email
@@ -147,6 +147,13 @@ def search(session, page, per_page, topic=None, status=None):
     if status:
         query = query.where(Subscription.status == status)
     return page_of(session, query.order_by(Subscription.id.desc()), page, per_page)
+
+
+def search_changed(session, cursor, limit):
+    """(subscriptions changed after `cursor`, the next cursor): a cancelled or erased one
+    comes as a tombstone, so a mirror lets the follower go (following again brings it back)."""
+    return changes.changed(session, Subscription, FeedTombstone, cursor, limit,
+                           shown=lambda subscription: subscription.status != CANCELLED)
 
 
 def erase(session, email_key, now=None):

@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, post_load, validate
 from services.notifications.pipeline import deliveries
 from shared.auth import require
 from shared.errors import ProblemSchema
-from shared.schemas import PageQuery, StrictSchema, UTCDateTime, page_body, page_schema
+from shared.schemas import ChangesQuery, StrictSchema, UTCDateTime, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
 blp = ApiBlueprint("deliveries", __name__, url_prefix="/api/v1",
@@ -42,7 +42,7 @@ class DeliverySchema(StrictSchema):
                               metadata={"description": "what people did to it, oldest first"})
 
 
-class DeliveryQuery(PageQuery):
+class DeliveryQuery(ChangesQuery):
     status = fields.String(validate=validate.OneOf(deliveries.PUBLIC_STATUSES))
     recipient = fields.String()
     kind = fields.String()
@@ -68,8 +68,12 @@ class Deliveries(MethodView):
     @blp.arguments(DeliveryQuery, location="query")
     @blp.response(200, page_schema(DeliverySchema))
     def get(self, query):
-        """Deliveries, newest first (token scope `deliveries:read`)."""
+        """Deliveries, newest first (token scope `deliveries:read`); or what changed since a
+        cursor (`changed_since`, for mirrors)."""
         with service().db.transaction() as session:
+            if "changed_since" in query:
+                return feed_body(*deliveries.search_changed(
+                    session, query["changed_since"], query["per_page"]), query)
             items, total = deliveries.search(session, **query)
         return page_body(items, total, query)
 

@@ -9,8 +9,8 @@ from shared.auth import require
 from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from shared.errors import problem
 from shared.ratelimit import limited
-from shared.schemas import (MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field, page_body,
-                            page_schema)
+from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field,
+                            feed_body, page_body, page_schema)
 from shared.web import ApiBlueprint, service
 from shared.wording import LANGUAGES
 
@@ -67,7 +67,7 @@ class SubscriptionSchema(StrictSchema):
     cancelled_at = UTCDateTime(allow_none=True)
 
 
-class SubscriptionQuery(PageQuery):
+class SubscriptionQuery(ChangesQuery):
     topic = Topic()
     status = fields.String(validate=validate.OneOf(subscriptions.STATUSES))
 
@@ -100,8 +100,12 @@ class Subscriptions(MethodView):
     @blp.arguments(SubscriptionQuery, location="query")
     @blp.response(200, page_schema(SubscriptionSchema))
     def get(self, query):
-        """Subscriptions, newest first (token scope `subscriptions:read`)."""
+        """Subscriptions, newest first (token scope `subscriptions:read`); or what changed
+        since a cursor (`changed_since`, for mirrors; a cancelled one comes as a tombstone)."""
         with service().db.transaction() as session:
+            if "changed_since" in query:
+                return feed_body(*subscriptions.search_changed(
+                    session, query["changed_since"], query["per_page"]), query)
             items, total = subscriptions.search(session, **query)
         return page_body(items, total, query)
 

@@ -7,7 +7,8 @@ from marshmallow import fields, validate
 from services.notifications.webhooks import endpoints
 from shared.auth import require
 from shared.errors import ProblemSchema
-from shared.schemas import MAX_INT, PageQuery, StrictSchema, UTCDateTime, email_field, page_body, page_schema
+from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field, feed_body,
+                            page_body, page_schema)
 from shared.web import ApiBlueprint, personal_answer, service
 
 blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
@@ -15,27 +16,29 @@ blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
 BEARER = [{"bearer": []}]
 SCOPE = "webhooks:write"
 ONE = "/endpoints/<int(max=2147483647):endpoint_id>"
-TYPES = fields.List(fields.String(validate=validate.Length(max=100)),
-                    validate=validate.Length(min=1, max=50),
-                    metadata={"description": "CloudEvent types from GET /api/v1/webhooks/event-types; "
-                                             "registration.* and arco.* need `registrations:read` too"})
+
+
+def event_types_field(**kwargs):
+    """A field of its own for each schema: a shared one made `required` would be required in
+    every schema using it (a PATCH of only the description was refused)."""
+    return fields.List(fields.String(validate=validate.Length(max=100)),
+                       validate=validate.Length(min=1, max=50), metadata={"description": (
+                           "CloudEvent types from GET /api/v1/webhooks/event-types; "
+                           "registration.* and arco.* need `registrations:read` too")}, **kwargs)
 
 
 class EndpointRequestSchema(StrictSchema):
     url = fields.String(required=True, validate=validate.Length(max=2000),
                         metadata={"description": "https, on a public address"})
-    event_types = TYPES
+    event_types = event_types_field(required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field(required=True, metadata={
         "description": "told if the endpoint is disabled"})
 
 
-EndpointRequestSchema._declared_fields["event_types"].required = True
-
-
 class EndpointChangeSchema(StrictSchema):
     url = fields.String(validate=validate.Length(max=2000))
-    event_types = TYPES
+    event_types = event_types_field()
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field()
     enabled = fields.Boolean(metadata={"description": "true turns a disabled endpoint back on"})
@@ -121,10 +124,14 @@ class Endpoints(MethodView):
 
     @require(SCOPE)
     @blp.doc(security=BEARER)
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(EndpointSchema))
     def get(self, query):
-        """This token's endpoints (no secrets)."""
+        """This token's endpoints (no secrets); or what changed since a cursor
+        (`changed_since`; a deleted endpoint comes as a tombstone)."""
+        if "changed_since" in query:
+            return feed_body(*endpoints.listing_changed(
+                service().db, g.caller, query["changed_since"], query["per_page"]), query)
         items, total = endpoints.listing(service().db, g.caller, query["page"], query["per_page"])
         return page_body(items, total, query)
 
@@ -174,10 +181,15 @@ class RotateSecret(MethodView):
 class EndpointDeliveries(MethodView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(WebhookDeliverySchema))
     def get(self, query, endpoint_id):
-        """The endpoint's delivery log, newest first."""
+        """The endpoint's delivery log, newest first; or what changed since a cursor
+        (`changed_since`: each new try moves a delivery)."""
+        if "changed_since" in query:
+            return feed_body(*endpoints.log_changed(
+                service().db, g.caller, endpoint_id, query["changed_since"], query["per_page"]),
+                query)
         items, total = endpoints.log(service().db, g.caller, endpoint_id, query["page"],
                                      query["per_page"])
         return page_body(items, total, query)

@@ -6,10 +6,10 @@ import secrets as random
 
 from sqlalchemy import select, update
 
-from services.notifications.models import Delivery, WebhookEndpoint
+from services.notifications.models import Delivery, FeedTombstone, WebhookEndpoint
 from services.notifications.pipeline import deliveries
 from services.notifications.webhooks import addresses
-from shared import events
+from shared import changes, events
 from shared.bus import stream_name
 from shared.db import page_of
 from shared.domain_errors import Conflict, Forbidden, InvalidField, NotFound
@@ -75,6 +75,15 @@ def listing(db, caller, page, per_page):
         return page_of(session, select(WebhookEndpoint).where(
             WebhookEndpoint.owner_token_id == caller.token_id).order_by(WebhookEndpoint.id),
             page, per_page)
+
+
+def listing_changed(db, caller, cursor, limit):
+    """(the caller's endpoints changed after `cursor`, deleted ones as tombstones, the next
+    cursor); another token's deletions stay out of it."""
+    with db.transaction() as session:
+        return changes.changed(session, WebhookEndpoint, FeedTombstone, cursor, limit,
+                               where=[WebhookEndpoint.owner_token_id == caller.token_id],
+                               scope=caller.token_id)
 
 
 def one(session, caller, endpoint_id):
@@ -161,6 +170,14 @@ def log(db, caller, endpoint_id, page, per_page):
         one(session, caller, endpoint_id)
         return page_of(session, select(Delivery).where(Delivery.endpoint_id == endpoint_id)
                        .order_by(Delivery.id.desc()), page, per_page)
+
+
+def log_changed(db, caller, endpoint_id, cursor, limit):
+    """(the endpoint's deliveries changed after `cursor`: a new try, a new state; the next cursor)."""
+    with db.transaction() as session:
+        one(session, caller, endpoint_id)
+        return changes.changed(session, Delivery, FeedTombstone, cursor, limit,
+                               where=[Delivery.endpoint_id == endpoint_id], scope=endpoint_id)
 
 
 def replay(db, caller, endpoint_id, delivery_id, by, now, lease):

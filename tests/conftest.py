@@ -25,6 +25,9 @@ os.environ.setdefault("ABIERTO_ENV", "development")
 # Tests register hundreds of people from 127.0.0.1; the limit itself has its own test.
 os.environ.setdefault("PUBLIC_RATE_LIMIT", "100000/minute")
 os.environ.setdefault("EVENT_CLIENT_LIMIT", "100000/minute")  # likewise, per event
+# No test reads a commitments service it did not start: not a `make run` left on :5002
+# (port 9, discard, refuses at once). The end-to-end stacks set their own peers' URLs.
+os.environ.setdefault("COMMITMENTS_API_URL", "http://127.0.0.1:9")
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 

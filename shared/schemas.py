@@ -3,6 +3,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.changes import CursorField, Tombstone
@@ -36,7 +37,12 @@ class UTCDateTime(fields.AwareDateTime):
 
 
 class StrictSchema(Schema):
-    """Input schemas reject unknown fields (and say so in the OpenAPI document)."""
+    """Input schemas reject unknown fields (and say so in the OpenAPI document).
+
+    A rule across fields that a `@validates_schema` enforces is said to the document in
+    `json_schema` (e.g. `{"oneOf": [...]}`), merged into the schema's component."""
+
+    json_schema = {}
 
     class Meta:
         unknown = RAISE
@@ -50,6 +56,14 @@ class StrictSchema(Schema):
                 raise ValidationError({key: [
                     "Must not contain NUL characters or unpaired surrogates."] for key in bad})
         return data
+
+
+class SchemaRulesPlugin(BasePlugin):
+    """apispec: adds each schema's `json_schema` keywords (rules across its fields)."""
+
+    def schema_helper(self, name, definition, schema=None, **kwargs):
+        rules = getattr(schema, "json_schema", None)
+        return dict(rules) if rules else None
 
 
 def _unstorable(value):

@@ -74,11 +74,18 @@ class Reason(fields.Field):
         return _ReasonText().load(value)
 
 
+# Spanish is trimmed and then required: some character that is not a space.
+_SAID = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S"}
+
+
 class CallOffSchema(StrictSchema):
     """POST .../cancel and .../postpone: why, in Spanish and English."""
 
     reason = Reason(required=True, metadata={
-        "type": "object", "example": {"es": "Por lluvia", "en": "Because of rain"},
+        "oneOf": [_SAID, {"type": "object", "required": ["es"], "additionalProperties": False,
+                          "properties": {"es": _SAID, "en": {"type": ["string", "null"],
+                                                             "maxLength": 1000}}}],
+        "example": {"es": "Por lluvia", "en": "Because of rain"},
         "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
 
 

@@ -74,9 +74,8 @@ STILL_REFUSED = {
     "PATCH /api/v1/events/{event_id} (positive)": "the same, against the stored times",
     "POST /api/v1/events/{event_id}/registrations (positive)":
         "`accessibility_needs` only with `accessibility_consent` true",
-    "POST /api/v1/events/{event_id}/cancel (positive)": "`reason` object's `es` is required",
-    "POST /api/v1/events/{event_id}/postpone (positive)": "`reason` object's `es` is required",
-    "POST /api/v1/events/{event_id}/check-ins (positive)": "`code` or `walk_in`, exactly one",
+    "POST /api/v1/events/{event_id}/check-ins (positive)":
+        "a `code` must be one the API signed for this event; any other is `invalid_code`",
 }
 
 

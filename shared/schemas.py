@@ -18,6 +18,19 @@ LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+class WholeNumber(fields.Integer):
+    """An integer as JSON and JSON Schema's `integer` have it: 3 or 3.0 (JSON has one kind
+    of number), never 3.5, "3" or true."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class UTCDateTime(fields.AwareDateTime):
     """ISO 8601 with an offset (or Z) in, between 1900 and 2999; always UTC out, as stored."""
 

@@ -60,8 +60,9 @@ STILL_REFUSED = {
     "GET /api/v1/subscriptions (positive)": FEED,
     "GET /api/v1/webhooks/endpoints (positive)": FEED,
     "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries (positive)": FEED,
-    "POST /api/v1/webhooks/endpoints (positive)": "`event_types` from the catalogue only",
-    "PATCH /api/v1/webhooks/endpoints/{endpoint_id} (positive)": "`event_types` likewise",
+    "POST /api/v1/webhooks/endpoints (positive)":
+        "`url` must name an https host that resolves, to public addresses only",
+    "PATCH /api/v1/webhooks/endpoints/{endpoint_id} (positive)": "`url` likewise",
     # registration
     "GET /api/v1/events (positive)": FEED,
     "GET /api/v1/events/{event_id}/registrations (positive)": FEED,

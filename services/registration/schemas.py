@@ -7,7 +7,8 @@ from marshmallow import (ValidationError, fields, post_load, pre_load, validate,
 from services.registration import domain, lifecycle
 from services.registration.published import EVENT_STATUSES
 from shared import bilingual, durations
-from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber, email_field
+from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber,
+                            email_field)
 from shared.web import service
 from shared.wording import LANGUAGES
 

@@ -52,6 +52,7 @@ STILL_REFUSED = {
     "POST /api/v1/commitments/{ref}/milestones (positive)": "`planned_end` not before `planned_start`",
     "GET /api/v1/history/entries/{entry_id}/inclusion (positive)": "`size` at most the log's",
     "GET /api/v1/history/consistency (positive)": "`first` at most `second`",
+    # OpenAPI describes each query parameter alone: a rule tying two of them has no place.
     "GET /api/v1/history/verify (positive)": "`size` and `root` together or neither",
     # notifications
     "POST /api/v1/subscriptions (positive)": "the commitment must exist (commitments service)",
@@ -70,6 +71,8 @@ STILL_REFUSED = {
     "GET /api/v1/arco/requests (positive)": FEED,
     "POST /api/v1/events (positive)": "`ends_at` after `starts_at`",
     "PATCH /api/v1/events/{event_id} (positive)": "the same, against the stored times",
+    # An `if`/`then` would also bind the answers, which share the schema and never carry
+    # the (write-only) consent.
     "POST /api/v1/events/{event_id}/registrations (positive)":
         "`accessibility_needs` only with `accessibility_consent` true",
     "POST /api/v1/events/{event_id}/check-ins (positive)":

@@ -13,7 +13,11 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemSchema(ma.Schema):
-    """Documents the error body in the OpenAPI document."""
+    """Documents the error body in the OpenAPI document. RFC 9457 lets a problem carry
+    extension members (a check-in's `result`), so other properties are allowed."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = ma.fields.String()
     title = ma.fields.String()

@@ -3,6 +3,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.changes import CursorField, Tombstone
@@ -15,6 +16,19 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
 # PostgreSQL cannot store U+0000 in text, and a lone surrogate cannot be encoded as UTF-8.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class WholeNumber(fields.Integer):
+    """An integer as JSON and JSON Schema's `integer` have it: 3 or 3.0 (JSON has one kind
+    of number), never 3.5, "3" or true."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class UTCDateTime(fields.AwareDateTime):
@@ -36,7 +50,12 @@ class UTCDateTime(fields.AwareDateTime):
 
 
 class StrictSchema(Schema):
-    """Input schemas reject unknown fields (and say so in the OpenAPI document)."""
+    """Input schemas reject unknown fields (and say so in the OpenAPI document).
+
+    A rule across fields that a `@validates_schema` enforces is said to the document in
+    `json_schema` (e.g. `{"oneOf": [...]}`), merged into the schema's component."""
+
+    json_schema = {}
 
     class Meta:
         unknown = RAISE
@@ -50,6 +69,14 @@ class StrictSchema(Schema):
                 raise ValidationError({key: [
                     "Must not contain NUL characters or unpaired surrogates."] for key in bad})
         return data
+
+
+class SchemaRulesPlugin(BasePlugin):
+    """apispec: adds each schema's `json_schema` keywords (rules across its fields)."""
+
+    def schema_helper(self, name, definition, schema=None, **kwargs):
+        rules = getattr(schema, "json_schema", None)
+        return dict(rules) if rules else None
 
 
 def _unstorable(value):

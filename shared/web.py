@@ -16,7 +16,7 @@ from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore
 from shared.ratelimit import PublicRateLimit
-from shared.schemas import item_or_tombstone_property
+from shared.schemas import SchemaRulesPlugin, item_or_tombstone_property
 
 
 # Every page's one stylesheet; pages carry no inline style or script, so the CSP needs neither.
@@ -143,7 +143,8 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     app.extensions["abierto"] = service
-    api = ProblemApi(app, spec_kwargs={"extra_plugins": [idempotent_posts.OpenApiPlugin(),
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [SchemaRulesPlugin(),
+                                                         idempotent_posts.OpenApiPlugin(),
                                                          openapi_answers.ErrorAnswersPlugin(),
                                                          etags.OpenApiPlugin()],
                                        "components": {"securitySchemes": {

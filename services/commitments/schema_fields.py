@@ -40,11 +40,32 @@ def _unique(values):
 
 
 def code_list(vocabulary, **kwargs):
-    return fields.List(code(vocabulary), validate=_unique, load_default=list, **kwargs)
+    return fields.List(code(vocabulary), validate=_unique, load_default=list,
+                       metadata={"uniqueItems": True}, **kwargs)
+
+
+# A public link: http(s), a host name with a top-level domain (letters beyond ASCII too, as
+# marshmallow's URL check takes them), an optional port, path and query. The document shows
+# this pattern and the field enforces it with marshmallow's check, so the two cannot differ.
+_LETTER = r"A-Za-z\u00a1-\ud7ff\ue000-\uffff"  # escapes both Python and JSON Schema read
+_LABEL = rf"[0-9{_LETTER}](?:[0-9{_LETTER}-]{{0,61}}[0-9{_LETTER}])?"
+URL_PATTERN = rf"^https?://(?:{_LABEL}\.)+[{_LETTER}]{{2,63}}(?::[0-9]{{1,5}})?(?:/\S*|\?\S+)?$"
+
+
+class Url(fields.Url):
+    """A link, trimmed first: one pasted with a trailing newline is still the link."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value.strip() if isinstance(value, str) else value,
+                                    attr, data, **kwargs)
 
 
 def url(**kwargs):
-    return fields.Url(schemes={"http", "https"}, validate=validate.Length(max=1000), **kwargs)
+    return Url(schemes={"http", "https"}, validate=[
+        validate.Length(max=1000),
+        validate.Regexp(URL_PATTERN, error="Use an http(s) link to a named host, e.g. "
+                                           "https://chihuahua.gob.mx/acta.pdf")],
+        metadata={"pattern": URL_PATTERN}, **kwargs)
 
 
 class OgpId(fields.String):

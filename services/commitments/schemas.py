@@ -5,7 +5,7 @@ from services.commitments import domain
 from services.commitments import schema_fields as f
 from services.commitments.facts import commitment_url
 from services.commitments.history import jsonable
-from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime
+from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber
 from shared.web import service
 
 _PERCENT = {"type": ["integer", "null"], "minimum": 0, "maximum": 100}  # null: no milestones yet
@@ -34,8 +34,8 @@ def ordered(data, start, end, start_name=None, end_name=None):
 class ActionPlanSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     member = f.string(200, 1, required=True, metadata={"example": "Chihuahua (Municipality), Mexico"})
-    ordinal = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000),
-                             metadata={"description": "1 = the member's first plan"})
+    ordinal = WholeNumber(required=True, validate=validate.Range(1, 1000),
+                          metadata={"description": "1 = the member's first plan"})
     title = f.title(required=True)
     submitted_on = _dates()
     period_start = _dates()
@@ -80,8 +80,7 @@ class MilestoneSchema(StrictSchema):
     planned_end = _dates()
     date_met = _dates()
     status = f.code("milestone_status", load_default="scheduled")
-    progress_pct = fields.Integer(allow_none=True, load_default=None, strict=True,
-                                  validate=validate.Range(0, 100))
+    progress_pct = WholeNumber(allow_none=True, load_default=None, validate=validate.Range(0, 100))
     responsible = f.string(300, allow_none=True, load_default=None,
                            metadata={"description": "the responsible institution"})
     delayed = fields.Function(
@@ -99,7 +98,7 @@ class MilestoneChangesSchema(f.Why):
     """PATCH body: a new status or date needs a `justification`; `minor` alerts nobody."""
 
     status = f.code("milestone_status")
-    progress_pct = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 100))
+    progress_pct = WholeNumber(allow_none=True, validate=validate.Range(0, 100))
     planned_end = fields.Date(allow_none=True)
     date_met = fields.Date(allow_none=True)
     minor = fields.Boolean(load_default=False, load_only=True)
@@ -126,9 +125,9 @@ class AssessmentSchema(StrictSchema, f.NormalisedCodes):
 
 class CommitmentSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
-    action_plan_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_INT))
+    action_plan_id = WholeNumber(required=True, validate=validate.Range(1, MAX_INT))
     ogp_id = f.ogp_id()
-    number = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
+    number = WholeNumber(required=True, validate=validate.Range(1, 1000))
     title = f.title(required=True)
     problem = f.long_text()
     status_quo = f.long_text()

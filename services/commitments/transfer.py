@@ -14,7 +14,7 @@ from services.commitments.history import Log
 from services.commitments.plans import add_commitment, add_plan
 from services.commitments.schemas import AssessmentSchema, MilestoneSchema, ordered
 from services.commitments.tracking import add_assessment_row, add_milestone_row
-from shared.schemas import StrictSchema
+from shared.schemas import StrictSchema, WholeNumber
 
 FORMAT = "abierto.ogp-action-plan/1"
 _date = lambda **kw: fields.Date(allow_none=True, load_default=None, **kw)  # noqa: E731
@@ -38,7 +38,7 @@ class ExportCommitmentSchema(StrictSchema):
     """A commitment under OGP's names (`commitment_id` is OGP's id, not ours)."""
 
     commitment_id = f.ogp_id(attribute="ogp_id")
-    number = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
+    number = WholeNumber(required=True, validate=validate.Range(1, 1000))
     title = f.title(required=True)
     problem = f.long_text()
     status_quo = f.long_text()
@@ -67,7 +67,7 @@ class ExportPlanSchema(StrictSchema):
     format = fields.Method("_format", deserialize="_check_format", required=True,
                            metadata={"type": "string", "enum": [FORMAT]})
     member = f.string(200, 1, required=True)
-    ordinal = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
+    ordinal = WholeNumber(required=True, validate=validate.Range(1, 1000))
     title = f.title(required=True)
     submitted_on = _date()
     period_start = _date()

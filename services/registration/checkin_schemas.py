@@ -33,6 +33,8 @@ class WalkInSchema(StrictSchema):
 class CheckInSchema(StrictSchema):
     """Either the code shown at the door or a walk-in."""
 
+    json_schema = {"oneOf": [{"required": ["code"]}, {"required": ["walk_in"]}]}
+
     code = fields.String(metadata={
         "description": "the QR code's content (ABIERTO:...) or the short code (1234-K7M4QX)"})
     walk_in = fields.Nested(WalkInSchema)

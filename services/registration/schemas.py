@@ -7,7 +7,8 @@ from marshmallow import (ValidationError, fields, post_load, pre_load, validate,
 from services.registration import domain, lifecycle
 from services.registration.published import EVENT_STATUSES
 from shared import bilingual, durations
-from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field
+from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber,
+                            email_field)
 from shared.web import service
 from shared.wording import LANGUAGES
 
@@ -74,11 +75,18 @@ class Reason(fields.Field):
         return _ReasonText().load(value)
 
 
+# Spanish is trimmed and then required: some character that is not a space.
+_SAID = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S"}
+
+
 class CallOffSchema(StrictSchema):
     """POST .../cancel and .../postpone: why, in Spanish and English."""
 
     reason = Reason(required=True, metadata={
-        "type": "object", "example": {"es": "Por lluvia", "en": "Because of rain"},
+        "oneOf": [_SAID, {"type": "object", "required": ["es"], "additionalProperties": False,
+                          "properties": {"es": _SAID, "en": {"type": ["string", "null"],
+                                                             "maxLength": 1000}}}],
+        "example": {"es": "Por lluvia", "en": "Because of rain"},
         "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
 
 
@@ -106,12 +114,12 @@ class EventSchema(StrictSchema):
     partners = fields.List(fields.String(validate=validate.Length(max=300)), load_default=list,
                            validate=validate.Length(max=50))
     related_commitments = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT)), load_default=list,
+        WholeNumber(validate=validate.Range(min=1, max=MAX_INT)), load_default=list,
         validate=validate.Length(max=20),
         metadata={"description": "ids of the action-plan commitments this event reports on"})
-    capacity = fields.Integer(allow_none=True, load_default=None, strict=True,
-                              validate=validate.Range(min=1, max=MAX_INT),
-                              metadata={"description": "null means unlimited"})
+    capacity = WholeNumber(allow_none=True, load_default=None,
+                           validate=validate.Range(min=1, max=MAX_INT),
+                           metadata={"description": "null means unlimited"})
     registration_closes_at = fields.Method(
         "_closes_at", deserialize="_parse_closes_at", allow_none=True, load_default=None,
         metadata={"type": "string", "format": "date-time",

@@ -112,6 +112,8 @@ def test_progress_alone_needs_no_justification_and_minor_defaults_to_false(
     ({"planned_end": "2024-04-30", "justification": "   "}, "justification"),
     ({"date_met": "2024-02-01", "progress_pct": 100}, "justification"),
     ({"progress_pct": 101}, "progress_pct"),
+    ({"progress_pct": 50.5}, "progress_pct"),
+    ({"progress_pct": "50"}, "progress_pct"),
     ({"progress_pct": -1}, "progress_pct"),
     ({"planned_end": "2023-09-30", "justification": "Recorte"}, "planned_end"),
     ({"status": "finished", "justification": "x"}, "status"),
@@ -142,6 +144,8 @@ def test_a_change_that_changes_nothing_records_nothing(client, writer, cdb, mile
 @pytest.mark.parametrize("overrides, field", [
     ({"planned_end": "2023-09-01"}, "planned_end"),
     ({"progress_pct": 101}, "progress_pct"),
+    ({"progress_pct": 50.5}, "progress_pct"),
+    ({"progress_pct": "50"}, "progress_pct"),
     ({"status": "delayed"}, "status"),
     ({"title": ...}, "title"),
 ])
@@ -151,6 +155,13 @@ def test_an_invalid_new_milestone_is_a_422(client, writer, cdb, milestone, overr
                            json=milestone_body(**overrides))
     assert_problem(response, 422, field)
     assert counts(cdb) == before
+
+
+def test_a_whole_number_written_as_50_0_is_50(client, writer, milestone):
+    """JSON has one kind of number, and the document's `integer` takes 50.0."""
+    response = patch(client, writer, milestone["id"], {"progress_pct": 50.0})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["progress_pct"] == 50
 
 
 def test_assessments_are_appended_and_announced(client, writer, cdb, milestone, outbox_facts):
@@ -185,6 +196,8 @@ def test_assessments_are_appended_and_announced(client, writer, cdb, milestone, 
     ({"verifiable": "maybe"}, "verifiable"),
     ({"potential_for_results": "huge"}, "potential_for_results"),
     ({"url": "file:///etc/passwd"}, "url"),
+    ({"url": "http://intranet/acta.pdf"}, "url"),  # the document's pattern: a host with a TLD
+    ({"url": "http://10.0.0.7/acta.pdf"}, "url"),
     ({"assessed_on": "2024-02-30"}, "assessed_on"),
     ({"assessor": ...}, "assessor"),
 ])

@@ -21,7 +21,9 @@ ONE = "/endpoints/<int(max=2147483647):endpoint_id>"
 def event_types_field(**kwargs):
     """A field of its own for each schema: a shared one made `required` would be required in
     every schema using it (a PATCH of only the description was refused)."""
-    return fields.List(fields.String(validate=validate.Length(max=100)),
+    # The document lists the catalogue; endpoints.check_types refuses anything else, saying so.
+    return fields.List(fields.String(validate=validate.Length(max=100),
+                                     metadata={"enum": sorted(endpoints.subscribable())}),
                        validate=validate.Length(min=1, max=50), metadata={"description": (
                            "CloudEvent types from GET /api/v1/webhooks/event-types; "
                            "registration.* and arco.* need `registrations:read` too")}, **kwargs)

@@ -7,7 +7,7 @@ from shared.schemas import StrictSchema, UTCDateTime, email_field
 from shared.wording import LANGUAGES
 
 RESULTS = ("checked_in", "already_checked_in", "cancelled", "waitlisted", "pending", "expired",
-           "not_for_this_event", "invalid_code")
+           "not_for_this_event", "invalid_code", "event_cancelled", "event_postponed")
 
 
 class WalkInSchema(StrictSchema):

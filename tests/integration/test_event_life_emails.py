@@ -47,7 +47,8 @@ def attendee(registration_id, status, language="es", sequence=1):
 def fact(type_, registration, **extra):
     made = facts.registration_fact(type_, registration, event(), LINKS, NOW, **extra)
     schema = {"registration.event_changed": published.EventChangedFact,
-              "registration.reminder": published.ReminderFact}[type_]
+              "registration.reminder": published.ReminderFact,
+              "registration.cancelled": published.RegistrationCancelledFact}[type_]
     assert schema().validate(made["data"]) == {}  # what the consumer's side checks too
     return made
 
@@ -115,3 +116,24 @@ def test_the_reminders_qr_code_is_the_registrations_own_check_in_token(
     assert f"Código de registro: {code}" in message.get_body(("plain",)).get_content()
     (invite,) = invites(message)
     assert str(invite["METHOD"]) == "REQUEST" and int(invite.events[0]["SEQUENCE"]) == 1
+
+
+def test_a_cancellation_withdraws_an_invite_only_from_who_was_sent_one(
+        worker, notifications, bus, smtp):
+    """A confirmed seat was sent a REQUEST (confirmed, promoted): its cancellation carries the
+    CANCEL; someone waiting or holding an unconfirmed seat never had an entry to remove."""
+    inbox, _ = smtp
+    cancelled = [fact("registration.cancelled", attendee(n, "cancelled", sequence=2),
+                      cancelled_from=was)
+                 for n, was in ((7, "confirmed"), (8, "waitlisted"), (9, "pending"))]
+    assert send(bus, cancelled, notifications) == ["sent", "sent", "sent"]
+    (seated,) = inbox.to("p7@example.org")
+    (invite,) = invites(seated)
+    assert str(invite["METHOD"]) == "CANCEL"
+    assert (str(invite.events[0]["UID"]), int(invite.events[0]["SEQUENCE"])) == (
+        "registration-7@abierto.test", 2)
+    for address in ("p8@example.org", "p9@example.org"):
+        (message,) = inbox.to(address)
+        assert invites(message) == [] and not list(message.iter_attachments())
+        assert "Registro cancelado" in str(message["Subject"])
+        assert ".ics" not in message.get_body(("plain",)).get_content()

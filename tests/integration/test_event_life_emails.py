@@ -48,7 +48,8 @@ def fact(type_, registration, **extra):
     made = facts.registration_fact(type_, registration, event(), LINKS, NOW, **extra)
     schema = {"registration.event_changed": published.EventChangedFact,
               "registration.reminder": published.ReminderFact,
-              "registration.cancelled": published.RegistrationCancelledFact}[type_]
+              "registration.cancelled": published.RegistrationCancelledFact,
+              "registration.repeated": published.RegistrationFact}[type_]
     assert schema().validate(made["data"]) == {}  # what the consumer's side checks too
     return made
 
@@ -137,3 +138,22 @@ def test_a_cancellation_withdraws_an_invite_only_from_who_was_sent_one(
         assert invites(message) == [] and not list(message.iter_attachments())
         assert "Registro cancelado" in str(message["Subject"])
         assert ".ics" not in message.get_body(("plain",)).get_content()
+
+
+def test_asking_again_with_a_seat_brings_the_qr_code_again(worker, notifications, bus, smtp):
+    """"Ya estás registrado": a confirmed person gets what opens the door, as in their
+    confirmation; one waiting gets their place, and no code."""
+    inbox, _ = smtp
+    again = [fact("registration.repeated", attendee(7, "confirmed")),
+             fact("registration.repeated", attendee(8, "waitlisted", "en"))]
+    assert send(bus, again, notifications) == ["sent", "sent"]
+    (seated,) = inbox.to("p7@example.org")
+    assert str(seated["Subject"]).startswith("Ya estás registrado")
+    (image,) = [part for part in seated.walk() if part.get_content_type() == "image/png"]
+    (read,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_payload(decode=True))))
+    assert read.text == checkin_codes.token(KEYS, 1, 7)
+    text = seated.get_body(("plain",)).get_content()
+    assert f"Código de registro: {checkin_codes.code(KEYS, 1, 7)}" in text
+    (waiting,) = inbox.to("p8@example.org")
+    assert not [part for part in waiting.walk() if part.get_content_type() == "image/png"]
+    assert "Check-in code" not in waiting.get_body(("plain",)).get_content()

@@ -165,6 +165,28 @@ def test_the_page_shows_everything_every_service_holds(site, notifications_api):
     assert held["notifications"]["opposed"] is False
 
 
+def test_event_titles_are_in_the_readers_language(site, future_event):
+    """A bilingual event's title in English on the English page; a Spanish-only one stays in
+    Spanish, marked so (lang="es")."""
+    client, db, _, _, spanish_only, organiser = site
+    bilingual = client.post("/api/v1/events", headers=organiser, json=future_event(title={
+        "es": "Mesa de diálogo ciudadano", "en": "Citizen dialogue round table"})).get_json()["id"]
+    for event_id in (spanish_only, bilingual):
+        register(client, event_id, organiser)
+    ask(client, ANA)
+    english = client.get(link_path(db) + "?lang=en").get_data(as_text=True)
+    assert f'<a href="/events/{bilingual}">Citizen dialogue round table</a>' in english
+    assert "Mesa de diálogo ciudadano" not in english
+    assert f'<a href="/events/{spanish_only}" lang="es">Presentación del Plan de Acción' in english
+    spanish = client.get(link_path(db) + "?lang=es").get_data(as_text=True)
+    assert f'<a href="/events/{bilingual}">Mesa de diálogo ciudadano</a>' in spanish
+    assert "Citizen dialogue" not in spanish
+    held = client.get(link_path(db) + "/data.json").get_json()["registration"]
+    assert [(r["event_title"], r["event_title_en"]) for r in held] == [
+        ("Presentación del Plan de Acción de Gobierno Abierto", None),
+        ("Mesa de diálogo ciudadano", "Citizen dialogue round table")]
+
+
 def test_tampered_expired_and_erased_links_open_nothing(site):
     client, db, _, clock, *_ = site
     ask(client, ANA)

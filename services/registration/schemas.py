@@ -51,43 +51,14 @@ def _distinct(offsets):
         raise ValidationError("Must not repeat a reminder (P1D and PT24H are the same).")
 
 
-class _ReasonText(StrictSchema):
-    es = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    en = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
-
-    @post_load
-    def _trimmed(self, data, **_):
-        reason = {"es": data["es"].strip(), "en": (data["en"] or "").strip() or None}
-        if not reason["es"]:
-            raise ValidationError("Say why in Spanish.", "es")
-        return reason
-
-
-class Reason(fields.Field):
-    """The organiser's word to attendees: {"es", "en"} (English may be null), or a plain
-    string, which is the Spanish."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = {"es": value}
-        if not isinstance(value, dict):
-            raise ValidationError('Give {"es": "...", "en": "..."}, or a string (Spanish).')
-        return _ReasonText().load(value)
-
-
-# Spanish is trimmed and then required: some character that is not a space.
-_SAID = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S"}
-
-
 class CallOffSchema(StrictSchema):
     """POST .../cancel and .../postpone: why, in Spanish and English."""
 
-    reason = Reason(required=True, metadata={
-        "oneOf": [_SAID, {"type": "object", "required": ["es"], "additionalProperties": False,
-                          "properties": {"es": _SAID, "en": {"type": ["string", "null"],
-                                                             "maxLength": 1000}}}],
-        "example": {"es": "Por lluvia", "en": "Because of rain"},
-        "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
+    reason = bilingual.TextOrBilingual(
+        bilingual.schema("CallOffReason", 1000, english=None, blank="Say why in Spanish."),
+        required=True, metadata={
+            "example": {"es": "Por lluvia", "en": "Because of rain"},
+            "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
 
 
 class EventSchema(StrictSchema):

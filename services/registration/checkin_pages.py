@@ -45,8 +45,7 @@ SAID = {
     "waitlisted": ("En lista de espera: sin lugar", "On the waiting list: no seat"),
     "pending": ("Sin confirmar: sin lugar", "Not confirmed: no seat"),
     "expired": ("Su lugar venció: sin lugar", "Seat expired: no seat"),
-    rules.EVENT_CANCELLED: ("Evento cancelado: nadie entra", "Event cancelled: nobody goes in"),
-    rules.EVENT_POSTPONED: ("Evento pospuesto: nadie entra", "Event postponed: nobody goes in"),
+    **rules.DOOR_SHUT,
     rules.NOT_FOR_THIS_EVENT: ("No es de este evento", "Not for this event"),
     rules.INVALID_CODE: ("Código no válido", "Invalid code"),
 }

@@ -46,12 +46,17 @@ def invalid_code():
     return InvalidCheckInCode(INVALID_CODE, "This is not a valid check-in code.")
 
 
+# What door staff read when the event is called off (es, en): the page and the API's detail.
+DOOR_SHUT = {EVENT_CANCELLED: ("Evento cancelado: nadie entra", "Event cancelled: nobody goes in"),
+             EVENT_POSTPONED: ("Evento pospuesto: nadie entra", "Event postponed: nobody goes in")}
+
+
 def check_door_open(event):
     """Raise DoorShut while `event` is called off (a rescheduled event opens again): no code
     and no walk-in goes in, so staff see why rather than a name."""
     if event.status in lifecycle.CALLED_OFF:
-        raise DoorShut(f"event_{event.status}", f"This event is {event.status}: "
-                                                f"nobody is checked in while it is.")
+        result = f"event_{event.status}"
+        raise DoorShut(result, " / ".join(f"{words}." for words in DOOR_SHUT[result]))
 
 
 def admit(registration, event_id):

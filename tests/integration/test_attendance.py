@@ -168,6 +168,8 @@ def test_the_public_table_hides_small_counts_organisers_keep_them(registration_a
                     "Total": ["8", "< 5", "< 5", "< 5", "< 5"]}
     english = client.get(f"/events/{event_id}?lang=en").get_data(as_text=True)
     assert "fewer than 5 people" in english
+    notice = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "shows “&lt; 5” instead of a count from 1 to 4" in notice
     exact = client.get(f"/api/v1/events/{event_id}/attendance", headers=reader_then).get_json()
     assert exact["by_sector"]["government"]["registered"] == 1 and exact["cancelled"] == 1
 

@@ -2,8 +2,9 @@
 
 Two sets of every process the Procfile starts (web apps, relays, consumer, Celery worker,
 sweeper, timers), as on two machines: separate processes, each set with its own DATA_DIR
-and name (its consumer's in the bus group, its worker's node name), sharing one Redis and the PostgreSQL databases. Registrations are
-POSTed to both sets' registration services in turn.
+and name (its consumer's in the bus group, its worker's node name), sharing one Redis and
+the PostgreSQL databases. Registrations are POSTed to both sets' registration services in
+turn.
 
 1. The burst of registrations and the follower fan-out of the single set again: emails
    per second, read beside the single set's on PostgreSQL in the same run.
@@ -11,14 +12,15 @@ POSTed to both sets' registration services in turn.
    read and not acknowledged, and to set b's Celery worker (its pool with it) once a fifth
    of the emails are in. The consumer comes back a second after its kill under its name,
    as compose's `restart: unless-stopped` brings it back, and reads what it held first
-   (left alone, the other set's consumer would claim it after RECLAIM_IDLE_MS, a minute
-   or two); the worker stays dead: set a's worker sends the rest, what it had claimed is called stuck by the
-   sweepers after DELIVERY_STALE_AFTER (here KILLED_STALE_AFTER, not production's two
-   minutes). Every email must arrive exactly once.
+   (left alone, the other set's consumer would claim it after RECLAIM_IDLE_MS, in one to
+   two minutes). The worker stays dead: set a's worker sends the rest, and what it had
+   claimed is called stuck by the sweepers after DELIVERY_STALE_AFTER (here
+   KILLED_STALE_AFTER, not production's two minutes) and sent. Every email must arrive
+   exactly once.
 """
 import signal
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from sqlalchemy import create_engine, func, select
@@ -113,12 +115,10 @@ def killed_mid_run(sets, redis_url, inbox, organiser, writer, sizes):
                    for i in range(sizes["killed_registrations"])]
     everyone = followers + registrants
     bus = redis.Redis.from_url(redis_url)
-    start = time.monotonic()
+    began = time.monotonic()
     scenarios.change_milestone(a, writer, milestone_id)
-    posting = threading.Thread(target=scenarios.register_all,
-                               args=(sets, event["id"], registrants, 16))
-    posting.start()
-    try:
+    with ThreadPoolExecutor(1) as background:  # its result() raises what the POSTs raised
+        posting = background.submit(scenarios.register_all, sets, event["id"], registrants, 16)
         held = wait_until(lambda: unacknowledged(bus, a.name), 60, interval=0.002,
                           what="set a's consumer to hold entries")
         a.kill("consumer", signal.SIGKILL, group=True)
@@ -129,14 +129,13 @@ def killed_mid_run(sets, redis_url, inbox, organiser, writer, sizes):
                    scenarios.ARRIVAL_TIMEOUT, what="a fifth of the emails")
         b.kill("worker", signal.SIGKILL, group=True)
         arrived_at_kill = _arrived(inbox, everyone)
-    finally:
-        posting.join()
+        posting.result()
     found = inbox.wait_for(everyone, timeout=scenarios.ARRIVAL_TIMEOUT)
     last = max(times[0] for times in found.values())
     return {"registrations": len(registrants), "followers": len(followers),
             "consumer_held_at_kill": held, "consumer_held_after_kill": still_held,
             "arrived_at_worker_kill": arrived_at_kill,
-            "last_email_after_s": round(last - start, 2),
+            "last_email_after_s": round(last - began, 2),
             **scenarios.once_each(a, inbox, everyone),
             "retried_after_worker_lost": _worker_lost(a)}
 

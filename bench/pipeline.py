@@ -101,6 +101,8 @@ def main():
         parser.error(f"--backends takes {', '.join(BACKENDS)}")
     if args.only and set(args.only) - set(report.SCENARIOS):
         parser.error(f"--only takes {', '.join(report.SCENARIOS)}")
+    if args.only == ["scale_out"] and "postgresql" not in backends:
+        parser.error("the scale-out runs on postgresql: two machines share no SQLite file")
     sizes = SMOKE if args.smoke else FULL
     folder = Path(tempfile.mkdtemp(prefix="abierto-bench-"))
     results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from services.notifications.app import create_app
 from services.notifications.models import ApiToken, Delivery, Outbox, WebhookEndpoint
 from services.notifications.pipeline import tasks
-from services.notifications.webhooks import recording, transport
+from services.notifications.webhooks import recording, sealing, transport
 from services.notifications import privacy
 from shared import config, envelope
 from shared.db import utcnow
@@ -36,7 +36,8 @@ def hooks_api(empty_database, new_token, bearer):
     db = empty_database("notifications")
 
     def make(allow_private=True):
-        settings = config.load("notifications", database_url=db.url, secret_key="t" * 40,
+        # the workers' SECRET_KEY (hook_worker's): what the API seals, they open
+        settings = config.load("notifications", database_url=db.url,
                                webhook_allow_private=allow_private)
         queued = []
         app = create_app(settings, db=db, enqueue=queued.extend)
@@ -78,15 +79,17 @@ def registration_fact(email="ana@example.org"):
                          "events/1/registrations/7", data)
 
 
-def endpoint_row(db, url, types=("milestone.changed",), secret=None):
+def endpoint_row(db, url, types=("milestone.changed",), secret=None, keys=None):
+    """An endpoint stored as the API stores one (its secret sealed); (its id, the secret)."""
+    secret = secret or "whsec_" + base64.b64encode(b"k" * 32).decode()
+    keys = keys or config.load("notifications").keys
     with db.transaction() as session:
         row = WebhookEndpoint(url=url, event_types=list(types), contact_email="ti@portal.example",
-                              secret=secret or "whsec_" + base64.b64encode(b"k" * 32).decode(),
-                              enabled=True, owner_token_id=1, created_by="portal",
-                              created_at=utcnow())
+                              secret=sealing.seal(keys, secret), enabled=True, owner_token_id=1,
+                              created_by="portal", created_at=utcnow())
         session.add(row)
         session.flush()
-        return row.id, row.secret
+        return row.id, secret
 
 
 def delivery(db, delivery_id):

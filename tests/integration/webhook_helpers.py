@@ -16,6 +16,7 @@ class Received:
 class Receiver:
     answers: list = field(default_factory=list)  # statuses to answer, in order; then 204
     received: list = field(default_factory=list)
+    on_post: object = None  # called as each POST arrives, before it is answered (outage tests)
     server: object = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -29,6 +30,8 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.on_post:
+                    receiver.on_post()
                 with receiver.lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                     status = receiver.answers.pop(0) if receiver.answers else 204

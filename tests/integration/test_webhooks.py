@@ -341,3 +341,43 @@ def test_erasure_withdraws_and_empties_the_payloads_naming_the_person(hook_worke
     # a fact about her still on the bus reaches no integrator; a later one does
     assert recording.record_batch(db, [registration_fact("ana@example.org") | {
         "time": (utcnow() - timedelta(minutes=1)).isoformat()}], utcnow(), timedelta(seconds=60)) == []
+
+
+def test_the_export_names_the_systems_a_person_s_data_went_to_and_erasure_leaves_no_trace(
+        hook_worker, receiver, bus, hooks_api):
+    """ARCO: the calls that carried her data are in her export, with the system and site they
+    went to (not the URL's path or query: the integrator's own credentials may be there);
+    after erasure no payload, answer, history or key in them leads back to her."""
+    from services.notifications import person
+    from tests.integration.test_erasure_leaves_no_trace import everything_in
+
+    client, db, headers, _ = hooks_api()
+    portal = headers(("webhooks:write", "registrations:read"), name="Portal ciudadano")
+    made = register(client, portal, receiver.url + "?token=s3cr3t",
+                    types=["registration.confirmed"], description="Portal de trámites").get_json()
+    receiver.answers = [422]
+    receiver.error_body = b'{"refused": {"email": "ana@example.org"}}'
+    fact_ = registration_fact("ana@example.org")
+    (call,) = recording.record_batch(db, [fact_], utcnow(), timedelta(seconds=60))
+    assert tasks.send_deliveries([call]) == ["awaiting_retry"]
+    assert client.post(f"/api/v1/webhooks/endpoints/{made['id']}/deliveries/{call}/replay",
+                       headers=portal).status_code == 202
+    assert tasks.send_deliveries([call]) == ["sent"]
+    assert "ana@example.org" in delivery(db, call).history[0]["last_error"]
+
+    held = person.export(db, "Ana@Example.org")
+    (exported,) = held["webhook_calls"]
+    assert exported["event_type"] == "registration.confirmed" and exported["status"] == "sent"
+    assert exported["endpoint"] == {"id": made["id"], "system": "Portal ciudadano",
+                                    "description": "Portal de trámites",
+                                    "site": receiver.url.split("/hooks")[0]}
+    assert exported["content"] == fact_ and "s3cr3t" not in json.dumps(held)
+    assert person.export(db, "bea@example.org")["webhook_calls"] == []
+
+    privacy.erase(db, bus, "ana@example.org", utcnow())
+    assert [(table, value) for table, value in everything_in(db) if "ana@example.org" in value] == []
+    assert person.export(db, "ana@example.org")["webhook_calls"] == []
+    row = delivery(db, call)
+    assert (row.state, row.last_status_code, row.cloudevent_type) == ("sent", 204,
+                                                                      "registration.confirmed")
+

@@ -20,10 +20,12 @@ Why never a row skipped:
 """
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import BigInteger, Integer, String, delete, literal_column, select, tuple_
+from sqlalchemy import (BigInteger, Integer, String, bindparam, delete, literal_column, or_, select,
+                        tuple_)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -226,13 +228,19 @@ def check_kept(session, tombstones, kind, after, scope=None):
     pruned: the mirror may hold rows deleted since, and only a sync from 0 finds them."""
     if after == Position():
         return  # from the start, a mirror has nothing that could have been deleted
-    pruned = select(tombstones.change_xid, tombstones.change_seq).where(
-        tombstones.kind == PRUNED + kind)
-    if scope is not None:
-        pruned = pruned.where(tombstones.scope == str(scope))
-    newest = max((Position(xid, seq) for xid, seq in session.execute(pruned)), default=None)
+    rows = session.connection().execute(_pruned(tombstones.__table__), {"kind": PRUNED + kind, "scope": (
+        str(scope) if scope is not None else None)})  # Core: every feed answer asks
+    newest = max((Position(xid, seq) for xid, seq in rows), default=None)
     if newest is not None and after < newest:
         raise Gone(RESYNC)
+
+
+@functools.cache
+def _pruned(table):
+    """How far a list was pruned: one statement per table, built once (None scope: any)."""
+    scope = bindparam("scope", type_=String)
+    return select(table.c.change_xid, table.c.change_seq).where(
+        table.c.kind == bindparam("kind"), or_(scope.is_(None), table.c.scope == scope))
 
 
 # ---- the triggers (for migrations) -----------------------------------------------------

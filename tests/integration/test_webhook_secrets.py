@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from services.notifications.app import create_app
 from services.notifications.models import WebhookEndpoint
 from services.notifications.pipeline import retention, tasks
 from services.notifications.webhooks import recording, sealing, transport
@@ -98,6 +99,24 @@ def test_a_rotated_secret_key_with_the_old_in_fallbacks_keeps_calls_verifying(
     assert send_one_fact(db)[1] == ["sent"]
     Webhook(made["secret"]).verify(receiver.received[-1].body, receiver.received[-1].headers)
     assert len(receiver.received) == 2
+
+
+def test_a_secret_whose_key_was_lost_is_not_used_and_rotating_it_is_the_way_out(
+        hook_worker, receiver, hooks_api, monkeypatch):
+    client, db, headers, _ = hooks_api()
+    portal = headers()
+    made = register(client, portal, receiver.url).get_json()
+    lost = replace(hook_worker.settings, secret_key=NEW_KEY)  # the old key dropped, not resealed
+    monkeypatch.setattr(tasks, "collaborators", replace(hook_worker, settings=lost))
+    assert send_one_fact(db)[1] == ["awaiting_retry"] and receiver.received == []
+    rotated = create_app(lost, db=db).test_client().post(
+        f"/api/v1/webhooks/endpoints/{made['id']}/rotate-secret", headers=portal)
+    assert rotated.status_code == 200, rotated.get_data(as_text=True)
+    assert rotated.get_json()["previous_secret_until"] is None  # the lost one signs nothing
+    assert send_one_fact(db)[1] == ["sent"]
+    call = receiver.received[-1]
+    assert call.headers["webhook-signature"].count("v1,") == 1
+    Webhook(rotated.get_json()["secret"]).verify(call.body, call.headers)
 
 
 @pytest.fixture

@@ -64,8 +64,8 @@ def create(db, caller, body, settings, now):
         endpoint = WebhookEndpoint(
             url=body["url"], description=body.get("description"), event_types=event_types,
             contact_email=body["contact_email"], secret=sealing.seal(settings.keys, secret),
-            enabled=True,
-            owner_token_id=caller.token_id, created_by=caller.name, created_at=now)
+            enabled=True, owner_token_id=caller.token_id, created_by=caller.name,
+            created_at=now)
         session.add(endpoint)
         session.flush()
         session.expunge(endpoint)
@@ -130,13 +130,17 @@ def delete(db, caller, endpoint_id, now):
 
 
 def rotate(db, caller, endpoint_id, now, overlap, keys):
-    """A new secret (shown this once); the old one still signs, beside it, for `overlap`."""
+    """A new secret (shown this once); the old one still signs, beside it, for `overlap`,
+    unless a key no longer held sealed it (it could not sign anyway: rotating is the way out)."""
     secret = new_secret()
     with db.transaction() as session:
         endpoint = one(session, caller, endpoint_id)
-        previous = sealing.reseal(keys, endpoint.secret) or endpoint.secret
+        try:
+            previous = sealing.reseal(keys, endpoint.secret) or endpoint.secret
+        except sealing.Unreadable:
+            previous = None
         endpoint.previous_secret, endpoint.secret = previous, sealing.seal(keys, secret)
-        endpoint.previous_secret_until = now + overlap
+        endpoint.previous_secret_until = now + overlap if previous else None
         return endpoint, secret
 
 
@@ -156,8 +160,8 @@ def reseal_all(session, keys):
     changed = 0
     for endpoint in session.scalars(select(WebhookEndpoint)):
         try:
-            secret, previous = (sealing.reseal(keys, endpoint.secret),
-                                endpoint.previous_secret and sealing.reseal(keys, endpoint.previous_secret))
+            secret = sealing.reseal(keys, endpoint.secret)
+            previous = endpoint.previous_secret and sealing.reseal(keys, endpoint.previous_secret)
         except sealing.Unreadable:
             continue
         if secret:

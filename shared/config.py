@@ -178,6 +178,9 @@ class Settings:
     public_count_min: int = 5
     # Retention of personal data (docs/privacy.md); the privacy notice states these.
     stream_retention: timedelta = timedelta(days=7)  # bus entries, dead letters and tombstones
+    # A change feed's tombstones (shared/changes.py): a mirror that has not synced for longer
+    # must sync again from 0 (its cursor is answered 410)
+    feed_tombstone_retention: timedelta = timedelta(days=30)
     dead_letter_cap: int = 10_000  # dead letters kept at most, newest first
     retention_days: int = 180  # registrations kept after their event ends, then anonymised
     delivery_context_days: int = 30  # an email's stored content kept after it is done
@@ -241,6 +244,7 @@ def load(service, **overrides):
         change_coalesce=_number(float, "CHANGE_COALESCE", "120"),
         public_count_min=_count("PUBLIC_COUNT_MIN", "5", "people"),
         stream_retention=_period("STREAM_RETENTION", "7d"),
+        feed_tombstone_retention=_period("FEED_TOMBSTONE_RETENTION", "30d"),
         dead_letter_cap=_count("DEAD_LETTER_CAP", "10000", "entries"),
         retention_days=_count("RETENTION_DAYS", "180", "days"),
         delivery_context_days=_count("DELIVERY_CONTEXT_DAYS", "30", "days"),

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from services.registration import service as use_cases
 from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
                                            RegistrationAcceptedSchema, RegistrationReceiptSchema,
-                                           RegistrationSchema)
+                                           RegistrationRequestSchema, RegistrationSchema)
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
 from shared.ratelimit import client_key, limited, too_many
@@ -109,7 +109,7 @@ class Registrations(MethodView):
     @limited
     @optional("registrations:write")
     @blp.doc(security=[{}, *BEARER])
-    @blp.arguments(RegistrationSchema)
+    @blp.arguments(RegistrationRequestSchema)
     @blp.response(202, RegistrationAcceptedSchema, description=(
         "Without a token, always this answer, byte for byte: for a new email, for an email "
         "already registered (it gets an email saying what it holds), and for a request "

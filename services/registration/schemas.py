@@ -1,4 +1,5 @@
 """The public contract of registration's API: field names, types and shape rules."""
+import re
 from zoneinfo import available_timezones
 
 from marshmallow import (ValidationError, fields, post_load, pre_load, validate, validates,
@@ -7,7 +8,9 @@ from marshmallow import (ValidationError, fields, post_load, pre_load, validate,
 from services.registration import domain, lifecycle
 from services.registration.published import EVENT_STATUSES
 from shared import bilingual, durations
-from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber,
+from shared.openapi_rules import Order
+from shared.schemas import (DATETIME_PATTERN, MAX_INT, URL_PATTERN, ChangesQuery, StrictSchema,
+                            UTCDateTime, WholeNumber,
                             email_field)
 from shared.web import service
 from shared.wording import LANGUAGES
@@ -25,11 +28,26 @@ def no_link(value):
         raise ValidationError(NO_LINK)
 
 
+LINK_OR_EMPTY = URL_PATTERN.replace("^", "^(?:$|", 1).removesuffix("$") + ")$"
+_LINK_OR_EMPTY = re.compile(LINK_OR_EMPTY)
+
+
 def http_url_or_empty(value):
-    """An http(s) link, or "" for none."""
-    if value:
-        validate.URL(schemes={"http", "https"},
-                     error="Must be an http:// or https:// link, or \"\" for none.")(value)
+    """An http(s) link to a named host (the document's pattern), or "" for none."""
+    if value and not (_LINK_OR_EMPTY.match(value) and _is_url(value)):
+        raise ValidationError("Must be an http:// or https:// link, or \"\" for none.")
+
+
+def _is_url(value):
+    try:
+        validate.URL(schemes={"http", "https"})(value)
+    except ValidationError:
+        return False
+    return True
+
+
+# Days 1-59, hours 1-23, minutes 1-59: each length under 60 days in one spelling.
+REMINDER_PATTERN = r"^(?:P(?:[1-9]|[1-5][0-9])D|PT(?:[1-9]|1[0-9]|2[0-3])H|PT(?:[1-9]|[1-5][0-9])M)$"
 
 
 class ReminderOffset(fields.String):
@@ -122,7 +140,7 @@ class EventSchema(StrictSchema):
                            metadata={"description": "null means unlimited"})
     registration_closes_at = fields.Method(
         "_closes_at", deserialize="_parse_closes_at", allow_none=True, load_default=None,
-        metadata={"type": "string", "format": "date-time",
+        metadata={"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN,
                   "description": "null: when the event starts (and follows it if it moves)"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
     confirm_by_email = fields.Boolean(load_default=False, metadata={"description": (
@@ -137,11 +155,15 @@ class EventSchema(StrictSchema):
         metadata={"type": "boolean"})
     # The event's life (lifecycle.py): the link to join online, its reminders, its status.
     online_url = fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
-                               metadata={"description": "http(s) link to join online; \"\": in person only"})
+                               metadata={"description": "http(s) link to join online; \"\": in person only",
+                                         "pattern": LINK_OR_EMPTY})
     reminders = fields.List(
-        ReminderOffset(), allow_none=True, load_default=None, validate=[validate.Length(max=5), _distinct],
-        metadata={"description": "ISO 8601 durations before the start, each under 60 days, "
-                                 "e.g. [\"P1D\", \"PT2H\"]; null: the REMINDERS setting; []: none"})
+        ReminderOffset(metadata={"pattern": REMINDER_PATTERN}), allow_none=True, load_default=None, validate=[validate.Length(max=5), _distinct],
+        metadata={"uniqueItems": True, "description": (
+            "ISO 8601 durations before the start, each under 60 days, e.g. [\"P1D\", \"PT2H\"]; "
+            "null: the REMINDERS setting; []: none. The pattern shows one spelling of each "
+            "length (P1D, not PT24H), so different items are different lengths; other spellings "
+            "(P1DT12H, lower case) are read too, and two of the same length refused")})
     status = fields.String(dump_only=True, metadata={
         "enum": list(EVENT_STATUSES), "description": "as schema.org's eventStatus: "
         "rescheduled after a move, postponed or cancelled by POST .../postpone or .../cancel"})
@@ -149,6 +171,8 @@ class EventSchema(StrictSchema):
         "description": "postponed or cancelled: the organiser's {\"es\", \"en\"} reason"})
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
+    # A change (PATCH) is held to them with the stored times too (domain.check_schedule).
+    rules = (Order("starts_at", "ends_at", strict=True), Order("registration_closes_at", "ends_at"))
 
     def _closes_at(self, event):
         if event is None:  # apispec documenting the default
@@ -162,11 +186,6 @@ class EventSchema(StrictSchema):
     def _known_zone(self, value, **_):
         if value not in _ZONES:
             raise ValidationError("Not an IANA time zone, e.g. America/Chihuahua.")
-
-    @validates_schema
-    def _ordered(self, data, **_):
-        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("Must be after starts_at.", "ends_at")
 
     @post_load
     def _columns(self, data, **_):
@@ -218,7 +237,8 @@ class RegistrationSchema(StrictSchema):
 
     @validates_schema
     def _sensitive_needs_consented(self, data, **_):
-        if (data.get("accessibility_needs") or "").strip() and not data.get("accessibility_consent"):
+        # Blank is what has no \S (RegistrationRequestSchema's pattern): Python's \s is str.isspace.
+        if re.search(r"\S", data.get("accessibility_needs") or "") and not data.get("accessibility_consent"):
             raise ValidationError("Accessibility needs are sensitive data: give them only with "
                                   "accessibility_consent true, or leave them out.",
                                   "accessibility_consent")
@@ -228,6 +248,17 @@ class RegistrationSchema(StrictSchema):
         if isinstance(data, dict) and isinstance(data.get("email"), str):
             data = {**data, "email": data["email"].strip()}
         return data
+
+
+class RegistrationRequestSchema(RegistrationSchema):
+    """What a citizen sends, its consent rule said in JSON Schema: a component of its own,
+    as the answers (RegistrationSchema) never carry the write-only consent."""
+
+    json_schema = {
+        "if": {"required": ["accessibility_needs"],
+               "properties": {"accessibility_needs": {"type": "string", "pattern": r"\S"}}},
+        "then": {"required": ["accessibility_consent"],
+                 "properties": {"accessibility_consent": {"const": True}}}}
 
 
 class RegistrationReceiptSchema(StrictSchema):

@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from services.notifications.webhooks import endpoints
 from shared.auth import require
 from shared.errors import ProblemSchema
+from shared.openapi_rules import Stored
 from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field, feed_body,
                             page_body, page_schema)
 from shared.web import ApiBlueprint, personal_answer, service
@@ -29,9 +30,27 @@ def event_types_field(**kwargs):
                            "registration.* and arco.* need `registrations:read` too")}, **kwargs)
 
 
+# The URL's shape as webhooks.addresses.check takes it: https, a host, no user or password,
+# a port up to 65535. Where the host resolves to is a stored rule (PUBLIC_HOST).
+URL_PATTERN = (r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+               r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+               r"|[0-9]{1,4}))?(?:[/?#]\S*)?$")
+PUBLIC_HOST = Stored("url", "public-host",
+                     es="El host de `url` resuelve, y solo a direcciones públicas (no privadas, "
+                        "de loopback ni link-local).",
+                     en="`url`'s host must resolve, and to public addresses only (not private, "
+                        "loopback or link-local).")
+
+
+def url_field(**kwargs):
+    return fields.String(validate=[validate.Length(max=2000), validate.Regexp(
+        URL_PATTERN.replace("$", r"\Z"), error="Must be an https:// URL with a host.")],
+        metadata={"description": "https, on a public address", "pattern": URL_PATTERN}, **kwargs)
+
+
 class EndpointRequestSchema(StrictSchema):
-    url = fields.String(required=True, validate=validate.Length(max=2000),
-                        metadata={"description": "https, on a public address"})
+    url = url_field(required=True)
+    rules = (PUBLIC_HOST,)
     event_types = event_types_field(required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field(required=True, metadata={
@@ -39,7 +58,8 @@ class EndpointRequestSchema(StrictSchema):
 
 
 class EndpointChangeSchema(StrictSchema):
-    url = fields.String(validate=validate.Length(max=2000))
+    url = url_field()
+    rules = (PUBLIC_HOST,)
     event_types = event_types_field()
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field()

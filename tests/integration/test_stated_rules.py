@@ -94,10 +94,10 @@ BREAKS = {
     ("notifications", "POST /api/v1/subscriptions", "exists", "topic"):
         ("post", "/api/v1/subscriptions",
          {"json": {"email": "ana@example.org", "topic": "commitment:999"}}, "topic"),
-    ("notifications", "POST /api/v1/webhooks/endpoints", "public-host", "url"):
+    ("notifications", "POST /api/v1/webhooks/endpoints", "public-url", "url"):
         ("post", "/api/v1/webhooks/endpoints", {"json": {**HOOK, "url": "https://127.0.0.1/h"}},
          "url"),
-    ("notifications", "PATCH /api/v1/webhooks/endpoints/{endpoint_id}", "public-host", "url"):
+    ("notifications", "PATCH /api/v1/webhooks/endpoints/{endpoint_id}", "public-url", "url"):
         ("patch", "/api/v1/webhooks/endpoints/{endpoint}", {"json": {"url": "https://10.0.0.1/h"}},
          "url"),
 }

@@ -30,27 +30,20 @@ def event_types_field(**kwargs):
                            "registration.* and arco.* need `registrations:read` too")}, **kwargs)
 
 
-# The URL's shape as webhooks.addresses.check takes it: https, a host, no user or password,
-# a port up to 65535. Where the host resolves to is a stored rule (PUBLIC_HOST).
-URL_PATTERN = (r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
-               r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
-               r"|[0-9]{1,4}))?(?:[/?#]\S*)?$")
-PUBLIC_HOST = Stored("url", "public-host",
-                     es="El host de `url` resuelve, y solo a direcciones públicas (no privadas, "
-                        "de loopback ni link-local).",
-                     en="`url`'s host must resolve, and to public addresses only (not private, "
-                        "loopback or link-local).")
-
-
-def url_field(**kwargs):
-    return fields.String(validate=[validate.Length(max=2000), validate.Regexp(
-        URL_PATTERN.replace("$", r"\Z"), error="Must be an https:// URL with a host.")],
-        metadata={"description": "https, on a public address", "pattern": URL_PATTERN}, **kwargs)
+# Checked by webhooks.addresses when the endpoint is saved (and again at each send).
+PUBLIC_URL = Stored("url", "public-url",
+                    es="`url` es https (http solo con WEBHOOK_ALLOW_PRIVATE o en desarrollo), con "
+                       "host y sin usuario ni contraseña, y su host resuelve solo a direcciones "
+                       "públicas (no privadas, de loopback ni link-local).",
+                    en="`url` must be https (http only with WEBHOOK_ALLOW_PRIVATE or in "
+                       "development), with a host and no user or password, and its host must "
+                       "resolve to public addresses only (not private, loopback or link-local).")
 
 
 class EndpointRequestSchema(StrictSchema):
-    url = url_field(required=True)
-    rules = (PUBLIC_HOST,)
+    url = fields.String(required=True, validate=validate.Length(max=2000),
+                        metadata={"description": "https, on a public address"})
+    rules = (PUBLIC_URL,)
     event_types = event_types_field(required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field(required=True, metadata={
@@ -58,8 +51,8 @@ class EndpointRequestSchema(StrictSchema):
 
 
 class EndpointChangeSchema(StrictSchema):
-    url = url_field()
-    rules = (PUBLIC_HOST,)
+    url = fields.String(validate=validate.Length(max=2000))
+    rules = (PUBLIC_URL,)
     event_types = event_types_field()
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field()

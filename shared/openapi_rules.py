@@ -78,7 +78,8 @@ class Order(Rule):
 
     def terms(self, schema):
         # In a change, or when the body holds only one of the two, the other is stored.
-        stored = bool(schema.partial) or not (self.first in schema.fields and self.then in schema.fields)
+        both = self.first in schema.fields and self.then in schema.fields
+        stored = bool(schema.partial) or not both
         return {"first": self.first, "then": self.then, "strict": self.strict, "stored": stored}
 
     def words(self, schema):
@@ -104,8 +105,9 @@ class Together(Rule):
         return {"fields": list(self.fields)}
 
     def words(self, schema):
-        names = " y ".join(f"`{n}`" for n in self.fields), " and ".join(f"`{n}`" for n in self.fields)
-        return f"{names[0]} van juntos, o ninguno.", f"Give {names[1]} together, or neither."
+        quoted = [f"`{name}`" for name in self.fields]
+        return (f"{' y '.join(quoted)} van juntos, o ninguno.",
+                f"Give {' and '.join(quoted)} together, or neither.")
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,8 @@ def check(schema, data):
 def stated(schema, at=""):
     """Every rule of `schema` and of the schemas nested in it, as the document lists them
     (`at`: a JSON pointer to the object it applies to, `*` for each item of a list)."""
-    found = [rule.stated(schema, at) for rule in getattr(schema, "rules", ()) if rule.applies(schema)]
+    found = [rule.stated(schema, at) for rule in getattr(schema, "rules", ())
+             if rule.applies(schema)]
     for name, field in schema.load_fields.items() if hasattr(schema, "load_fields") else ():
         inner, where = field, f"{at}/{name}"
         if isinstance(inner, fields.List):

@@ -11,7 +11,8 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import asyncapi, errors, etags, idempotent_posts, openapi_answers, openapi_rules, signing
+from shared import (asyncapi, errors, etags, idempotent_posts, openapi_answers, openapi_rules,
+                    signing)
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore

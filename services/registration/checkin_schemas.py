@@ -42,8 +42,9 @@ class CheckInSchema(StrictSchema):
     rules = (Stored("code", "issued", refers_to="POST /api/v1/events/{event_id}/registrations",
                     es="`code` es uno que la API emitió para un registro de este evento (su firma "
                        "lo prueba); otro es `invalid_code`, o `not_for_this_event`.",
-                    en="`code` must be one the API issued for a registration of this event (its "
-                       "signature proves it); any other is `invalid_code`, or `not_for_this_event`."),)
+                    en="`code` must be one the API issued for a registration of this event "
+                       "(its signature proves it); any other is `invalid_code`, or "
+                       "`not_for_this_event`."),)
 
     @validates_schema
     def _one_of(self, data, **_):

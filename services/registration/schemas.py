@@ -47,7 +47,8 @@ def _is_url(value):
 
 
 # Days 1-59, hours 1-23, minutes 1-59: each length under 60 days in one spelling.
-REMINDER_PATTERN = r"^(?:P(?:[1-9]|[1-5][0-9])D|PT(?:[1-9]|1[0-9]|2[0-3])H|PT(?:[1-9]|[1-5][0-9])M)$"
+REMINDER_PATTERN = (r"^(?:P(?:[1-9]|[1-5][0-9])D|PT(?:[1-9]|1[0-9]|2[0-3])H"
+                    r"|PT(?:[1-9]|[1-5][0-9])M)$")
 
 
 class ReminderOffset(fields.String):
@@ -155,10 +156,11 @@ class EventSchema(StrictSchema):
         metadata={"type": "boolean"})
     # The event's life (lifecycle.py): the link to join online, its reminders, its status.
     online_url = fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
-                               metadata={"description": "http(s) link to join online; \"\": in person only",
-                                         "pattern": LINK_OR_EMPTY})
+                               metadata={"pattern": LINK_OR_EMPTY, "description": (
+                                   "http(s) link to a named host, to join online; \"\": in person only")})
     reminders = fields.List(
-        ReminderOffset(metadata={"pattern": REMINDER_PATTERN}), allow_none=True, load_default=None, validate=[validate.Length(max=5), _distinct],
+        ReminderOffset(metadata={"pattern": REMINDER_PATTERN}), allow_none=True,
+        load_default=None, validate=[validate.Length(max=5), _distinct],
         metadata={"uniqueItems": True, "description": (
             "ISO 8601 durations before the start, each under 60 days, e.g. [\"P1D\", \"PT2H\"]; "
             "null: the REMINDERS setting; []: none. The pattern shows one spelling of each "
@@ -238,7 +240,8 @@ class RegistrationSchema(StrictSchema):
     @validates_schema
     def _sensitive_needs_consented(self, data, **_):
         # Blank is what has no \S (RegistrationRequestSchema's pattern): Python's \s is str.isspace.
-        if re.search(r"\S", data.get("accessibility_needs") or "") and not data.get("accessibility_consent"):
+        needs = data.get("accessibility_needs") or ""
+        if re.search(r"\S", needs) and not data.get("accessibility_consent"):
             raise ValidationError("Accessibility needs are sensitive data: give them only with "
                                   "accessibility_consent true, or leave them out.",
                                   "accessibility_consent")

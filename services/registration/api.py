@@ -7,9 +7,10 @@ from flask import Response, g, jsonify, request
 from flask.views import MethodView
 
 from services.registration import service as use_cases
-from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
-                                           RegistrationAcceptedSchema, RegistrationReceiptSchema,
-                                           RegistrationRequestSchema, RegistrationSchema)
+from services.registration.schemas import (EventChangesSchema, EventQuery, EventRequestSchema,
+                                           EventSchema, RegistrationAcceptedSchema,
+                                           RegistrationReceiptSchema, RegistrationRequestSchema,
+                                           RegistrationSchema)
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
 from shared.ratelimit import client_key, limited, too_many
@@ -73,7 +74,7 @@ class Events(MethodView):
 
     @require("events:write")
     @blp.doc(security=BEARER)
-    @blp.arguments(EventSchema)
+    @blp.arguments(EventRequestSchema)
     @blp.response(201, EventSchema)
     def post(self, fields):
         """Publish an event (token scope `events:write`); the token becomes its owner."""

@@ -10,8 +10,7 @@ from services.registration.published import EVENT_STATUSES
 from shared import bilingual, durations
 from shared.openapi_rules import Order
 from shared.schemas import (DATETIME_PATTERN, MAX_INT, URL_PATTERN, ChangesQuery, StrictSchema,
-                            UTCDateTime, WholeNumber,
-                            email_field)
+                            UTCDateTime, WholeNumber, email_field)
 from shared.web import service
 from shared.wording import LANGUAGES
 
@@ -109,6 +108,20 @@ class CallOffSchema(StrictSchema):
         "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
 
 
+def _online_url(**said):
+    return fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
+                         metadata={"description": "http(s) link to a named host, to join online; "
+                                                  "\"\": in person only", **said})
+
+
+def _reminders(**said):
+    return fields.List(
+        ReminderOffset(metadata=said), allow_none=True, load_default=None,
+        validate=[validate.Length(max=5), _distinct], metadata={"description": (
+            "ISO 8601 durations before the start, each under 60 days, e.g. [\"P1D\", \"PT2H\"]; "
+            "null: the REMINDERS setting; []: none")})
+
+
 class EventSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     title = bilingual.TextOrBilingual(
@@ -155,17 +168,8 @@ class EventSchema(StrictSchema):
         lambda event: domain.registration_open(event, service().clock()), dump_only=True,
         metadata={"type": "boolean"})
     # The event's life (lifecycle.py): the link to join online, its reminders, its status.
-    online_url = fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
-                               metadata={"pattern": LINK_OR_EMPTY, "description": (
-                                   "http(s) link to a named host, to join online; \"\": in person only")})
-    reminders = fields.List(
-        ReminderOffset(metadata={"pattern": REMINDER_PATTERN}), allow_none=True,
-        load_default=None, validate=[validate.Length(max=5), _distinct],
-        metadata={"uniqueItems": True, "description": (
-            "ISO 8601 durations before the start, each under 60 days, e.g. [\"P1D\", \"PT2H\"]; "
-            "null: the REMINDERS setting; []: none. The pattern shows one spelling of each "
-            "length (P1D, not PT24H), so different items are different lengths; other spellings "
-            "(P1DT12H, lower case) are read too, and two of the same length refused")})
+    online_url = _online_url()
+    reminders = _reminders()
     status = fields.String(dump_only=True, metadata={
         "enum": list(EVENT_STATUSES), "description": "as schema.org's eventStatus: "
         "rescheduled after a move, postponed or cancelled by POST .../postpone or .../cancel"})
@@ -194,7 +198,19 @@ class EventSchema(StrictSchema):
         return bilingual.flatten(data, ("title", "description"))
 
 
-class EventChangesSchema(EventSchema):
+class EventRequestSchema(EventSchema):
+    """What an organiser sends. Its patterns give one spelling of each link and reminder
+    (P1D, not PT24H: different items are different lengths); other spellings are read too
+    (P1DT12H, lower case) and kept as sent, so the answers (EventSchema) do not promise them."""
+
+    online_url = _online_url(pattern=LINK_OR_EMPTY)
+    reminders = fields.List(
+        ReminderOffset(metadata={"pattern": REMINDER_PATTERN}), allow_none=True,
+        load_default=None, validate=[validate.Length(max=5), _distinct],
+        metadata={**_reminders().metadata, "uniqueItems": True})
+
+
+class EventChangesSchema(EventRequestSchema):
     """PATCH body: any subset of the event's fields."""
 
     notify = fields.Boolean(load_only=True, metadata={"description": (

@@ -21,6 +21,7 @@ Why never a row skipped:
 import base64
 import binascii
 import functools
+import re
 from dataclasses import dataclass
 
 from marshmallow import ValidationError, fields
@@ -34,7 +35,14 @@ from shared.db import UTCDateTime, utcnow
 from shared.domain_errors import Gone
 
 START = "0"  # the cursor of a mirror that has nothing yet: every row, from the first
-_PREFIX = "c1."
+# A cursor is a Position written out: "<transaction>.<counter>" (SQLite: "0.<counter>").
+# Every text the pattern allows is a cursor the feed accepts: one past the newest change
+# simply gives an empty page and itself back. 18 digits stay below 2**63 (BIGINT).
+PATTERN = r"^(0|[0-9]{1,18}\.[0-9]{1,18})$"
+_CURSOR = re.compile(PATTERN.replace("$", r"\Z"))
+# Cursors handed out before (525a6bf and earlier): "c1." and the same text in base64url.
+# Still read, so a mirror that kept one goes on; never handed out again.
+_LEGACY = re.compile(r"c1\.([A-Za-z0-9_-]{1,60})\Z")
 
 
 @dataclass(frozen=True, order=True)
@@ -53,26 +61,28 @@ class Tombstone:
 
 
 def encode(position):
-    """The opaque cursor a client sends back."""
-    raw = f"{position.xid}.{position.seq}".encode()
-    return _PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """The cursor a client sends back: the position, as the document's pattern has it."""
+    return f"{position.xid}.{position.seq}"
 
 
 def decode(cursor):
-    """The position a cursor names; ValueError for anything this service did not hand out."""
+    """The position a cursor names; ValueError for text that is not a cursor."""
     if cursor == START:
         return Position()
-    if not cursor.startswith(_PREFIX) or len(cursor) > 64:
+    legacy = _LEGACY.match(cursor)
+    if legacy:
+        cursor = _legacy_text(legacy[1])
+    if not _CURSOR.match(cursor):
         raise ValueError("not a cursor")
-    body = cursor[len(_PREFIX):]
+    xid, seq = cursor.split(".")
+    return Position(int(xid), int(seq))
+
+
+def _legacy_text(body):
     try:
-        xid, seq = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii").split(".")
-        position = Position(int(xid), int(seq))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise ValueError("not a cursor") from error
-    if position.xid < 0 or position.seq < 0 or max(position.xid, position.seq) >= 2**63:
-        raise ValueError("not a cursor")
-    return position
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""
 
 
 class CursorField(fields.String):
@@ -81,16 +91,17 @@ class CursorField(fields.String):
     def __init__(self, **kwargs):
         super().__init__(metadata={"description": (
             "Only what changed after this cursor: a `next_cursor` from an earlier answer, or "
-            "`0` for everything. Items that left the list come as `{\"id\", \"deleted\": true}`."),
-            "pattern": r"^(0|c1\.[A-Za-z0-9_-]{1,60})$"}, **kwargs)
+            "`0` for everything. Items that left the list come as `{\"id\", \"deleted\": true}`. "
+            "A cursor past the newest change gives no items and itself back. (Cursors of the "
+            "earlier form `c1.…` are still read.)"), "pattern": PATTERN}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text_ = super()._deserialize(value, attr, data, **kwargs)
         try:
             decode(text_)
         except ValueError:
-            raise ValidationError("Not a cursor this API handed out: send a `next_cursor` "
-                                  "from an earlier answer, or 0 to start over.") from None
+            raise ValidationError("Not a cursor: send a `next_cursor` from an earlier answer, "
+                                  "or 0 to start over.") from None
         return text_
 
 
@@ -171,7 +182,9 @@ def changed(session, model, tombstones, cursor, limit, where=(), scope=None, sho
     check_kept(session, tombstones, model.__tablename__, after, scope)
     items = [item if isinstance(item, Tombstone) or shown is None or shown(item)
              else Tombstone(item.id) for _, item in merged]
-    return items, encode(merged[-1][0]) if merged else cursor
+    if merged:
+        return items, encode(merged[-1][0])
+    return items, cursor if _CURSOR.match(cursor) else encode(after)  # a legacy one: rewritten
 
 
 # ---- pruning: tombstones are kept FEED_TOMBSTONE_RETENTION --------------------------------

@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from services.notifications.webhooks import endpoints
 from shared.auth import require
 from shared.errors import ProblemSchema
+from shared.openapi_rules import Stored
 from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field, feed_body,
                             page_body, page_schema)
 from shared.web import ApiBlueprint, personal_answer, service
@@ -29,9 +30,20 @@ def event_types_field(**kwargs):
                            "registration.* and arco.* need `registrations:read` too")}, **kwargs)
 
 
+# Checked by webhooks.addresses when the endpoint is saved (and again at each send).
+PUBLIC_URL = Stored("url", "public-url",
+                    es="`url` es https (http solo con WEBHOOK_ALLOW_PRIVATE o en desarrollo), con "
+                       "host y sin usuario ni contraseña, y su host resuelve solo a direcciones "
+                       "públicas (no privadas, de loopback ni link-local).",
+                    en="`url` must be https (http only with WEBHOOK_ALLOW_PRIVATE or in "
+                       "development), with a host and no user or password, and its host must "
+                       "resolve to public addresses only (not private, loopback or link-local).")
+
+
 class EndpointRequestSchema(StrictSchema):
     url = fields.String(required=True, validate=validate.Length(max=2000),
                         metadata={"description": "https, on a public address"})
+    rules = (PUBLIC_URL,)
     event_types = event_types_field(required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field(required=True, metadata={
@@ -40,6 +52,7 @@ class EndpointRequestSchema(StrictSchema):
 
 class EndpointChangeSchema(StrictSchema):
     url = fields.String(validate=validate.Length(max=2000))
+    rules = (PUBLIC_URL,)
     event_types = event_types_field()
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field()

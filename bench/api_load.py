@@ -1,12 +1,15 @@
-"""Benchmark: registrations per second the Registration API takes, beside bare Flask.
+"""Benchmark: registrations per second the Registration API takes, beside its references.
 
 For each database (SQLite, PostgreSQL) on a fresh database: starts only the registration
 service with gunicorn exactly as the Procfile does (no --workers: gunicorn's default of one
 sync worker, or $WEB_CONCURRENCY), publishes an event with no capacity limit, and lets wrk
-POST new registrations (a unique email each) with 16 and with 64 connections. Then the same
-with bench/bare_app.py (Flask, one INSERT, nothing of ours) under the same gunicorn and wrk
-settings: that is the machine's limit, and api/bare is what our code costs. Reports rps,
-p50/p99 latency, errors (socket errors and non-201 answers) and the peak RSS of gunicorn.
+POST new registrations (a unique email each) with 16 and with 64 connections. Then, in the
+same run and under the same gunicorn and wrk settings:
+- on SQLite, bench/floor_app.py: our rules on the thinnest stack (raw sqlite3, no
+  flask-smorest): api/floor is what the project's libraries and the rest of our app cost;
+- on both, bench/bare_app.py (Flask, one INSERT, nothing of ours): the machine's limit.
+Reports rps, p50/p99 latency, errors (socket errors and non-201/202 answers), the peak RSS
+of gunicorn, and the issue's ratios: api/floor on SQLite, api/bare on PostgreSQL.
 One sync worker serves one connection at a time; the others wait in the listen backlog,
 and that wait is part of the latency wrk measures.
 
@@ -32,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import bare_app  # noqa: E402
 from bench.processes import Watch  # noqa: E402
-from shared.db import upgrade  # noqa: E402
+from services.registration import service as use_cases  # noqa: E402
+from shared.db import Database, upgrade, utcnow  # noqa: E402
 from shared.devstack import BIN, RedisServer, answers, free_port, wait_until  # noqa: E402
 
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -43,28 +47,44 @@ WRK_THREADS = 2
 WRK_TIMEOUT = "10s"
 
 
+# The references each backend's API is measured against (floor_app speaks raw sqlite3 only).
+REFERENCES = {"sqlite": ("floor", "bare"), "postgresql": ("bare",)}
+
+
 def measure(folder, redis_url, backends=("sqlite", "postgresql"), seconds=30, clients=(16, 64)):
     """Run the scenario on each backend and return a JSON-serialisable dict:
 
-    {backend: {"api": {"16": run, "64": run}, "bare": {...}, "ratio": {"16": api/bare rps, ...}},
-     "rss_mb": {backend: {"api": {"master", "worker_max"}, "bare": {...}}}, ...}
+    {backend: {"api": {"16": run, "64": run}, "bare": {...}, "floor": {...} (SQLite),
+               "ratio": {"16": api/bare rps, ...}, "floor_ratio": {"16": api/floor rps} (SQLite)},
+     "rss_mb": {backend: {"api": {"master", "worker_max"}, "bare": {...}, ...}}, ...}
     where run = {"rps", "p50_ms", "p99_ms", "max_ms", "requests", "errors", "error_kinds"};
-    errors counts socket errors and answers other than 201; the caller decides what they mean.
+    errors counts socket errors and answers other than 201/202; the caller decides what they mean.
     """
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     results = {"seconds": seconds, "wrk_threads": WRK_THREADS,
                "web_concurrency": os.environ.get("WEB_CONCURRENCY") or "gunicorn default (1)",
                "rss_mb": {}}
+    runners = {"floor": run_floor, "bare": run_bare}
     for backend in backends:
-        with fresh_database(backend, folder) as api_url, fresh_database(backend, folder) as bare_url:
+        measured, rss = {}, {}
+        with fresh_database(backend, folder) as api_url:
             upgrade("registration", api_url)
-            api, api_rss = run_api(folder, redis_url, api_url, seconds, clients)
-            bare_app.prepare(bare_url)
-            bare, bare_rss = run_bare(folder, redis_url, bare_url, seconds, clients)
-        results[backend] = {"api": api, "bare": bare, "ratio": {
-            n: round(api[n]["rps"] / bare[n]["rps"], 3) if bare[n]["rps"] else None for n in api}}
-        results["rss_mb"][backend] = {"api": api_rss, "bare": bare_rss}
+            measured["api"], rss["api"] = run_api(folder, redis_url, api_url, seconds, clients)
+        for reference in REFERENCES[backend]:
+            with fresh_database(backend, folder) as url:
+                measured[reference], rss[reference] = runners[reference](
+                    folder, redis_url, url, seconds, clients)
+        results[backend] = {**measured, "ratio": _ratios(measured["api"], measured["bare"])}
+        if "floor" in measured:
+            results[backend]["floor_ratio"] = _ratios(measured["api"], measured["floor"])
+        results["rss_mb"][backend] = rss
     return results
+
+
+def _ratios(ours, reference):
+    return {n: round(ours[n]["rps"] / reference[n]["rps"], 3) if reference[n]["rps"] else None
+            for n in ours}
 
 
 @contextmanager
@@ -122,7 +142,25 @@ def create_event(base_url, token):
     return event["id"]
 
 
+def run_floor(folder, redis_url, database_url, seconds, clients, rate_limit=True):
+    """bench/floor_app.py on its own migrated database, with one open event like the API's."""
+    upgrade("registration", database_url)
+    db = Database(database_url)
+    starts = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event = use_cases.create_event(db, dict(
+        title="Bench", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        timezone="America/Chihuahua", host_organization="Bench", capacity=None), utcnow())
+    db.dispose()
+    port = free_port()
+    env = {**base_env(folder, redis_url, port), "FLOOR_DATABASE_URL": database_url,
+           "FLOOR_RATE_LIMIT": "on" if rate_limit else "off"}
+    with Gunicorn("bench.floor_app:create_app()", port, env, folder / "floor.log") as server:
+        results = load(server, f"/api/v1/events/{event.id}/registrations", seconds, clients)
+    return results, server.rss_mb()
+
+
 def run_bare(folder, redis_url, database_url, seconds, clients):
+    bare_app.prepare(database_url)
     port = free_port()
     env = {**base_env(folder, redis_url, port), "BARE_DATABASE_URL": database_url}
     with Gunicorn("bench.bare_app:create_app()", port, env, folder / "bare.log") as server:
@@ -199,14 +237,17 @@ class Gunicorn:
 
 
 def print_table(results, backends):
-    print(f"{'backend':<12}{'app':<6}{'clients':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'errors':>8}{'api/bare':>10}")
+    print(f"{'backend':<12}{'app':<7}{'clients':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}{'api/floor':>11}{'api/bare':>10}")
     for backend in backends:
-        for app in ("api", "bare"):
+        for app in ("api", *REFERENCES[backend]):
             for n, r in results[backend][app].items():
-                ratio = results[backend]["ratio"][n] if app == "api" else None
-                print(f"{backend:<12}{app:<6}{n:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                      f"{r['errors']:>8}{'' if ratio is None else f'{ratio:.0%}':>10}")
+                ratios = [results[backend].get(key, {}).get(n) if app == "api" else None
+                          for key in ("floor_ratio", "ratio")]
+                print(f"{backend:<12}{app:<7}{n:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                      f"{r['errors']:>8}" + "".join(
+                          f"{'' if ratio is None else f'{ratio:.0%}':>{width}}"
+                          for ratio, width in zip(ratios, (11, 10))))
     for backend, apps in results["rss_mb"].items():
         print(f"RSS {backend}: " + ", ".join(
             f"{app} master {r['master']} MB, worker {r['worker_max']} MB"

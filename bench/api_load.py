@@ -18,6 +18,7 @@ and that wait is part of the latency wrk measures.
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -28,13 +29,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import redis
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import bare_app  # noqa: E402
-from bench.processes import Watch  # noqa: E402
+from bench.processes import Watch, _stat  # noqa: E402
 from services.registration import service as use_cases  # noqa: E402
 from shared.db import Database, upgrade, utcnow  # noqa: E402
 from shared.devstack import BIN, RedisServer, answers, free_port, wait_until  # noqa: E402
@@ -118,6 +120,7 @@ def run_api(folder, redis_url, database_url, seconds, clients):
     port = free_port()
     env = {**base_env(folder, redis_url, port), "REGISTRATION_DATABASE_URL": database_url}
     with Gunicorn("services.registration.app:create_app()", port, env, folder / "api.log") as server:
+        server.parts = Parts(server, redis_url, database_url)
         token = subprocess.run(
             [str(BIN / "abierto"), "token", "create", "--service", "registration",
              "--scopes", "events:write"], env=env, cwd=ROOT, check=True, capture_output=True,
@@ -155,6 +158,7 @@ def run_floor(folder, redis_url, database_url, seconds, clients, rate_limit=True
     env = {**base_env(folder, redis_url, port), "FLOOR_DATABASE_URL": database_url,
            "FLOOR_RATE_LIMIT": "on" if rate_limit else "off"}
     with Gunicorn("bench.floor_app:create_app()", port, env, folder / "floor.log") as server:
+        server.parts = Parts(server, redis_url, database_url)
         results = load(server, f"/api/v1/events/{event.id}/registrations", seconds, clients)
     return results, server.rss_mb()
 
@@ -164,6 +168,7 @@ def run_bare(folder, redis_url, database_url, seconds, clients):
     port = free_port()
     env = {**base_env(folder, redis_url, port), "BARE_DATABASE_URL": database_url}
     with Gunicorn("bench.bare_app:create_app()", port, env, folder / "bare.log") as server:
+        server.parts = Parts(server, redis_url, database_url)
         results = load(server, "/api/v1/events/1/registrations", seconds, clients)
     return results, server.rss_mb()
 
@@ -174,10 +179,52 @@ def load(server, path, seconds, clients):
     return {str(n): wrk(server, path, seconds, n, f"c{n}") for n in clients}
 
 
+class Parts:
+    """CPU seconds, from /proc, of each process a run involves: the gunicorn master and its
+    workers, the database's server processes (PostgreSQL backends of this database; SQLite
+    works inside gunicorn), redis-server, and wrk itself."""
+
+    def __init__(self, server, redis_url, database_url):
+        self.server, self.database_url = server, database_url
+        self.redis_pid = redis.Redis.from_url(redis_url).info("server")["process_id"]
+
+    def read(self):
+        seconds = {"gunicorn": _tree_cpu(self.server.process.pid),
+                   "redis": _cpu(self.redis_pid),
+                   "wrk": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), name)
+                              for name in ("ru_utime", "ru_stime"))}
+        if not self.database_url.startswith("sqlite"):
+            seconds["postgresql"] = sum(_cpu(pid) for pid in _backends(self.database_url))
+        return seconds
+
+
+def _cpu(pid):
+    stat = _stat(pid)
+    return stat[1] if stat else 0.0
+
+
+def _tree_cpu(root):
+    """CPU seconds of a process and its children (gunicorn's workers)."""
+    children = [int(pid) for pid in Path(f"/proc/{root}/task/{root}/children").read_text().split()]
+    return _cpu(root) + sum(_cpu(pid) for pid in children)
+
+
+def _backends(database_url):
+    """The pids of the PostgreSQL server processes connected to this database."""
+    admin = create_engine(f"{POSTGRES_URL}/postgres")
+    try:
+        with admin.connect() as connection:
+            return connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                      {"name": make_url(database_url).database}).scalars().all()
+    finally:
+        admin.dispose()
+
+
 def wrk(server, path, seconds, connections, tag):
     # requests a previous run left queued in the listen backlog are still being served;
     # /readyz answers after them, so each run starts on an idle server
     wait_until(lambda: answers(f"{server.url}/readyz"), 60, what="the backlog drained")
+    before = server.parts.read() if server.parts else None
     out = subprocess.run(
         [shutil.which("wrk"), f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s",
          f"--timeout={WRK_TIMEOUT}", "--latency", "-s", str(LUA), server.url + path,
@@ -187,9 +234,14 @@ def wrk(server, path, seconds, connections, tag):
     errors = {k: raw[k] for k in ("connect", "read", "write", "timeout", "status", "not_201")}
     # status (>= 400) is a subset of not_201, so it is not added twice
     total = sum(errors[k] for k in ("connect", "read", "write", "timeout", "not_201"))
-    return {"rps": raw["rps"], "p50_ms": raw["p50_ms"], "p99_ms": raw["p99_ms"],
-            "max_ms": raw["max_ms"], "requests": raw["requests"], "errors": total,
-            "error_kinds": {k: v for k, v in errors.items() if v}}
+    run = {"rps": raw["rps"], "p50_ms": raw["p50_ms"], "p99_ms": raw["p99_ms"],
+           "max_ms": raw["max_ms"], "requests": raw["requests"], "errors": total,
+           "error_kinds": {k: v for k, v in errors.items() if v}}
+    if before and raw["requests"]:  # CPU µs per request of each part; /readyz polls are noise
+        after = server.parts.read()
+        run["cpu_us"] = {part: round((after[part] - before[part]) / raw["requests"] * 1e6)
+                         for part in after}
+    return run
 
 
 class Gunicorn:
@@ -198,6 +250,7 @@ class Gunicorn:
     def __init__(self, app, port, env, log):
         self.command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", app]
         self.url, self.env, self.log = f"http://127.0.0.1:{port}", env, log
+        self.parts = None  # a Parts, to read the CPU each run costs
 
     def __enter__(self):
         with open(self.log, "ab") as log:
@@ -248,6 +301,10 @@ def print_table(results, backends):
                       f"{r['errors']:>8}" + "".join(
                           f"{'' if ratio is None else f'{ratio:.0%}':>{width}}"
                           for ratio, width in zip(ratios, (11, 10))))
+    print("CPU µs per request: " + "; ".join(
+        f"{backend} {app} c{n}: " + ", ".join(f"{part} {us}" for part, us in r["cpu_us"].items())
+        for backend in backends for app in ("api", *REFERENCES[backend])
+        for n, r in results[backend][app].items() if "cpu_us" in r))
     for backend, apps in results["rss_mb"].items():
         print(f"RSS {backend}: " + ", ".join(
             f"{app} master {r['master']} MB, worker {r['worker_max']} MB"

@@ -74,6 +74,13 @@ def _api(api):
             print(f"{backend:<12}{clients:>8}{ours['rps']:>9}{ours['p50_ms']:>8}{ours['p99_ms']:>8}"
                   f"{ours['errors']:>8}{floor['rps'] if floor else '':>13}{of_floor:>10}"
                   f"{bare['rps']:>12}{ours['rps'] / bare['rps']:>9.0%}")
+    print("CPU µs per request, by process (c16 / c64): " + "; ".join(
+        f"{backend} {app}: " + ", ".join(
+            f"{part} " + " / ".join(str(run[part]) for run in runs)
+            for part in runs[0])
+        for backend in _backends(api) for app in ("api", "floor", "bare")
+        for runs in [[r["cpu_us"] for r in api[backend].get(app, {}).values() if "cpu_us" in r]]
+        if runs))
 
 
 def _of_smtp(scenario):

@@ -34,25 +34,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--requests", type=int, default=100, help="POSTs counted")
+    parser.add_argument("--public-rate-limit", default="1000000/minute",
+                        help="PUBLIC_RATE_LIMIT (e.g. 1000000/minute;10000000/hour: two rates, as the default has)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="abierto-api-instructions-"))
     redis_server = RedisServer(folder, fsync="everysec")
     redis_server.start()
     try:
         if args.backend == "sqlite":
-            run(f"sqlite:///{folder}/api.db", redis_server.url, args.requests)
+            run(f"sqlite:///{folder}/api.db", redis_server.url, args.requests, args.public_rate_limit)
         else:
             with fresh_database("postgresql", folder) as url:
-                run(url, redis_server.url, args.requests)
+                run(url, redis_server.url, args.requests, args.public_rate_limit)
     finally:
         redis_server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(database_url, redis_url, count):
+def run(database_url, redis_url, count, public_rate_limit):
     upgrade("registration", database_url)
     settings = config.load("registration", database_url=database_url, redis_url=redis_url,
-                           public_rate_limit="1000000/minute",  # as bench/api_load.py sets them
+                           public_rate_limit=public_rate_limit,  # bench/api_load.py's by default
                            event_client_limit="1000000/minute")
     app = create_app(settings)
     starts = utcnow().replace(microsecond=0) + timedelta(days=30)

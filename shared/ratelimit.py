@@ -29,7 +29,8 @@ class PublicRateLimit:
         self.local = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
 
     def retry_after(self, client):
-        """Seconds to wait if `client` is over a limit, else None (and the hit is counted)."""
+        """Seconds to wait if `client` is over a limit, else None. The hit is counted in every
+        window that allows it, even when another of the rates refuses it."""
         try:
             allowed, limiter = self._hit_shared(client), self.shared
         except (RedisError, ConnectionError, OSError):

@@ -1,12 +1,15 @@
-"""Benchmark: registrations per second the Registration API takes, beside bare Flask.
+"""Benchmark: registrations per second the Registration API takes, beside its references.
 
 For each database (SQLite, PostgreSQL) on a fresh database: starts only the registration
 service with gunicorn exactly as the Procfile does (no --workers: gunicorn's default of one
 sync worker, or $WEB_CONCURRENCY), publishes an event with no capacity limit, and lets wrk
-POST new registrations (a unique email each) with 16 and with 64 connections. Then the same
-with bench/bare_app.py (Flask, one INSERT, nothing of ours) under the same gunicorn and wrk
-settings: that is the machine's limit, and api/bare is what our code costs. Reports rps,
-p50/p99 latency, errors (socket errors and non-201 answers) and the peak RSS of gunicorn.
+POST new registrations (a unique email each) with 16 and with 64 connections. Then, in the
+same run and under the same gunicorn and wrk settings:
+- on SQLite, bench/floor_app.py: our rules on the thinnest stack (raw sqlite3, no
+  flask-smorest): api/floor is what the project's libraries and the rest of our app cost;
+- on both, bench/bare_app.py (Flask, one INSERT, nothing of ours): the machine's limit.
+Reports rps, p50/p99 latency, errors (socket errors and non-201/202 answers), the peak RSS
+of gunicorn, and the issue's ratios: api/floor on SQLite, api/bare on PostgreSQL.
 One sync worker serves one connection at a time; the others wait in the listen backlog,
 and that wait is part of the latency wrk measures.
 
@@ -15,6 +18,7 @@ and that wait is part of the latency wrk measures.
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -25,14 +29,16 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import redis
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import bare_app  # noqa: E402
-from bench.processes import Watch  # noqa: E402
-from shared.db import upgrade  # noqa: E402
+from bench.processes import Watch, _stat  # noqa: E402
+from services.registration import service as use_cases  # noqa: E402
+from shared.db import Database, upgrade, utcnow  # noqa: E402
 from shared.devstack import BIN, RedisServer, answers, free_port, wait_until  # noqa: E402
 
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -43,28 +49,44 @@ WRK_THREADS = 2
 WRK_TIMEOUT = "10s"
 
 
+# The references each backend's API is measured against (floor_app speaks raw sqlite3 only).
+REFERENCES = {"sqlite": ("floor", "bare"), "postgresql": ("bare",)}
+
+
 def measure(folder, redis_url, backends=("sqlite", "postgresql"), seconds=30, clients=(16, 64)):
     """Run the scenario on each backend and return a JSON-serialisable dict:
 
-    {backend: {"api": {"16": run, "64": run}, "bare": {...}, "ratio": {"16": api/bare rps, ...}},
-     "rss_mb": {backend: {"api": {"master", "worker_max"}, "bare": {...}}}, ...}
+    {backend: {"api": {"16": run, "64": run}, "bare": {...}, "floor": {...} (SQLite),
+               "ratio": {"16": api/bare rps, ...}, "floor_ratio": {"16": api/floor rps} (SQLite)},
+     "rss_mb": {backend: {"api": {"master", "worker_max"}, "bare": {...}, ...}}, ...}
     where run = {"rps", "p50_ms", "p99_ms", "max_ms", "requests", "errors", "error_kinds"};
-    errors counts socket errors and answers other than 201; the caller decides what they mean.
+    errors counts socket errors and answers other than 201/202; the caller decides what they mean.
     """
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     results = {"seconds": seconds, "wrk_threads": WRK_THREADS,
                "web_concurrency": os.environ.get("WEB_CONCURRENCY") or "gunicorn default (1)",
                "rss_mb": {}}
+    runners = {"floor": run_floor, "bare": run_bare}
     for backend in backends:
-        with fresh_database(backend, folder) as api_url, fresh_database(backend, folder) as bare_url:
+        measured, rss = {}, {}
+        with fresh_database(backend, folder) as api_url:
             upgrade("registration", api_url)
-            api, api_rss = run_api(folder, redis_url, api_url, seconds, clients)
-            bare_app.prepare(bare_url)
-            bare, bare_rss = run_bare(folder, redis_url, bare_url, seconds, clients)
-        results[backend] = {"api": api, "bare": bare, "ratio": {
-            n: round(api[n]["rps"] / bare[n]["rps"], 3) if bare[n]["rps"] else None for n in api}}
-        results["rss_mb"][backend] = {"api": api_rss, "bare": bare_rss}
+            measured["api"], rss["api"] = run_api(folder, redis_url, api_url, seconds, clients)
+        for reference in REFERENCES[backend]:
+            with fresh_database(backend, folder) as url:
+                measured[reference], rss[reference] = runners[reference](
+                    folder, redis_url, url, seconds, clients)
+        results[backend] = {**measured, "ratio": _ratios(measured["api"], measured["bare"])}
+        if "floor" in measured:
+            results[backend]["floor_ratio"] = _ratios(measured["api"], measured["floor"])
+        results["rss_mb"][backend] = rss
     return results
+
+
+def _ratios(ours, reference):
+    return {n: round(ours[n]["rps"] / reference[n]["rps"], 3) if reference[n]["rps"] else None
+            for n in ours}
 
 
 @contextmanager
@@ -98,6 +120,7 @@ def run_api(folder, redis_url, database_url, seconds, clients):
     port = free_port()
     env = {**base_env(folder, redis_url, port), "REGISTRATION_DATABASE_URL": database_url}
     with Gunicorn("services.registration.app:create_app()", port, env, folder / "api.log") as server:
+        server.parts = Parts(server, redis_url, database_url)
         token = subprocess.run(
             [str(BIN / "abierto"), "token", "create", "--service", "registration",
              "--scopes", "events:write"], env=env, cwd=ROOT, check=True, capture_output=True,
@@ -122,10 +145,30 @@ def create_event(base_url, token):
     return event["id"]
 
 
+def run_floor(folder, redis_url, database_url, seconds, clients, rate_limit=True):
+    """bench/floor_app.py on its own migrated database, with one open event like the API's."""
+    upgrade("registration", database_url)
+    db = Database(database_url)
+    starts = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event = use_cases.create_event(db, dict(
+        title="Bench", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        timezone="America/Chihuahua", host_organization="Bench", capacity=None), utcnow())
+    db.dispose()
+    port = free_port()
+    env = {**base_env(folder, redis_url, port), "FLOOR_DATABASE_URL": database_url,
+           "FLOOR_RATE_LIMIT": "on" if rate_limit else "off"}
+    with Gunicorn("bench.floor_app:create_app()", port, env, folder / "floor.log") as server:
+        server.parts = Parts(server, redis_url, database_url)
+        results = load(server, f"/api/v1/events/{event.id}/registrations", seconds, clients)
+    return results, server.rss_mb()
+
+
 def run_bare(folder, redis_url, database_url, seconds, clients):
+    bare_app.prepare(database_url)
     port = free_port()
     env = {**base_env(folder, redis_url, port), "BARE_DATABASE_URL": database_url}
     with Gunicorn("bench.bare_app:create_app()", port, env, folder / "bare.log") as server:
+        server.parts = Parts(server, redis_url, database_url)
         results = load(server, "/api/v1/events/1/registrations", seconds, clients)
     return results, server.rss_mb()
 
@@ -136,10 +179,52 @@ def load(server, path, seconds, clients):
     return {str(n): wrk(server, path, seconds, n, f"c{n}") for n in clients}
 
 
+class Parts:
+    """CPU seconds, from /proc, of each process a run involves: the gunicorn master and its
+    workers, the database's server processes (PostgreSQL backends of this database; SQLite
+    works inside gunicorn), redis-server, and wrk itself."""
+
+    def __init__(self, server, redis_url, database_url):
+        self.server, self.database_url = server, database_url
+        self.redis_pid = redis.Redis.from_url(redis_url).info("server")["process_id"]
+
+    def read(self):
+        seconds = {"gunicorn": _tree_cpu(self.server.process.pid),
+                   "redis": _cpu(self.redis_pid),
+                   "wrk": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), name)
+                              for name in ("ru_utime", "ru_stime"))}
+        if not self.database_url.startswith("sqlite"):
+            seconds["postgresql"] = sum(_cpu(pid) for pid in _backends(self.database_url))
+        return seconds
+
+
+def _cpu(pid):
+    stat = _stat(pid)
+    return stat[1] if stat else 0.0
+
+
+def _tree_cpu(root):
+    """CPU seconds of a process and its children (gunicorn's workers)."""
+    children = [int(pid) for pid in Path(f"/proc/{root}/task/{root}/children").read_text().split()]
+    return _cpu(root) + sum(_cpu(pid) for pid in children)
+
+
+def _backends(database_url):
+    """The pids of the PostgreSQL server processes connected to this database."""
+    admin = create_engine(f"{POSTGRES_URL}/postgres")
+    try:
+        with admin.connect() as connection:
+            return connection.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                      {"name": make_url(database_url).database}).scalars().all()
+    finally:
+        admin.dispose()
+
+
 def wrk(server, path, seconds, connections, tag):
     # requests a previous run left queued in the listen backlog are still being served;
     # /readyz answers after them, so each run starts on an idle server
     wait_until(lambda: answers(f"{server.url}/readyz"), 60, what="the backlog drained")
+    before = server.parts.read() if server.parts else None
     out = subprocess.run(
         [shutil.which("wrk"), f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s",
          f"--timeout={WRK_TIMEOUT}", "--latency", "-s", str(LUA), server.url + path,
@@ -149,9 +234,14 @@ def wrk(server, path, seconds, connections, tag):
     errors = {k: raw[k] for k in ("connect", "read", "write", "timeout", "status", "not_201")}
     # status (>= 400) is a subset of not_201, so it is not added twice
     total = sum(errors[k] for k in ("connect", "read", "write", "timeout", "not_201"))
-    return {"rps": raw["rps"], "p50_ms": raw["p50_ms"], "p99_ms": raw["p99_ms"],
-            "max_ms": raw["max_ms"], "requests": raw["requests"], "errors": total,
-            "error_kinds": {k: v for k, v in errors.items() if v}}
+    run = {"rps": raw["rps"], "p50_ms": raw["p50_ms"], "p99_ms": raw["p99_ms"],
+           "max_ms": raw["max_ms"], "requests": raw["requests"], "errors": total,
+           "error_kinds": {k: v for k, v in errors.items() if v}}
+    if before and raw["requests"]:  # CPU µs per request of each part; /readyz polls are noise
+        after = server.parts.read()
+        run["cpu_us"] = {part: round((after[part] - before[part]) / raw["requests"] * 1e6)
+                         for part in after}
+    return run
 
 
 class Gunicorn:
@@ -160,6 +250,7 @@ class Gunicorn:
     def __init__(self, app, port, env, log):
         self.command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", app]
         self.url, self.env, self.log = f"http://127.0.0.1:{port}", env, log
+        self.parts = None  # a Parts, to read the CPU each run costs
 
     def __enter__(self):
         with open(self.log, "ab") as log:
@@ -199,14 +290,21 @@ class Gunicorn:
 
 
 def print_table(results, backends):
-    print(f"{'backend':<12}{'app':<6}{'clients':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'errors':>8}{'api/bare':>10}")
+    print(f"{'backend':<12}{'app':<7}{'clients':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}{'api/floor':>11}{'api/bare':>10}")
     for backend in backends:
-        for app in ("api", "bare"):
+        for app in ("api", *REFERENCES[backend]):
             for n, r in results[backend][app].items():
-                ratio = results[backend]["ratio"][n] if app == "api" else None
-                print(f"{backend:<12}{app:<6}{n:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                      f"{r['errors']:>8}{'' if ratio is None else f'{ratio:.0%}':>10}")
+                ratios = [results[backend].get(key, {}).get(n) if app == "api" else None
+                          for key in ("floor_ratio", "ratio")]
+                print(f"{backend:<12}{app:<7}{n:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                      f"{r['errors']:>8}" + "".join(
+                          f"{'' if ratio is None else f'{ratio:.0%}':>{width}}"
+                          for ratio, width in zip(ratios, (11, 10))))
+    print("CPU µs per request: " + "; ".join(
+        f"{backend} {app} c{n}: " + ", ".join(f"{part} {us}" for part, us in r["cpu_us"].items())
+        for backend in backends for app in ("api", *REFERENCES[backend])
+        for n, r in results[backend][app].items() if "cpu_us" in r))
     for backend, apps in results["rss_mb"].items():
         print(f"RSS {backend}: " + ", ".join(
             f"{app} master {r['master']} MB, worker {r['worker_max']} MB"

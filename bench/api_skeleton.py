@@ -9,14 +9,12 @@ Not part of `make bench`: a comparison to run when the API's target is discussed
 import argparse
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import api_load, bare_app  # noqa: E402
-from services.registration import service as use_cases  # noqa: E402
-from shared.db import Database, upgrade, utcnow  # noqa: E402
+from shared.db import upgrade  # noqa: E402
 from shared.devstack import RedisServer, free_port  # noqa: E402
 
 CLIENTS = (16, 64)
@@ -28,22 +26,6 @@ def run_skeleton(folder, redis_url, database_url, seconds):
     with api_load.Gunicorn("bench.skeleton_app:create_app()", port, env,
                            folder / "skeleton.log") as server:
         return api_load.load(server, "/api/v1/events/1/registrations", seconds, CLIENTS)
-
-
-def run_floor(folder, redis_url, database_url, seconds, rate_limit):
-    """bench/floor_app.py on its own migrated database, with one open event like the API's."""
-    upgrade("registration", database_url)
-    db = Database(database_url)
-    starts = utcnow().replace(microsecond=0) + timedelta(days=30)
-    event = use_cases.create_event(db, dict(
-        title="Bench", starts_at=starts, ends_at=starts + timedelta(hours=2),
-        timezone="America/Chihuahua", host_organization="Bench", capacity=None), utcnow())
-    db.dispose()
-    port = free_port()
-    env = {**api_load.base_env(folder, redis_url, port), "FLOOR_DATABASE_URL": database_url,
-           "FLOOR_RATE_LIMIT": "on" if rate_limit else "off"}
-    with api_load.Gunicorn("bench.floor_app:create_app()", port, env, folder / "floor.log") as server:
-        return api_load.load(server, f"/api/v1/events/{event.id}/registrations", seconds, CLIENTS)
 
 
 def main():
@@ -63,9 +45,11 @@ def main():
             runs = {
                 "ours": api_load.run_api(folder, redis_server.url, url["api"], args.seconds, CLIENTS)[0],
                 "skeleton": run_skeleton(folder, redis_server.url, url["skeleton"], args.seconds),
-                "floor": run_floor(folder, redis_server.url, url["floor"], args.seconds, True),
-                "floor without the rate limit": run_floor(
-                    folder, redis_server.url, url["floor_unlimited"], args.seconds, False),
+                "floor": api_load.run_floor(
+                    folder, redis_server.url, url["floor"], args.seconds, CLIENTS)[0],
+                "floor without the rate limit": api_load.run_floor(
+                    folder, redis_server.url, url["floor_unlimited"], args.seconds, CLIENTS,
+                    rate_limit=False)[0],
                 "bare": api_load.run_bare(folder, redis_server.url, url["bare"], args.seconds, CLIENTS)[0],
             }
             failed = {f"{name}, {clients} clients": run[clients]["error_kinds"]

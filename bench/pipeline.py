@@ -3,7 +3,8 @@ on SQLite and on PostgreSQL, with one set of the stack's processes and with two,
 what this machine itself can do, measured in the same run.
 
 1. Registration API under wrk (16 and 64 clients), SQLite and PostgreSQL, against a bare
-   Flask endpoint that inserts one row under the same gunicorn settings (bench/api_load.py).
+   Flask endpoint that inserts one row and, on SQLite, our rules on the thinnest stack
+   (bench/floor_app.py), under the same gunicorn settings (bench/api_load.py).
 2. Registration -> confirmation email, end to end: 1,000 registrations as fast as the API
    takes them, then at a steady 50 a second.
 3. Milestone -> alerts: 10,000 confirmed followers, one change.

@@ -25,6 +25,18 @@ def test_too_many_registrations_from_one_address_get_429(registration_app, make_
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
+def test_with_two_rates_the_stricter_one_refuses(registration_app, make_event, person):
+    """PUBLIC_RATE_LIMIT's rates are counted together (one Redis round trip): whichever is
+    spent refuses, here the second, longer one."""
+    _, db, settings = registration_app
+    app = create_app(replace(settings, public_rate_limit="10/minute;3/hour"), db=db)
+    client, environ = app.test_client(), {"REMOTE_ADDR": _random_ipv4()}
+    event_id = make_event()["id"]
+    statuses = [client.post(f"/api/v1/events/{event_id}/registrations", json=person(n),
+                            environ_base=environ).status_code for n in range(4)]
+    assert statuses == [202, 202, 202, 429]
+
+
 def test_limits_hold_and_nothing_crashes_when_redis_is_away(registration_app, make_event, person):
     """With Redis unreachable, registering still works and the limit is kept in memory."""
     event_id = make_event()["id"]

@@ -37,14 +37,17 @@ def send_deliveries(delivery_ids):
     deadline = time.monotonic() + (app.conf.task_soft_time_limit or 45) / 2
     worker = collaborators
     to_send = claim_when_answering(worker.db, delivery_ids, deadline)
+    if not to_send:
+        return []
     outcomes = []
-    for position, delivery in enumerate(to_send):
-        if position and time.monotonic() > deadline:
-            give_back([later.id for later in to_send[position:]], worker.db)
-            break
-        outcomes.append(send_one(worker, delivery))
-        if outcomes[-1] == DATABASE_AWAY:  # the rest stay claimed: the sweeper retries them
-            break
+    with deliveries.held_connection(worker.db) as held:
+        for position, delivery in enumerate(to_send):
+            if position and time.monotonic() > deadline:
+                give_back([later.id for later in to_send[position:]], worker.db)
+                break
+            outcomes.append(send_one(worker, delivery, held))
+            if outcomes[-1] == DATABASE_AWAY:  # the rest stay claimed: the sweeper retries them
+                break
     return outcomes
 
 
@@ -83,13 +86,14 @@ def claim(db, delivery_ids):
     return [delivery for delivery in claimed if delivery.id not in leaving]
 
 
-def send_one(worker, delivery):
-    """Build one claimed delivery's email (or webhook call), send it and record how it went."""
+def send_one(worker, delivery, held=None):
+    """Build one claimed delivery's email (or webhook call), send it and record how it went
+    (`held`: the task's connection for that, deliveries.held_connection)."""
     if delivery.kind == webhooks.KIND:
         return webhook_delivery.send(worker, delivery, enqueue)
     try:
         message = build(worker, delivery)
-        with deliveries.recording_sent(worker.db, delivery.id):
+        with deliveries.recording_sent(worker.db, delivery.id, held):
             worker.mailer.send(message, delivery.recipient)
     except deliveries.SentNotRecorded as error:
         return sent_while_away(worker, error)

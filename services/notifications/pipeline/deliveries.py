@@ -212,8 +212,11 @@ class SentNotRecorded(Exception):
 def held_connection(db):
     """On PostgreSQL, one connection for the records of a task's sends: a pool checkout per
     email, with its ping, cost the worker about as much CPU as the update and its commit.
-    None on SQLite, where a checkout is cheap and each record takes its own, and while the
-    database is away: each record then tries its own and meets the outage itself."""
+    Unpinged, a connection that a restart ended fails at the task's next email, before it is
+    sent; the task stops there and the sweeper retries the rest, as after any outage (the
+    connection reconnects on its next use). None on SQLite, where a checkout is cheap and
+    each record takes its own, and while the database is away: each record then tries its
+    own and meets the outage itself."""
     try:
         connection = db.engine.connect() if db.engine.dialect.name == "postgresql" else None
     except SQLAlchemyError:

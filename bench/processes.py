@@ -51,11 +51,18 @@ def _families(roots, snapshot):
 
 
 class Watch:
-    """Samples named process trees; `peak_rss()` per process, `cpu()` per tree."""
+    """Samples named process trees; `peak_rss()` per process, `cpu()` per tree.
+
+    `roots` is {name: root pid}, or a function giving it at each sample, so a process that
+    is killed and started again is followed under its name; what a killed one had used
+    still counts in its tree's CPU (as of the last sample before it died).
+    """
 
     def __init__(self, roots, every=0.5):
-        self.roots, self.every = dict(roots), every  # name -> root pid
-        self._peak, self._stop = {}, threading.Event()
+        self.roots = roots if callable(roots) else (lambda: dict(roots))
+        self.every = every
+        self._peak, self._cpu, self._stop = {}, {}, threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self):
@@ -65,22 +72,27 @@ class Watch:
     def stop(self):
         self._stop.set()
         self._thread.join()
+        self.sample()
 
     def _run(self):
         while not self._stop.wait(self.every):
             self.sample()
 
     def sample(self):
-        for name, members in _families(self.roots, _snapshot()).items():
-            for index, (_pid, _cpu, rss) in enumerate(members):
-                label = name if index == 0 else f"{name}/child"
-                self._peak[label] = max(self._peak.get(label, 0.0), rss)
+        families = _families(self.roots(), _snapshot())
+        with self._lock:
+            for name, members in families.items():
+                for index, (pid, cpu, rss) in enumerate(members):
+                    label = name if index == 0 else f"{name}/child"
+                    self._peak[label] = max(self._peak.get(label, 0.0), rss)
+                    self._cpu.setdefault(name, {})[pid] = cpu
 
     def peak_rss(self):
         """{process label: highest RSS seen in MB}; children of one tree share one label."""
         return {label: round(mb, 1) for label, mb in sorted(self._peak.items())}
 
     def cpu(self):
-        """{tree name: CPU seconds used so far by the processes alive now}."""
-        return {name: sum(cpu for _pid, cpu, _rss in members)
-                for name, members in _families(self.roots, _snapshot()).items()}
+        """{tree name: CPU seconds used so far by every process it has had}."""
+        self.sample()
+        with self._lock:
+            return {name: sum(by_pid.values()) for name, by_pid in self._cpu.items()}

@@ -3,63 +3,130 @@ and the issue's targets as ratios. Nothing here fails a run on speed; only on lo
 repeated email (`problems`)."""
 
 RSS_LIMIT_MB = 150
-SCENARIOS = ("burst", "steady_50", "fan_out", "reminders")  # each one's emails count
+SINGLE_SET = ("burst", "steady_50", "fan_out", "reminders")  # one set of the stack, per backend
+SCENARIOS = (*SINGLE_SET, "scale_out")  # what --only may name; each one's emails count
+SCALED = ("burst", "fan_out", "killed")  # the scale-out's parts
 
 
 def show(results):
-    limits = results["limits"]
     print(f"\nAbierto benchmark, {results['when']}, {results['cores']} cores"
           f"{' (smoke: sizes too small to mean anything)' if results['smoke'] else ''}")
     if "api" in results:
         _api(results["api"])
-    ran = [name for name in SCENARIOS if name in results]  # `--only` runs some of them
-    if "burst" in results or "steady_50" in results:
-        _registrations(results)
-    if "fan_out" in results:
-        _fan_out(results["fan_out"])
-    sizes = ", ".join(f"{name} {results[name]['email_bytes'] / 1000:.1f}" for name in ran)
-    print("\n4. Limits: SMTP one connection (best of 3 plain and 3 pipelined, right after each scenario, sending "
-          f"the last of its emails again: {sizes} kB), Redis XADD {limits['redis_xadd_per_s']}/s"
-          f" (one Python client: {limits['redis_xadd_one_client_per_s']}/s)"
-          + "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"
-                    for b in _backends(results.get("api", {}))
-                    for c, r in results["api"][b]["bare"].items()))
-    if "reminders" in results:
-        _reminders(results["reminders"])
-    print("\nPeak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["rss_mb"].items()))
-    print("CPU seconds:   " + "; ".join(
-        f"{scenario}: " + ", ".join(f"{k} {v}" for k, v in by.items() if v >= 0.1)
-        for scenario, by in results["cpu_s"].items()))
+    runs = _runs(results)  # (label, that run's figures): each backend, and the scale-out
+    if any(name in r for _label, r in runs for name in ("burst", "steady_50")):
+        _registrations(runs)
+    if any("fan_out" in r for _label, r in runs):
+        _fan_out(runs)
+    _limits(results, runs)
+    if any("reminders" in r for _label, r in runs):
+        _reminders(runs)
+    if "scale_out" in results:
+        _scale_out(results)
+    _memory(results)
+    print("\nCPU seconds")
+    for label, r in runs:
+        for scenario, by in r["cpu_s"].items():
+            print(f"  {label} {scenario}: " + ", ".join(f"{k} {v}" for k, v in by.items() if v >= 0.1))
     print("\nTargets")
     for line in targets(results):
         print("  " + line)
 
 
-def _registrations(results):
-    print("\n2. Registration -> confirmation email (SQLite)")
-    print(f"{'scenario':<12}{'n':>6}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'last s':>8}"
+def _runs(results):
+    runs = [(backend, r) for backend, r in results.get("backends", {}).items()]
+    if "scale_out" in results:
+        runs.append((f"postgresql x{results['scale_out']['sets']}", results["scale_out"]))
+    return runs
+
+
+def _registrations(runs):
+    print("\n2. Registration -> confirmation email")
+    print(f"{'run':<16}{'scenario':<12}{'n':>6}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'last s':>8}"
           f"{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
-    for name in ("burst", "steady_50"):
-        if name not in results:
-            continue
-        r = results[name]
-        print(f"{name:<12}{r['registrations']:>6}{r['p50_s']:>8}{r['p95_s']:>8}{r['p99_s']:>8}"
-              f"{r['last_email_after_s']:>8}{r['emails_per_second']:>10}{r['smtp_limit_per_s']:>8}"
-              f"{_of_smtp(r):>9.0%}{r['duplicates']:>6}")
+    for label, results in runs:
+        for name in ("burst", "steady_50"):
+            if name in results:
+                r = results[name]
+                print(f"{label:<16}{name:<12}{r['registrations']:>6}{r['p50_s']:>8}{r['p95_s']:>8}"
+                      f"{r['p99_s']:>8}{r['last_email_after_s']:>8}{r['emails_per_second']:>10}"
+                      f"{r['smtp_limit_per_s']:>8}{_of_smtp(r):>9.0%}{_dups(r):>6}")
 
 
-def _fan_out(f):
-    print("\n3. Milestone -> alerts (SQLite)")
-    print(f"{'followers':<12}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
-    print(f"{f['followers']:<12}{f['last_email_after_s']:>8}{f['emails_per_second']:>10}"
-          f"{f['smtp_limit_per_s']:>8}{_of_smtp(f):>9.0%}{f['duplicates']:>6}")
+def _fan_out(runs):
+    print("\n3. Milestone -> alerts")
+    print(f"{'run':<16}{'followers':>10}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}"
+          f"{'dups':>6}")
+    for label, results in runs:
+        if "fan_out" in results:
+            f = results["fan_out"]
+            print(f"{label:<16}{f['followers']:>10}{f['last_email_after_s']:>8}"
+                  f"{f['emails_per_second']:>10}{f['smtp_limit_per_s']:>8}{_of_smtp(f):>9.0%}"
+                  f"{_dups(f):>6}")
 
 
-def _reminders(r):
-    print("\n5. Event -> reminders (SQLite), from the moment one falls due")
-    print(f"{'attendees':<12}{'first s':>8}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}{'of SMTP':>9}{'dups':>6}")
-    print(f"{r['attendees']:<12}{r['first_email_after_s']:>8}{r['last_email_after_s']:>8}"
-          f"{r['emails_per_second']:>10}{r['smtp_limit_per_s']:>8}{_of_smtp(r):>9.0%}{r['duplicates']:>6}")
+def _limits(results, runs):
+    sizes = ", ".join(f"{name} {r[name]['email_bytes'] / 1000:.1f}" for _label, r in runs[:1]
+                      for name in dict.fromkeys((*SINGLE_SET, *SCALED))
+                      if "email_bytes" in r.get(name, {}))
+    bare = "".join(f", bare Flask+insert {b} c{c} {r['rps']}/s"
+                   for b in _backends(results.get("api", {}))
+                   for c, r in results["api"][b]["bare"].items())
+    redis = "".join(f", Redis XADD ({backend} run) {r['limits']['redis_xadd_per_s']}/s (one Python "
+                    f"client: {r['limits']['redis_xadd_one_client_per_s']}/s)"
+                    for backend, r in results.get("backends", {}).items())
+    print("\n4. Limits: SMTP one connection in each row above (best of 3 plain and 3 pipelined, "
+          f"right after each scenario, sending the last of its emails again: {sizes} kB)"
+          + redis + bare)
+
+
+def _reminders(runs):
+    print("\n5. Event -> reminders, from the moment one falls due")
+    print(f"{'run':<16}{'attendees':>10}{'first s':>8}{'last s':>8}{'emails/s':>10}{'SMTP/s':>8}"
+          f"{'of SMTP':>9}{'dups':>6}")
+    for label, results in runs:
+        if "reminders" in results:
+            r = results["reminders"]
+            print(f"{label:<16}{r['attendees']:>10}{r['first_email_after_s']:>8}"
+                  f"{r['last_email_after_s']:>8}{r['emails_per_second']:>10}"
+                  f"{r['smtp_limit_per_s']:>8}{_of_smtp(r):>9.0%}{_dups(r):>6}")
+
+
+def _scale_out(results):
+    scaled, single = results["scale_out"], results.get("backends", {}).get("postgresql", {})
+    print(f"\n6. Scale-out: {scaled['sets']} sets of every process on PostgreSQL, sharing Redis "
+          "and the databases")
+    for name in ("burst", "fan_out"):
+        if name in single:
+            print(f"  {name}: {scaled[name]['emails_per_second']} emails/s with {scaled['sets']} "
+                  f"sets, {single[name]['emails_per_second']} with one "
+                  f"({scaled[name]['emails_per_second'] / single[name]['emails_per_second']:.2f}x)")
+    k = scaled["killed"]
+    print(f"  killed mid-run: {k['registrations']} registrations and {k['followers']} followers "
+          f"at once; set a's consumer SIGKILLed holding {k['consumer_held_at_kill']} unacknowledged "
+          f"entries ({k['consumer_held_after_kill']} still unacknowledged after), set b's worker "
+          f"after {k['arrived_at_worker_kill']} emails; {k['retried_after_worker_lost']} "
+          f"deliveries found stuck in flight and retried; the last email after "
+          f"{k['last_email_after_s']} s; every email arrived, {k['duplicates']} twice"
+          + (f" (and {k['repeated_after_cut']} taken by the server as its sender was killed, "
+             "sent again: SMTP has no idempotency key)" if k["repeated_after_cut"] else ""))
+
+
+def _memory(results):
+    """Every process's peak RSS, each run's in one line, beside the limit."""
+    print(f"\nPeak RSS (MB, limit {RSS_LIMIT_MB})")
+    for label, rss in _rss(results).items():
+        print(f"  {label}: " + ", ".join(
+            f"{k} {v}{'' if v < RSS_LIMIT_MB else ' MISSED'}" for k, v in rss.items()))
+
+
+def _rss(results):
+    """{run label: {process: peak MB}}, the API's gunicorns included."""
+    found = {label: r["rss_mb"] for label, r in _runs(results)}
+    for backend, apps in results.get("api", {}).get("rss_mb", {}).items():
+        found[f"API {backend}"] = {f"{app} gunicorn {part}": mb for app, r in apps.items()
+                                   for part, mb in r.items()}
+    return found
 
 
 def _api(api):
@@ -77,36 +144,56 @@ def _of_smtp(scenario):
     return scenario["emails_per_second"] / scenario["smtp_limit_per_s"]
 
 
+def _dups(scenario):
+    """Repeats the stack caused, and after a `+` those of a message its killed sender had
+    given the server (see bench/sink.py)."""
+    after_cut = scenario.get("repeated_after_cut")
+    return f"{scenario['duplicates']}{f'+{after_cut}' if after_cut else ''}"
+
+
 def _backends(api):
     return [name for name in ("sqlite", "postgresql") if name in api]
 
 
 def targets(results):
     """The issue's targets, each as `ok`/`MISSED` with the figure behind it."""
-    rows = [(name, _of_smtp(results[scenario]), goal) for scenario, name, goal in (
-        ("burst", "burst emails/s >= 25% of SMTP", 0.25),
-        ("fan_out", "fan-out emails/s >= 50% of SMTP", 0.50),
-        ("reminders", "reminders emails/s >= 50% of SMTP", 0.50)) if scenario in results]
-    lines = [f"{'ok' if value >= goal else 'MISSED':<7}{name}: {value:.0%}" for name, value, goal in rows]
-    if "steady_50" in results:
-        p99 = results["steady_50"]["p99_s"]
-        lines.append(f"{'ok' if p99 <= 0.5 else 'MISSED':<7}p99 at 50/s <= 0.5 s: {p99} s")
-    for clients, ratio in results.get("api", {}).get("sqlite", {}).get("ratio", {}).items():
-        lines.append(f"{'ok' if ratio >= 0.5 else 'MISSED':<7}API on SQLite >= 50% of bare Flask "
-                     f"(c{clients}): {ratio:.0%}")
-    rss = dict(results["rss_mb"])
-    for backend, apps in results.get("api", {}).get("rss_mb", {}).items():
-        rss.update({f"{backend} {app} gunicorn worker": r["worker_max"] for app, r in apps.items()})
-    worst = max(rss, key=rss.get)
-    lines.append(f"{'ok' if rss[worst] < RSS_LIMIT_MB else 'MISSED':<7}every process < "
-                 f"{RSS_LIMIT_MB} MB RSS: largest {worst} {rss[worst]} MB")
+    lines = []  # the scale-out's rates are read beside the single set's, not against these
+    for label, r in results.get("backends", {}).items():
+        rows = [(name, _of_smtp(r[scenario]), goal) for scenario, name, goal in (
+            ("burst", "burst emails/s >= 25% of SMTP", 0.25),
+            ("fan_out", "fan-out emails/s >= 50% of SMTP", 0.50),
+            ("reminders", "reminders emails/s >= 50% of SMTP", 0.50)) if scenario in r]
+        lines += [f"{_mark(value >= goal)}{label}: {name}: {value:.0%}" for name, value, goal in rows]
+        if "steady_50" in r:
+            p99 = r["steady_50"]["p99_s"]
+            lines.append(f"{_mark(p99 <= 0.5)}{label}: p99 POST -> email at 50/s <= 0.5 s: {p99} s")
+    api = results.get("api", {})
+    for clients, ratio in api.get("sqlite", {}).get("ratio", {}).items():
+        lines.append(f"{_mark(ratio >= 0.5)}API on SQLite >= 50% of bare Flask (c{clients}): {ratio:.0%}")
+    for clients, ratio in api.get("postgresql", {}).get("ratio", {}).items():
+        lines.append(f"{_mark(ratio >= 0.5)}API on PostgreSQL >= 50% of bare Flask + one "
+                     f"PostgreSQL insert (c{clients}): {ratio:.0%}")
+    if "64" in api.get("postgresql", {}).get("api", {}):
+        p99 = api["postgresql"]["api"]["64"]["p99_ms"]
+        lines.append(f"{_mark(p99 <= 100)}API on PostgreSQL p99 <= 100 ms at 64 clients: {p99} ms")
+    rss = {f"{label} {process}": mb for label, by in _rss(results).items()
+           for process, mb in by.items()}
+    if rss:
+        worst = max(rss, key=rss.get)
+        lines.append(f"{_mark(rss[worst] < RSS_LIMIT_MB)}every process < {RSS_LIMIT_MB} MB RSS "
+                     f"({len(rss)} sampled): largest {worst} {rss[worst]} MB")
     return lines
+
+
+def _mark(met):
+    return f"{'ok' if met else 'MISSED':<7}"
 
 
 def problems(results):
     """What makes a run fail: lost emails raise earlier; repeated ones are counted here."""
-    found = [f"{name}: {results[name]['duplicates']} duplicate emails"
-             for name in SCENARIOS if results.get(name, {}).get("duplicates")]
+    found = [f"{label} {name}: {r[name]['duplicates']} duplicate emails"
+             for label, r in _runs(results) for name in (*SINGLE_SET, *SCALED)
+             if r.get(name, {}).get("duplicates")]
     for backend in _backends(results.get("api", {})):
         for clients, r in results["api"][backend]["api"].items():
             if r["errors"]:

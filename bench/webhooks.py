@@ -31,7 +31,7 @@ os.environ.setdefault("ABIERTO_ENV", "development")
 from services.notifications import wiring  # noqa: E402
 from services.notifications.models import WebhookEndpoint  # noqa: E402
 from services.notifications.pipeline import tasks  # noqa: E402
-from services.notifications.webhooks import recording, transport  # noqa: E402
+from services.notifications.webhooks import recording, sealing, transport  # noqa: E402
 from shared import config, envelope  # noqa: E402
 from shared.db import Database, upgrade, utcnow  # noqa: E402
 from tests.integration.webhook_helpers import Receiver  # noqa: E402
@@ -60,11 +60,11 @@ def drop(backend, name):
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def endpoints(db, url, count, event_type):
+def endpoints(db, url, count, event_type, keys):
     with db.transaction() as session:
         session.add_all(WebhookEndpoint(
             url=url, event_types=[event_type], contact_email="ti@portal.example",
-            secret="whsec_" + "a" * 43, enabled=True, owner_token_id=1, created_by="bench",
+            secret=sealing.seal(keys, "whsec_" + "a" * 43), enabled=True, owner_token_id=1, created_by="bench",
             created_at=utcnow()) for _ in range(count))
 
 
@@ -108,7 +108,7 @@ def scenario(backend, folder, endpoint_count, facts, event_type):
         settings = config.load("notifications", database_url=url, webhook_allow_private=True)
         worker = replace(wiring.build(settings), db=db, webhooks=transport.adapter(True))
         tasks.collaborators = worker
-        endpoints(db, receiver.url, endpoint_count, event_type)
+        endpoints(db, receiver.url, endpoint_count, event_type, settings.keys)
         return run(worker, receiver, facts)
     finally:
         receiver.stop()

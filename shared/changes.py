@@ -20,16 +20,29 @@ Why never a row skipped:
 """
 import base64
 import binascii
+import functools
+import re
 from dataclasses import dataclass
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import BigInteger, Integer, String, literal_column, select, tuple_
+from sqlalchemy import (BigInteger, Integer, String, bindparam, delete, literal_column, or_, select,
+                        tuple_)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.db import UTCDateTime, utcnow
+from shared.domain_errors import Gone
 
 START = "0"  # the cursor of a mirror that has nothing yet: every row, from the first
-_PREFIX = "c1."
+# A cursor is a Position written out: "<transaction>.<counter>" (SQLite: "0.<counter>").
+# Every text the pattern allows is a cursor the feed accepts: one past the newest change
+# simply gives an empty page and itself back. 18 digits stay below 2**63 (BIGINT).
+PATTERN = r"^(0|[0-9]{1,18}\.[0-9]{1,18})$"
+_CURSOR = re.compile(PATTERN.replace("$", r"\Z"))
+# Cursors handed out before (525a6bf and earlier): "c1." and the same text in base64url.
+# Still read, so a mirror that kept one goes on; never handed out again.
+_LEGACY = re.compile(r"c1\.([A-Za-z0-9_-]{1,60})\Z")
 
 
 @dataclass(frozen=True, order=True)
@@ -48,26 +61,28 @@ class Tombstone:
 
 
 def encode(position):
-    """The opaque cursor a client sends back."""
-    raw = f"{position.xid}.{position.seq}".encode()
-    return _PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """The cursor a client sends back: the position, as the document's pattern has it."""
+    return f"{position.xid}.{position.seq}"
 
 
 def decode(cursor):
-    """The position a cursor names; ValueError for anything this service did not hand out."""
+    """The position a cursor names; ValueError for text that is not a cursor."""
     if cursor == START:
         return Position()
-    if not cursor.startswith(_PREFIX) or len(cursor) > 64:
+    legacy = _LEGACY.match(cursor)
+    if legacy:
+        cursor = _legacy_text(legacy[1])
+    if not _CURSOR.match(cursor):
         raise ValueError("not a cursor")
-    body = cursor[len(_PREFIX):]
+    xid, seq = cursor.split(".")
+    return Position(int(xid), int(seq))
+
+
+def _legacy_text(body):
     try:
-        xid, seq = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii").split(".")
-        position = Position(int(xid), int(seq))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise ValueError("not a cursor") from error
-    if position.xid < 0 or position.seq < 0 or max(position.xid, position.seq) >= 2**63:
-        raise ValueError("not a cursor")
-    return position
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""
 
 
 class CursorField(fields.String):
@@ -76,16 +91,17 @@ class CursorField(fields.String):
     def __init__(self, **kwargs):
         super().__init__(metadata={"description": (
             "Only what changed after this cursor: a `next_cursor` from an earlier answer, or "
-            "`0` for everything. Items that left the list come as `{\"id\", \"deleted\": true}`."),
-            "pattern": r"^(0|c1\.[A-Za-z0-9_-]{1,60})$"}, **kwargs)
+            "`0` for everything. Items that left the list come as `{\"id\", \"deleted\": true}`. "
+            "A cursor past the newest change gives no items and itself back. (Cursors of the "
+            "earlier form `c1.…` are still read.)"), "pattern": PATTERN}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text_ = super()._deserialize(value, attr, data, **kwargs)
         try:
             decode(text_)
         except ValueError:
-            raise ValidationError("Not a cursor this API handed out: send a `next_cursor` "
-                                  "from an earlier answer, or 0 to start over.") from None
+            raise ValidationError("Not a cursor: send a `next_cursor` from an earlier answer, "
+                                  "or 0 to start over.") from None
         return text_
 
 
@@ -161,9 +177,83 @@ def changed(session, model, tombstones, cursor, limit, where=(), scope=None, sho
     merged = sorted([(Position(r.change_xid, r.change_seq), r) for r in session.scalars(rows)]
                     + [(Position(t.change_xid, t.change_seq), Tombstone(t.item_id))
                        for t in session.scalars(gone)], key=lambda pair: pair[0])[:limit]
+    # After the reads: a pruning committed before them is seen here (PostgreSQL reads each
+    # statement anew), so no tombstone goes missing between a check and the read.
+    check_kept(session, tombstones, model.__tablename__, after, scope)
     items = [item if isinstance(item, Tombstone) or shown is None or shown(item)
              else Tombstone(item.id) for _, item in merged]
-    return items, encode(merged[-1][0]) if merged else cursor
+    if merged:
+        return items, encode(merged[-1][0])
+    return items, cursor if _CURSOR.match(cursor) else encode(after)  # a legacy one: rewritten
+
+
+# ---- pruning: tombstones are kept FEED_TOMBSTONE_RETENTION --------------------------------
+# How far a list's tombstones were pruned is itself kept as a row of the same table: kind
+# `pruned:<table>`, item_id the list's scope (an id; 0 for none), at the position of the
+# newest tombstone pruned from it. Feeds read only their table's own kind, so it never shows.
+PRUNED = "pruned:"
+RESYNC = ("This cursor is older than the deletions this list still keeps "
+          "(FEED_TOMBSTONE_RETENTION): start again with changed_since=0 and replace your copy. "
+          "/ Este cursor es anterior a las bajas que esta lista aún guarda: vuelva a empezar "
+          "con changed_since=0 y reemplace su copia.")
+
+
+def prune(session, tombstones, before, now=None):
+    """Forget the tombstones of rows deleted before `before`, remembering for each list the
+    newest position forgotten (check_kept refuses a cursor before it); how many went."""
+    table = tombstones.__table__
+    gone = session.execute(
+        delete(table).where(table.c.deleted_at < before, ~table.c.kind.startswith(PRUNED))
+        .returning(table.c.kind, table.c.scope, table.c.change_xid, table.c.change_seq)).all()
+    newest = {}
+    for kind, scope, xid, seq in gone:  # RETURNING: exactly what went, whatever commits meanwhile
+        newest[kind, scope] = max(newest.get((kind, scope), Position()), Position(xid, seq))
+    for (kind, scope), position in newest.items():
+        _remember(session, table, kind, scope, position, now or utcnow())
+    return len(gone)
+
+
+def prune_old(db, tombstones, retention):
+    """The hourly upkeep of one service's feeds (its relay runs it): prune what is older than
+    `retention` (FEED_TOMBSTONE_RETENTION); what went, in words, or None."""
+    now = utcnow()
+    with db.transaction() as session:
+        pruned = prune(session, tombstones, now - retention, now)
+    return f"pruned {pruned} feed tombstone(s)" if pruned else None
+
+
+def _remember(session, table, kind, scope, position, now):
+    """Move the list's `pruned:` row to `position`, never back (two pruners may race)."""
+    insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite_insert)(table)
+    row = insert.values(kind=PRUNED + kind, item_id=int(scope) if scope else 0, scope=scope,
+                        change_xid=position.xid, change_seq=position.seq, deleted_at=now)
+    session.execute(row.on_conflict_do_update(
+        index_elements=[table.c.kind, table.c.item_id],
+        set_={"change_xid": row.excluded.change_xid, "change_seq": row.excluded.change_seq,
+              "deleted_at": row.excluded.deleted_at},
+        where=tuple_(table.c.change_xid, table.c.change_seq)
+        < tuple_(row.excluded.change_xid, row.excluded.change_seq)))
+
+
+def check_kept(session, tombstones, kind, after, scope=None):
+    """Gone (410, "resync") if tombstones this list's cursor `after` has not seen were
+    pruned: the mirror may hold rows deleted since, and only a sync from 0 finds them."""
+    if after == Position():
+        return  # from the start, a mirror has nothing that could have been deleted
+    rows = session.connection().execute(_pruned(tombstones.__table__), {"kind": PRUNED + kind, "scope": (
+        str(scope) if scope is not None else None)})  # Core: every feed answer asks
+    newest = max((Position(xid, seq) for xid, seq in rows), default=None)
+    if newest is not None and after < newest:
+        raise Gone(RESYNC)
+
+
+@functools.cache
+def _pruned(table):
+    """How far a list was pruned: one statement per table, built once (None scope: any)."""
+    scope = bindparam("scope", type_=String)
+    return select(table.c.change_xid, table.c.change_seq).where(
+        table.c.kind == bindparam("kind"), or_(scope.is_(None), table.c.scope == scope))
 
 
 # ---- the triggers (for migrations) -----------------------------------------------------

@@ -227,14 +227,17 @@ def _demo_order():
 @main.command()
 @click.argument("service", type=click.Choice(PUBLISHERS))
 def relay(service):
-    """Publish a service's outbox to the bus, forever."""
+    """Publish a service's outbox to the bus, forever; hourly, prune its feeds' tombstones."""
+    from shared import changes
     from shared.bus import Bus, stream_name
     from shared.outbox import run_relay
 
     settings = config.load_process(service)
     stop_on_sigterm()
-    run_relay(database(service), _models(service).Outbox, Bus.from_url(settings.redis_url),
-              stream_name(service))
+    db, models = database(service), _models(service)
+    run_relay(db, models.Outbox, Bus.from_url(settings.redis_url), stream_name(service),
+              upkeep=lambda: changes.prune_old(db, models.FeedTombstone,
+                                               settings.feed_tombstone_retention))
 
 
 @main.command()

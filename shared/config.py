@@ -174,8 +174,13 @@ class Settings:
     pending_hold: float = 1800.0  # seconds a `confirm_by_email` seat is held unconfirmed
     reminders: tuple = ("P1D", "PT2H")  # before an event starts, ISO 8601; an event may set its own
     change_coalesce: float = 120.0  # seconds an event change waits, so several edits send one email
+    # The public attendance table (docs/privacy.md) shows no count from 1 to this less one.
+    public_count_min: int = 5
     # Retention of personal data (docs/privacy.md); the privacy notice states these.
     stream_retention: timedelta = timedelta(days=7)  # bus entries, dead letters and tombstones
+    # A change feed's tombstones (shared/changes.py): a mirror that has not synced for longer
+    # must sync again from 0 (its cursor is answered 410)
+    feed_tombstone_retention: timedelta = timedelta(days=30)
     dead_letter_cap: int = 10_000  # dead letters kept at most, newest first
     retention_days: int = 180  # registrations kept after their event ends, then anonymised
     delivery_context_days: int = 30  # an email's stored content kept after it is done
@@ -237,7 +242,9 @@ def load(service, **overrides):
         pending_hold=_number(float, "PENDING_HOLD", "1800"),
         reminders=_durations("REMINDERS", "P1D,PT2H"),
         change_coalesce=_number(float, "CHANGE_COALESCE", "120"),
+        public_count_min=_count("PUBLIC_COUNT_MIN", "5", "people"),
         stream_retention=_period("STREAM_RETENTION", "7d"),
+        feed_tombstone_retention=_period("FEED_TOMBSTONE_RETENTION", "30d"),
         dead_letter_cap=_count("DEAD_LETTER_CAP", "10000", "entries"),
         retention_days=_count("RETENTION_DAYS", "180", "days"),
         delivery_context_days=_count("DELIVERY_CONTEXT_DAYS", "30", "days"),

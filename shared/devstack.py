@@ -15,6 +15,7 @@ from pathlib import Path
 
 import redis
 import requests
+from celery import Celery
 
 from shared import services
 
@@ -87,9 +88,15 @@ class Stack:
 
     WEB = services.names(lambda declaration: declaration.port is not None)
 
-    def __init__(self, folder, redis_url, smtp_port, database_urls, web_workers=2):
-        """`web_workers` None starts gunicorn at its default, as the Procfile does."""
-        self.folder, self.processes = folder, {}
+    def __init__(self, folder, redis_url, smtp_port, database_urls, web_workers=2, name="e2e"):
+        """`web_workers` None starts gunicorn at its default, as the Procfile does.
+
+        `name` stands for the host name a machine gives its processes: the consumer's
+        name in the bus group and the Celery worker's node name. A second set of the
+        processes, as on a second machine, is a second Stack with the same Redis and
+        databases and a folder (DATA_DIR) and name of its own (DESIGN.md, growing past
+        one machine)."""
+        self.folder, self.processes, self.name = folder, {}, name
         self.ports = {name: free_port() for name in self.WEB}
         local = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.env = {
@@ -97,7 +104,7 @@ class Stack:
             "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_TIMEOUT": "3",
             "MAIL_FROM": "Gobierno Abierto Chihuahua <abierto@chihuahua.example>",
             "DELIVERY_RETRY_DELAYS": "1,2,4", "DELIVERY_STALE_AFTER": "6", "SWEEP_EVERY": "0.5",
-            "CONSUMER_NAME": "e2e", "PYTHONUNBUFFERED": "1",
+            "CONSUMER_NAME": name, "PYTHONUNBUFFERED": "1",
             # A published key: only development may sign with it (shared.config).
             "SECRET_KEY": "e2e-secret", "ABIERTO_ENV": "development",
             **{f"{name.upper()}_PUBLIC_BASE_URL": url for name, url in local.items()},
@@ -123,6 +130,8 @@ class Stack:
             args[bind] = f"{host}:{self.ports[name]}"
             if web_workers:
                 args[bind + 1:bind + 1] = ["--workers", str(web_workers)]
+        if program == "celery":
+            args += ["--hostname", f"{self.name}@%h"]
         return [str(BIN / program) if (BIN / program).exists() else program, *args]
 
     def url(self, service, path=""):
@@ -143,6 +152,17 @@ class Stack:
             self.start(name)
         for name in self.WEB:
             wait_until(lambda: answers(self.url(name, "/readyz")), 30, what=f"{name} ready")
+
+    def wait_for_worker(self, timeout=60):
+        """Until the Celery worker answers a ping: it takes tasks from then on (a worker
+        that starts beside another first asks it for its state, which takes a moment)."""
+        broker = Celery(broker=self.env["REDIS_URL"])
+        node = f"{self.name}@{socket.gethostname()}"
+        try:
+            wait_until(lambda: broker.control.ping(destination=[node], timeout=0.5), timeout,
+                       what=f"the worker {node}")
+        finally:
+            broker.close()
 
     def kill(self, name, sig=signal.SIGKILL, group=False):
         process = self.processes.pop(name)

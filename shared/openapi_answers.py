@@ -15,6 +15,9 @@ EVERY = {
 }
 WITH_PATH_IDS = {"404": "There is nothing at this address."}
 WITH_INPUT = {"422": "The request has invalid fields; see `errors`."}
+# A change feed's cursor older than the tombstones it keeps (shared.changes.check_kept).
+WITH_CURSOR = {"410": "The `changed_since` cursor is older than the deletions this list still "
+                      "keeps (FEED_TOMBSTONE_RETENTION): sync again from 0."}
 WITH_BODY = {"413": "The request body is too large.",
              "415": "Send the body as application/json."}
 WITH_TOKEN = {"401": "A usable bearer token is needed (see WWW-Authenticate).",
@@ -23,7 +26,8 @@ WITH_TOKEN = {"401": "A usable bearer token is needed (see WWW-Authenticate).",
 
 class ErrorAnswersPlugin(BasePlugin):
     """Declares, on every API operation, the errors shared code can answer (NUL in the
-    address, bad JSON, unknown ids, tokens, the database away), all as problem+json."""
+    address, bad JSON, unknown ids, tokens, a feed's expired cursor, the database away),
+    all as problem+json."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         if not (path or "").startswith(API_PREFIX):
@@ -41,6 +45,9 @@ class ErrorAnswersPlugin(BasePlugin):
                     isinstance(p, dict) and p.get("in") == "query"
                     for p in operation.get("parameters", [])):
                 answers.update(WITH_INPUT)
+            if any(isinstance(p, dict) and p.get("name") == "changed_since"
+                   for p in operation.get("parameters", [])):
+                answers.update(WITH_CURSOR)
             if "requestBody" in operation:
                 answers.update(WITH_BODY)
             if any(requirement for requirement in operation.get("security", [])):

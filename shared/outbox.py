@@ -71,15 +71,24 @@ def relay_once(db, model, bus, stream, batch=200):
     return len(rows)
 
 
-def run_relay(db, model, bus, stream, idle_sleep=0.05, stop=lambda: False):
+UPKEEP_EVERY = 3600.0  # seconds between two runs of the relay's `upkeep`
+
+
+def run_relay(db, model, bus, stream, idle_sleep=0.05, stop=lambda: False, upkeep=None):
     """Relay forever: at once while there is work, a short sleep when idle, a capped backoff
     while the database or Redis is away (one line when an outage begins, one when it ends).
     On SQLite an idle look reads `data_version` and asks for rows only when something was
-    committed since the last empty look: idle polls cost next to nothing."""
-    empty_at = None
+    committed since the last empty look: idle polls cost next to nothing.
+
+    `upkeep()`, if given, runs every UPKEEP_EVERY: the one process every service runs keeps
+    its tables trim (shared.changes.prune_old); its failure is logged, never fatal."""
+    empty_at = upkept_at = None
     database, redis = outages.Outage("the database", log), outages.Outage("the bus (Redis)", log)
     while not stop():
         try:
+            if upkeep and (upkept_at is None or time.monotonic() - upkept_at >= UPKEEP_EVERY):
+                _upkeep(upkeep)
+                upkept_at = time.monotonic()
             # Read before looking, so that a commit after it is seen next time.
             version = db.data_version()
             if version is not None and version == empty_at:
@@ -102,3 +111,15 @@ def run_relay(db, model, bus, stream, idle_sleep=0.05, stop=lambda: False):
         else:
             empty_at = version
             time.sleep(idle_sleep)
+
+
+def _upkeep(upkeep):
+    try:
+        done = upkeep()
+    except Exception as error:
+        if outages.away(error):
+            raise  # waited out like any other step
+        log.warning("upkeep failed: %s: %s", type(error).__name__, error)
+        return
+    if done:
+        log.info("upkeep: %s", done)

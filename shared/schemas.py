@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from shared import openapi_rules
 from shared.changes import CursorField, Tombstone
 
 MAX_INT = 2**31 - 1  # the database's integer columns
@@ -14,6 +15,18 @@ MAX_EMAIL = 254  # RFC 5321's limit, and the length of the email and email-key c
 # a year outside them is a typing mistake in an event's dates.
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
+# The same as the document says it of the text sent: years 1901-2998 with any offset, 1900
+# only at or behind UTC, 2999 only at or ahead of it, so the moment is in range in UTC too
+# (and the answers, always in UTC, match it). A few more near the edges are accepted.
+DATETIME_PATTERN = (r"^(?:(?:190[1-9]|19[1-9][0-9]|2[0-8][0-9]{2}|29[0-8][0-9]|299[0-8])-.*"
+                    r"|1900-.*(?:[Zz]|-[0-9]{2}:[0-9]{2}|\+00:00)"
+                    r"|2999-.*(?:[Zz]|\+[0-9]{2}:[0-9]{2}|-00:00))$")
+# A public link: http(s), a host name with a top-level domain (letters beyond ASCII too, as
+# marshmallow's URL check takes them), an optional port, path and query. A field shows this
+# pattern and enforces it beside marshmallow's check, so the two cannot differ.
+_LETTER = r"A-Za-z\u00a1-\ud7ff\ue000-\uffff"  # escapes both Python and JSON Schema read
+_LABEL = rf"[0-9{_LETTER}](?:[0-9{_LETTER}-]{{0,61}}[0-9{_LETTER}])?"
+URL_PATTERN = rf"^https?://(?:{_LABEL}\.)+[{_LETTER}]{{2,63}}(?::[0-9]{{1,5}})?(?:/\S*|\?\S+)?$"
 # PostgreSQL cannot store U+0000 in text, and a lone surrogate cannot be encoded as UTF-8.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -34,6 +47,10 @@ class WholeNumber(fields.Integer):
 class UTCDateTime(fields.AwareDateTime):
     """ISO 8601 with an offset (or Z) in, between 1900 and 2999; always UTC out, as stored."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": DATETIME_PATTERN, **self.metadata}
+
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
@@ -52,13 +69,19 @@ class UTCDateTime(fields.AwareDateTime):
 class StrictSchema(Schema):
     """Input schemas reject unknown fields (and say so in the OpenAPI document).
 
-    A rule across fields that a `@validates_schema` enforces is said to the document in
-    `json_schema` (e.g. `{"oneOf": [...]}`), merged into the schema's component."""
+    A rule across fields that JSON Schema can say goes in `json_schema` (e.g. `{"oneOf":
+    [...]}`), merged into the schema's component; one it cannot say goes in `rules`
+    (shared.openapi_rules), checked on load and listed on the operation."""
 
     json_schema = {}
+    rules = ()  # shared.openapi_rules: rules JSON Schema cannot say, checked and stated
 
     class Meta:
         unknown = RAISE
+
+    @validates_schema
+    def _keeps_its_rules(self, data, **_):
+        openapi_rules.check(self, data)
 
     @pre_load
     def _storable_text(self, data, **_):
@@ -114,15 +137,9 @@ class ChangesQuery(PageQuery):
     """A list with a change feed: `changed_since` gives what changed after a cursor."""
 
     changed_since = CursorField()
-
-    @validates_schema
-    def _feed_alone(self, data, **_):
-        # A feed gives every change to what the list can show; a filter would hide the
-        # change that takes a row out of it, so a mirror filters on its side.
-        filters = sorted(set(data) - {"page", "per_page", "changed_since"})
-        if "changed_since" in data and filters:
-            raise ValidationError(f"changed_since gives every change; it does not combine with "
-                                  f"{', '.join(filters)}.", "changed_since")
+    # A feed gives every change to what the list can show; a filter would hide the change
+    # that takes a row out of it, so a mirror filters on its side.
+    rules = (openapi_rules.Alone("changed_since"),)
 
 
 class TombstoneSchema(Schema):

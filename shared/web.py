@@ -11,7 +11,8 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import asyncapi, errors, etags, idempotent_posts, openapi_answers, signing
+from shared import (asyncapi, errors, etags, idempotent_posts, openapi_answers, openapi_rules,
+                    signing)
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore
@@ -84,7 +85,17 @@ class ApiBlueprint(Blueprint):
     def arguments(self, schema, *args, **kwargs):
         # webargs builds a new instance of a schema class on every request, which costs
         # more than the load itself; schemas keep no state, so one per view is enough.
-        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
+        schema = resolve_schema_instance(schema)
+        loads = super().arguments(schema, *args, **kwargs)
+        rules = openapi_rules.stated(schema)
+        if not rules:
+            return loads
+        return lambda view: self._state_rules(loads(view), rules)
+
+    def _state_rules(self, view, rules):
+        """The operation's `x-abierto-rules`: these and those of its other arguments."""
+        before = getattr(view, "_apidoc", {}).get("manual_doc", {}).get("x-abierto-rules", [])
+        return self.doc(**{"x-abierto-rules": [*before, *rules]})(view)
 
 
 @dataclass(kw_only=True)

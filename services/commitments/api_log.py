@@ -6,6 +6,7 @@ from services.commitments import tracking, transparency
 from services.commitments.log_schemas import (ConsistencyQuery, ConsistencySchema,
                                               InclusionQuery, InclusionSchema, PublicKeySchema,
                                               SignedHeadSchema, VerifyQuery, VerifySchema)
+from shared.errors import ProblemSchema
 from shared.ratelimit import limited
 from shared.web import ApiBlueprint, service
 
@@ -37,6 +38,8 @@ class Key(MethodView):
 class Inclusion(MethodView):
     @blp.arguments(InclusionQuery, location="query")
     @blp.response(200, InclusionSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description=(
+        "No such entry, or the log has not grown to `size` entries yet."))
     # Anyone may ask, and each answer hashes the whole history now: the public rate
     # limit keeps an anonymous client from keeping a worker busy with them.
     @limited
@@ -49,6 +52,8 @@ class Inclusion(MethodView):
 class Consistency(MethodView):
     @blp.arguments(ConsistencyQuery, location="query")
     @blp.response(200, ConsistencySchema)
+    @blp.alt_response(404, schema=ProblemSchema, description=(
+        "The log has not grown to `first` (or `second`) entries yet."))
     # Anyone may ask, and each answer hashes the whole history now: the public rate
     # limit keeps an anonymous client from keeping a worker busy with them.
     @limited

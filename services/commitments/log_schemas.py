@@ -1,6 +1,7 @@
 """What the transparency log's endpoints take and give (see transparency.py)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
+from shared.openapi_rules import Order, Together
 from shared.schemas import MAX_INT, StrictSchema
 
 HEX_HASH = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="A SHA-256 hash in hex: 64 characters.")
@@ -45,6 +46,7 @@ class InclusionSchema(Schema):
 class ConsistencyQuery(StrictSchema):
     first = Size(required=True)
     second = Size(metadata={"description": "default: the whole log"})
+    rules = (Order("first", "second"),)
 
 
 class ConsistencySchema(Schema):
@@ -60,11 +62,7 @@ class VerifyQuery(StrictSchema):
 
     size = Size()
     root = fields.String(validate=HEX_HASH)
-
-    @validates_schema
-    def _both_or_neither(self, data, **_):
-        if ("size" in data) != ("root" in data):
-            raise ValidationError("Give both `size` and `root`, or neither.", "size")
+    rules = (Together(("size", "root")),)
 
 
 class VerifySchema(Schema):

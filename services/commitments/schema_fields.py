@@ -3,7 +3,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from services.commitments.vocabularies import codes, normalise
 from shared import bilingual
-from shared.schemas import StrictSchema
+from shared.schemas import URL_PATTERN, StrictSchema
 
 
 def _no_nul(value):
@@ -44,12 +44,6 @@ def code_list(vocabulary, **kwargs):
                        metadata={"uniqueItems": True}, **kwargs)
 
 
-# A public link: http(s), a host name with a top-level domain (letters beyond ASCII too, as
-# marshmallow's URL check takes them), an optional port, path and query. The document shows
-# this pattern and the field enforces it with marshmallow's check, so the two cannot differ.
-_LETTER = r"A-Za-z\u00a1-\ud7ff\ue000-\uffff"  # escapes both Python and JSON Schema read
-_LABEL = rf"[0-9{_LETTER}](?:[0-9{_LETTER}-]{{0,61}}[0-9{_LETTER}])?"
-URL_PATTERN = rf"^https?://(?:{_LABEL}\.)+[{_LETTER}]{{2,63}}(?::[0-9]{{1,5}})?(?:/\S*|\?\S+)?$"
 
 
 class Url(fields.Url):

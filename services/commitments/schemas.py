@@ -1,10 +1,11 @@
 """The public contract of the commitments API: field names, types and shape rules."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from services.commitments import domain
 from services.commitments import schema_fields as f
 from services.commitments.facts import commitment_url
 from services.commitments.history import jsonable
+from shared.openapi_rules import Order, Stored
 from shared.schemas import MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber
 from shared.web import service
 
@@ -25,12 +26,6 @@ def changes_of(schema_class):
     return schema_class(partial=tuple(schema_class().load_fields))
 
 
-def ordered(data, start, end, start_name=None, end_name=None):
-    """Raise a field error unless loaded `data[end]` is on or after `data[start]`."""
-    if data.get(start) is not None and data.get(end) is not None and data[end] < data[start]:
-        raise ValidationError(f"Must not be before {start_name or start}.", end_name or end)
-
-
 class ActionPlanSchema(StrictSchema):
     id = fields.Integer(dump_only=True)
     member = f.string(200, 1, required=True, metadata={"example": "Chihuahua (Municipality), Mexico"})
@@ -48,9 +43,7 @@ class ActionPlanSchema(StrictSchema):
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 
-    @validates_schema
-    def _period(self, data, **_):
-        ordered(data, "period_start", "period_end")
+    rules = (Order("period_start", "period_end"),)
 
 
 class ActionPlanChangesSchema(ActionPlanSchema, f.Why):
@@ -89,9 +82,7 @@ class MilestoneSchema(StrictSchema):
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 
-    @validates_schema
-    def _planned(self, data, **_):
-        ordered(data, "planned_start", "planned_end")
+    rules = (Order("planned_start", "planned_end"),)
 
 
 class MilestoneChangesSchema(f.Why):
@@ -102,6 +93,7 @@ class MilestoneChangesSchema(f.Why):
     planned_end = fields.Date(allow_none=True)
     date_met = fields.Date(allow_none=True)
     minor = fields.Boolean(load_default=False, load_only=True)
+    rules = (Order("planned_start", "planned_end"),)  # against the stored start (domain)
 
 
 class AssessmentSchema(StrictSchema, f.NormalisedCodes):
@@ -147,9 +139,10 @@ class CommitmentSchema(StrictSchema):
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 
-    @validates_schema
-    def _dates(self, data, **_):
-        ordered(data, "start_date", "end_date")
+    rules = (Order("start_date", "end_date"),
+             Stored("action_plan_id", "exists", refers_to="GET /api/v1/action-plans/{plan_id}",
+                    es="`action_plan_id` nombra un plan de acción guardado.",
+                    en="`action_plan_id` must name a stored action plan."))
 
 
 class CommitmentChangesSchema(CommitmentSchema, f.Why):

@@ -7,13 +7,14 @@ import itself is what the new database's history records.
 import csv
 import io
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate
 
 from services.commitments import schema_fields as f
 from services.commitments.history import Log
 from services.commitments.plans import add_commitment, add_plan
-from services.commitments.schemas import AssessmentSchema, MilestoneSchema, ordered
+from services.commitments.schemas import AssessmentSchema, MilestoneSchema
 from services.commitments.tracking import add_assessment_row, add_milestone_row
+from shared.openapi_rules import Order
 from shared.schemas import StrictSchema, WholeNumber
 
 FORMAT = "abierto.ogp-action-plan/1"
@@ -56,9 +57,7 @@ class ExportCommitmentSchema(StrictSchema):
     assessments = fields.List(fields.Nested(ExportAssessmentSchema),
                               load_default=list, validate=validate.Length(max=200))
 
-    @validates_schema
-    def _dates(self, data, **_):
-        ordered(data, "start_date", "end_date", "commitment_start", "commitment_end")
+    rules = (Order("commitment_start", "commitment_end"),)
 
 
 class ExportPlanSchema(StrictSchema):
@@ -83,9 +82,7 @@ class ExportPlanSchema(StrictSchema):
             raise ValidationError(f"Must be {FORMAT}.")
         return value
 
-    @validates_schema
-    def _period(self, data, **_):
-        ordered(data, "period_start", "period_end")
+    rules = (Order("period_start", "period_end"),)
 
 
 def import_document(db, document, actor, now):

@@ -6,7 +6,7 @@ they cost a few hashes; proofs and checks against a saved head hash every leaf a
 database holds it now, so a past rewritten since shows in them.
 """
 from services.commitments import history, merkle
-from shared.domain_errors import Conflict, InvalidField, NotFound
+from shared.domain_errors import Conflict, NotFound
 
 
 def signed_head(service):
@@ -24,19 +24,25 @@ def current_head(session):
     return {"size": len(leaves), "root_hash": merkle.root(leaves).hex()}
 
 
-def _leaves_up_to(db, size, field):
+def _leaves_up_to(db, size):
     with db.reading() as connection:
         leaves = history.leaves(connection)
     if size is None:
         return leaves
-    if size > len(leaves):
-        raise InvalidField(field, f"The log has {len(leaves)} entries, fewer than {size}.")
+    _tree_exists(size, leaves)
     return leaves[:size]
+
+
+def _tree_exists(size, leaves):
+    # A tree the log has not grown to yet is not there to prove anything about (404, as
+    # for an entry it does not hold), whatever the request's shape.
+    if size > len(leaves):
+        raise NotFound(f"There is no tree of {size} entries: the log has {len(leaves)}.")
 
 
 def inclusion(db, entry_id, size=None):
     """The audit path of one entry in the tree of the first `size` entries (all by default)."""
-    leaves = _leaves_up_to(db, size, "size")
+    leaves = _leaves_up_to(db, size)
     if not 1 <= entry_id <= len(leaves):
         raise NotFound(f"There is no entry {entry_id} in a log of {len(leaves)} entries.")
     return {"entry_id": entry_id, "leaf_index": entry_id - 1, "size": len(leaves),
@@ -47,9 +53,8 @@ def inclusion(db, entry_id, size=None):
 def consistency(db, first, second=None):
     """The proof that the tree of the first `first` entries is a prefix of the tree of the
     first `second` (all by default)."""
-    leaves = _leaves_up_to(db, second, "second")
-    if first > len(leaves):
-        raise InvalidField("first", f"`first` ({first}) is more than `second` ({len(leaves)}).")
+    leaves = _leaves_up_to(db, second)
+    _tree_exists(first, leaves)  # `first` after `second` is refused on load (ConsistencyQuery)
     return {"first": first, "second": len(leaves),
             "first_root_hash": merkle.root(leaves[:first]).hex(),
             "second_root_hash": merkle.root(leaves).hex(),

@@ -68,9 +68,10 @@ class WebhookEndpoint(Tracked, Base):
     description: Mapped[str | None] = mapped_column(String(500), nullable=True)
     event_types: Mapped[list] = mapped_column(JSON)
     contact_email: Mapped[str] = mapped_column(String(254))  # told when it is disabled
-    # whsec_<base64>: kept to sign with, never shown again after it is made
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # whsec_<base64>, sealed (webhooks/sealing.py): a copy of the database signs nothing;
+    # opened to sign with, never shown again after it is made
+    secret: Mapped[str] = mapped_column(String(255))
+    previous_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
     previous_secret_until = mapped_column(UTCDateTime, nullable=True)  # rotation's overlap
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,13 +1,19 @@
 """ARCO rights over notifications' data: the emails kept for an address (their context copies the
-attendee's or follower's address) and the topics it follows, shown or erased."""
+attendee's or follower's address), the webhook calls that carried it to municipal systems,
+and the topics it follows, shown or erased."""
+from urllib.parse import urlsplit
+
 from sqlalchemy import delete, func, select, update
 
-from services.notifications.models import Delivery, Subscription
+from services.notifications.models import Delivery, Subscription, WebhookEndpoint
 from services.notifications.pipeline import deliveries, mailcap, subscriptions, tombstones
 from services.notifications.pipeline.consumer import DEAD_LETTERS
 from services.notifications.webhooks import recording as webhook_recording
 from shared.bus import mentioning
 from shared.schemas import normalize_email
+
+
+ERASED = "the person it names was erased"
 
 
 def _addressed_to(email):
@@ -28,6 +34,45 @@ def export(db, email):
         "state": row.state, "created_at": _iso(row.created_at), "sent_at": _iso(row.sent_at),
         "subject": row.subject, "content": row.context,  # what the email was made from
     } for row in rows]
+
+
+def _naming(email):
+    """The webhook calls whose payload names the address (recording.person)."""
+    return (Delivery.kind == webhook_recording.KIND,
+            Delivery.mailbox_key == mailcap.mailbox_key(email))
+
+
+def export_webhook_calls(db, email):
+    """The webhook calls whose payload named this address, oldest first, as plain dicts: the
+    municipal system's endpoint each went (or was to go) to, and the payload while kept."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Delivery, WebhookEndpoint)
+            .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
+            .where(*_naming(email)).order_by(Delivery.created_at, Delivery.id)).all()
+    return [{
+        "id": row.id, "event_type": row.cloudevent_type,
+        "status": deliveries.PUBLIC_STATUS[row.state], "state": row.state,
+        "created_at": _iso(row.created_at), "sent_at": _iso(row.sent_at),
+        "endpoint": _endpoint(row.endpoint_id, endpoint),
+        "content": row.context,  # what was sent; {} once scrubbed (DELIVERY_CONTEXT_DAYS)
+    } for row, endpoint in rows]
+
+
+def _endpoint(endpoint_id, endpoint):
+    """Who received it: the system's name and site, not the URL's path or query, which may
+    hold the integrator's own credentials."""
+    if endpoint is None:
+        return {"id": endpoint_id, "deleted": True}
+    parts = urlsplit(endpoint.url)
+    return {"id": endpoint.id, "system": endpoint.created_by, "description": endpoint.description,
+            "site": f"{parts.scheme}://{parts.netloc}"}
+
+
+def _without_answers(history):
+    """A delivery's history (retries, replays) without the receiver's answers it quoted."""
+    return [{**entry, "last_error": ERASED} if entry.get("last_error") else entry
+            for entry in history] if history else history
 
 
 def export_subscriptions(db, email):
@@ -68,12 +113,16 @@ def forget_in_webhooks(session, email, now):
     """Webhook calls whose payload names the address: those not sent yet are withdrawn, and
     every stored payload is emptied (the delivery log keeps that a call was made, not whom
     it was about). What an integrator already received is theirs to erase."""
-    naming = (Delivery.kind == webhook_recording.KIND,
-              Delivery.mailbox_key == mailcap.mailbox_key(email))
+    naming = _naming(email)
     session.execute(update(Delivery).where(*naming, Delivery.state.in_(deliveries.SENDABLE))
-                    .values(state=deliveries.WITHDRAWN, state_changed_at=now,
-                            last_error="the person it names was erased"),
+                    .values(state=deliveries.WITHDRAWN, state_changed_at=now),
                     execution_options={"synchronize_session": False})
-    return session.execute(update(Delivery).where(*naming, Delivery.context_scrubbed_at.is_(None))
-                           .values(context={}, context_scrubbed_at=now),
-                           execution_options={"synchronize_session": False}).rowcount
+    # The receiver's answers go too (a 422 often quotes the fields it refused), and the
+    # address the rows were found by: after this, nothing in them leads back to the person.
+    rows = session.execute(select(Delivery.id, Delivery.history).where(*naming)).all()
+    for delivery_id, history in rows:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
+            context={}, context_scrubbed_at=func.coalesce(Delivery.context_scrubbed_at, now),
+            last_error=ERASED, mailbox_key=None, history=_without_answers(history)),
+            execution_options={"synchronize_session": False})
+    return len(rows)

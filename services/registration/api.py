@@ -7,8 +7,9 @@ from flask import Response, g, jsonify, request
 from flask.views import MethodView
 
 from services.registration import service as use_cases
-from services.registration.schemas import (EventChangesSchema, EventQuery, EventSchema,
-                                           RegistrationAcceptedSchema, RegistrationReceiptSchema,
+from services.registration.schemas import (EventChangesSchema, EventQuery, EventRequestSchema,
+                                           EventSchema, RegistrationAcceptedSchema,
+                                           RegistrationReceiptSchema, RegistrationRequestSchema,
                                            RegistrationSchema)
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
@@ -73,7 +74,7 @@ class Events(MethodView):
 
     @require("events:write")
     @blp.doc(security=BEARER)
-    @blp.arguments(EventSchema)
+    @blp.arguments(EventRequestSchema)
     @blp.response(201, EventSchema)
     def post(self, fields):
         """Publish an event (token scope `events:write`); the token becomes its owner."""
@@ -109,7 +110,7 @@ class Registrations(MethodView):
     @limited
     @optional("registrations:write")
     @blp.doc(security=[{}, *BEARER])
-    @blp.arguments(RegistrationSchema)
+    @blp.arguments(RegistrationRequestSchema)
     @blp.response(202, RegistrationAcceptedSchema, description=(
         "Without a token, always this answer, byte for byte: for a new email, for an email "
         "already registered (it gets an email saying what it holds), and for a request "

@@ -35,15 +35,11 @@ class Admitted:
 def check_in(db, keys, event_id, text, now):
     """Check in the registration a scanned or typed code names, at `event_id`: Admitted, or a
     rules.CheckInRefused (invalid, another event's, no seat). Two scanners at once check a
-    person in once: the second hears when the first did."""
-    try:
-        presented = checkin_codes.read(text)
-    except checkin_codes.InvalidCode:
-        raise rules.invalid_code() from None
-    if presented.registration_id > MAX_INT:
-        raise rules.invalid_code()
+    person in once: the second hears when the first did. A called-off event refuses any code
+    (rules.DoorShut)."""
     with db.transaction() as session:
-        _event(session, event_id)
+        rules.check_door_open(_event(session, event_id))
+        presented = _presented(text)
         registration = session.get(Registration, presented.registration_id)
         if registration is None:
             raise rules.invalid_code()
@@ -57,6 +53,16 @@ def check_in(db, keys, event_id, text, now):
             session.refresh(registration)  # another scanner was first, or it was cancelled
             rules.admit(registration, event_id)
         return Admitted(rules.ALREADY_CHECKED_IN, registration, registration.checked_in_at)
+
+
+def _presented(text):
+    try:
+        presented = checkin_codes.read(text)
+    except checkin_codes.InvalidCode:
+        raise rules.invalid_code() from None
+    if presented.registration_id > MAX_INT:
+        raise rules.invalid_code()
+    return presented
 
 
 def _mark_checked_in(session, registration_id, now):
@@ -79,7 +85,8 @@ def walk_in(db, event_id, person, now):
     key = normalize_email(email) if email else rules.walk_in_key(uuid.uuid4().hex)
     details = {name: person[name] for name in ("name", "sector", "organization", "language")}
     with db.transaction() as session:
-        _event(session, event_id, lock=True)  # as registering does: one email, one registration
+        # Locked as registering does (one email, one registration); never while called off.
+        rules.check_door_open(_event(session, event_id, lock=True))
         existing = session.scalar(select(Registration).where(
             Registration.event_id == event_id, Registration.email_key == key).with_for_update())
         if existing is not None:

@@ -76,7 +76,8 @@ class CheckIns(MethodView):
         "`already_checked_in`: the code was used before; `checked_in_at` says when."))
     @blp.alt_response(409, schema=ProblemSchema, description=(
         "A genuine code without a seat: `result` is `cancelled`, `waitlisted`, `pending` or "
-        "`expired`, and `registration` says whose."))
+        "`expired`, and `registration` says whose; or the event is called off: `result` "
+        "`event_cancelled` or `event_postponed`, for any code or walk-in."))
     @blp.alt_response(422, schema=ProblemSchema, description=(
         "`result` `invalid_code` (not a code we made) or `not_for_this_event`; or invalid fields."))
     @blp.alt_response(401, schema=ProblemSchema, description="No usable credential.")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 from marshmallow import ValidationError
 
-from services.registration import attendance, checkin_access, checkin_api
+from services.registration import attendance, attendance_public, checkin_access, checkin_api
 from services.registration import checkin_rules as rules
 from services.registration import page_content
 from services.registration import service as use_cases
@@ -45,6 +45,7 @@ SAID = {
     "waitlisted": ("En lista de espera: sin lugar", "On the waiting list: no seat"),
     "pending": ("Sin confirmar: sin lugar", "Not confirmed: no seat"),
     "expired": ("Su lugar venció: sin lugar", "Seat expired: no seat"),
+    **rules.DOOR_SHUT,
     rules.NOT_FOR_THIS_EVENT: ("No es de este evento", "Not for this event"),
     rules.INVALID_CODE: ("Código no válido", "Invalid code"),
 }
@@ -199,8 +200,10 @@ def _public_attendance():
 
 
 def ended_attendance(event):
-    """The event's attendance figures once it has ended (no names in them), else None."""
+    """The event's public attendance table once it has ended (no names, no small counts:
+    attendance_public), else None."""
     now = service().clock()
     if now < event.ends_at:
         return None
-    return attendance.figures(service().db, event.id, now)
+    return attendance_public.table(attendance.figures(service().db, event.id, now),
+                                   service().settings.public_count_min)

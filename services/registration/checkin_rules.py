@@ -3,11 +3,13 @@
 Pure functions over the model objects (no HTTP, SQL or Redis), like domain.py. A check-in
 writes no fact: nobody is emailed about walking through a door.
 """
+from services.registration import lifecycle
 from services.registration.domain import (CANCELLED, CONFIRMED, EXPIRED, PENDING, WAITLISTED)
 from shared.domain_errors import Conflict, DomainError, Forbidden, Invalid
 
 CHECKED_IN, ALREADY_CHECKED_IN = "checked_in", "already_checked_in"
 NOT_FOR_THIS_EVENT, INVALID_CODE = "not_for_this_event", "invalid_code"
+EVENT_CANCELLED, EVENT_POSTPONED = "event_cancelled", "event_postponed"
 NO_SEAT = (CANCELLED, WAITLISTED, PENDING, EXPIRED)  # the statuses that do not open the door
 WALK_IN_KEY = "walk-in:"  # email_key of a walk-in without an address: no address starts so
 
@@ -28,6 +30,10 @@ class NoSeat(CheckInRefused, Conflict):
     """The code is genuine, but its registration holds no seat (cancelled, waiting, ...)."""
 
 
+class DoorShut(CheckInRefused, Conflict):
+    """The event is cancelled or postponed: it has no door today, whatever the code."""
+
+
 class NotForThisEvent(CheckInRefused, Invalid):
     """A genuine code of another event's registration."""
 
@@ -38,6 +44,19 @@ class InvalidCheckInCode(CheckInRefused, Invalid):
 
 def invalid_code():
     return InvalidCheckInCode(INVALID_CODE, "This is not a valid check-in code.")
+
+
+# What door staff read when the event is called off (es, en): the page and the API's detail.
+DOOR_SHUT = {EVENT_CANCELLED: ("Evento cancelado: nadie entra", "Event cancelled: nobody goes in"),
+             EVENT_POSTPONED: ("Evento pospuesto: nadie entra", "Event postponed: nobody goes in")}
+
+
+def check_door_open(event):
+    """Raise DoorShut while `event` is called off (a rescheduled event opens again): no code
+    and no walk-in goes in, so staff see why rather than a name."""
+    if event.status in lifecycle.CALLED_OFF:
+        result = f"event_{event.status}"
+        raise DoorShut(result, " / ".join(f"{words}." for words in DOOR_SHUT[result]))
 
 
 def admit(registration, event_id):

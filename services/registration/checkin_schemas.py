@@ -3,11 +3,12 @@ from marshmallow import ValidationError, fields, pre_load, validate, validates_s
 
 from services.registration.attendance import FIGURES
 from services.registration.schemas import SECTORS, no_link
+from shared.openapi_rules import Stored
 from shared.schemas import StrictSchema, UTCDateTime, email_field
 from shared.wording import LANGUAGES
 
 RESULTS = ("checked_in", "already_checked_in", "cancelled", "waitlisted", "pending", "expired",
-           "not_for_this_event", "invalid_code")
+           "not_for_this_event", "invalid_code", "event_cancelled", "event_postponed")
 
 
 class WalkInSchema(StrictSchema):
@@ -38,6 +39,12 @@ class CheckInSchema(StrictSchema):
     code = fields.String(metadata={
         "description": "the QR code's content (ABIERTO:...) or the short code (1234-K7M4QX)"})
     walk_in = fields.Nested(WalkInSchema)
+    rules = (Stored("code", "issued", refers_to="POST /api/v1/events/{event_id}/registrations",
+                    es="`code` es uno que la API emitió para un registro de este evento (su firma "
+                       "lo prueba); otro es `invalid_code`, o `not_for_this_event`.",
+                    en="`code` must be one the API issued for a registration of this event "
+                       "(its signature proves it); any other is `invalid_code`, or "
+                       "`not_for_this_event`."),)
 
     @validates_schema
     def _one_of(self, data, **_):

@@ -14,7 +14,7 @@ class NotificationsClient:
         self.api_url, self.token = api_url.rstrip("/"), token  # token: None when not set
 
     def export(self, email):
-        """{subscriptions: [...], deliveries: [...], opposed: bool} held for the address."""
+        """{subscriptions, deliveries, webhook_calls: [...], opposed: bool} held for the address."""
         return self._post("/api/v1/arco/export", {"email": email})
 
     def set_preferences(self, email, **changes):

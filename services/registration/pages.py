@@ -133,7 +133,8 @@ def privacy():
     settings = service().settings
     return render_template("privacy.html", retention_days=settings.retention_days,
                            stream_days=f"{settings.stream_retention / timedelta(days=1):g}",
-                           context_days=settings.delivery_context_days)
+                           context_days=settings.delivery_context_days,
+                           public_count_min=settings.public_count_min)
 
 
 def _registration_id(token, purpose=CANCEL_PURPOSE):

@@ -23,12 +23,13 @@ def export(db, email):
     email_key = normalize_email(email)
     with db.transaction() as session:
         rows = session.execute(
-            select(Registration, Event.title)
+            select(Registration, Event.title, Event.title_en)
             .join(Event, Event.id == Registration.event_id)
             .where(Registration.email_key == email_key)
             .order_by(Registration.created_at, Registration.id)).all()
     return [{
         "id": registration.id, "event_id": registration.event_id, "event_title": title,
+        "event_title_en": title_en,  # None: the event has only its Spanish title
         "name": registration.name, "email": registration.email,
         "organization": registration.organization, "sector": registration.sector,
         "language": registration.language, "status": registration.status,
@@ -37,7 +38,7 @@ def export(db, email):
         "privacy_consent_at": _iso(registration.privacy_consent_at),
         "accessibility_needs": registration.accessibility_needs,
         "accessibility_consent_at": _iso(registration.accessibility_consent_at),
-    } for registration, title in rows]
+    } for registration, title, title_en in rows]
 
 
 def erase(db, bus, email, links, now):

@@ -97,6 +97,16 @@ class EventCalledOffFact(RegistrationFact):
     reason = fields.Nested(Bilingual, required=True)
 
 
+class RegistrationCancelledFact(RegistrationFact):
+    """Data of `registration.cancelled`."""
+
+    cancelled_from = fields.String(
+        allow_none=True, load_default=None,
+        validate=validate.OneOf(("confirmed", "pending", "waitlisted")), metadata={
+            "description": "the status it had; only a `confirmed` one was sent a calendar "
+                           "invite to withdraw (null in facts older than this field)"})
+
+
 class Reminder(Schema):
     offset = fields.String(required=True, metadata={"description": "ISO 8601, e.g. P1D"})
     due_at = fields.AwareDateTime(required=True, metadata={"description": "UTC"})
@@ -131,7 +141,7 @@ EVENTS = (
     EventType("registration.promoted",
               "a seat was freed and the first person waiting got it", RegistrationFact),
     EventType("registration.cancelled",
-              "an attendee cancelled through the signed link", RegistrationFact),
+              "an attendee cancelled through the signed link", RegistrationCancelledFact),
     EventType("registration.pending",
               "a person registered for a `confirm_by_email` event and a seat is held for them "
               "until they confirm through the emailed link", RegistrationFact),

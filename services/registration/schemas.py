@@ -1,4 +1,5 @@
 """The public contract of registration's API: field names, types and shape rules."""
+import re
 from zoneinfo import available_timezones
 
 from marshmallow import (ValidationError, fields, post_load, pre_load, validate, validates,
@@ -7,8 +8,9 @@ from marshmallow import (ValidationError, fields, post_load, pre_load, validate,
 from services.registration import domain, lifecycle
 from services.registration.published import EVENT_STATUSES
 from shared import bilingual, durations
-from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, WholeNumber,
-                            email_field)
+from shared.openapi_rules import Order
+from shared.schemas import (DATETIME_PATTERN, MAX_INT, URL_PATTERN, ChangesQuery, StrictSchema,
+                            UTCDateTime, WholeNumber, email_field)
 from shared.web import service
 from shared.wording import LANGUAGES
 
@@ -25,11 +27,27 @@ def no_link(value):
         raise ValidationError(NO_LINK)
 
 
+LINK_OR_EMPTY = URL_PATTERN.replace("^", "^(?:$|", 1).removesuffix("$") + ")$"
+_LINK_OR_EMPTY = re.compile(LINK_OR_EMPTY)
+
+
 def http_url_or_empty(value):
-    """An http(s) link, or "" for none."""
-    if value:
-        validate.URL(schemes={"http", "https"},
-                     error="Must be an http:// or https:// link, or \"\" for none.")(value)
+    """An http(s) link to a named host (the document's pattern), or "" for none."""
+    if value and not (_LINK_OR_EMPTY.match(value) and _is_url(value)):
+        raise ValidationError("Must be an http:// or https:// link, or \"\" for none.")
+
+
+def _is_url(value):
+    try:
+        validate.URL(schemes={"http", "https"})(value)
+    except ValidationError:
+        return False
+    return True
+
+
+# Days 1-59, hours 1-23, minutes 1-59: each length under 60 days in one spelling.
+REMINDER_PATTERN = (r"^(?:P(?:[1-9]|[1-5][0-9])D|PT(?:[1-9]|1[0-9]|2[0-3])H"
+                    r"|PT(?:[1-9]|[1-5][0-9])M)$")
 
 
 class ReminderOffset(fields.String):
@@ -51,43 +69,28 @@ def _distinct(offsets):
         raise ValidationError("Must not repeat a reminder (P1D and PT24H are the same).")
 
 
-class _ReasonText(StrictSchema):
-    es = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    en = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
-
-    @post_load
-    def _trimmed(self, data, **_):
-        reason = {"es": data["es"].strip(), "en": (data["en"] or "").strip() or None}
-        if not reason["es"]:
-            raise ValidationError("Say why in Spanish.", "es")
-        return reason
-
-
-class Reason(fields.Field):
-    """The organiser's word to attendees: {"es", "en"} (English may be null), or a plain
-    string, which is the Spanish."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = {"es": value}
-        if not isinstance(value, dict):
-            raise ValidationError('Give {"es": "...", "en": "..."}, or a string (Spanish).')
-        return _ReasonText().load(value)
-
-
-# Spanish is trimmed and then required: some character that is not a space.
-_SAID = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S"}
-
-
 class CallOffSchema(StrictSchema):
     """POST .../cancel and .../postpone: why, in Spanish and English."""
 
-    reason = Reason(required=True, metadata={
-        "oneOf": [_SAID, {"type": "object", "required": ["es"], "additionalProperties": False,
-                          "properties": {"es": _SAID, "en": {"type": ["string", "null"],
-                                                             "maxLength": 1000}}}],
-        "example": {"es": "Por lluvia", "en": "Because of rain"},
-        "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
+    reason = bilingual.TextOrBilingual(
+        bilingual.schema("CallOffReason", 1000, english=None, blank="Say why in Spanish."),
+        required=True, metadata={
+            "example": {"es": "Por lluvia", "en": "Because of rain"},
+            "description": "{\"es\", \"en\"} (English may be null), or a string: the Spanish"})
+
+
+def _online_url(**said):
+    return fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
+                         metadata={"description": "http(s) link to a named host, to join online; "
+                                                  "\"\": in person only", **said})
+
+
+def _reminders(**said):
+    return fields.List(
+        ReminderOffset(metadata=said), allow_none=True, load_default=None,
+        validate=[validate.Length(max=5), _distinct], metadata={"description": (
+            "ISO 8601 durations before the start, each under 60 days, e.g. [\"P1D\", \"PT2H\"]; "
+            "null: the REMINDERS setting; []: none")})
 
 
 class EventSchema(StrictSchema):
@@ -122,7 +125,7 @@ class EventSchema(StrictSchema):
                            metadata={"description": "null means unlimited"})
     registration_closes_at = fields.Method(
         "_closes_at", deserialize="_parse_closes_at", allow_none=True, load_default=None,
-        metadata={"type": "string", "format": "date-time",
+        metadata={"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN,
                   "description": "null: when the event starts (and follows it if it moves)"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
     confirm_by_email = fields.Boolean(load_default=False, metadata={"description": (
@@ -136,12 +139,8 @@ class EventSchema(StrictSchema):
         lambda event: domain.registration_open(event, service().clock()), dump_only=True,
         metadata={"type": "boolean"})
     # The event's life (lifecycle.py): the link to join online, its reminders, its status.
-    online_url = fields.String(load_default="", validate=[validate.Length(max=500), http_url_or_empty],
-                               metadata={"description": "http(s) link to join online; \"\": in person only"})
-    reminders = fields.List(
-        ReminderOffset(), allow_none=True, load_default=None, validate=[validate.Length(max=5), _distinct],
-        metadata={"description": "ISO 8601 durations before the start, each under 60 days, "
-                                 "e.g. [\"P1D\", \"PT2H\"]; null: the REMINDERS setting; []: none"})
+    online_url = _online_url()
+    reminders = _reminders()
     status = fields.String(dump_only=True, metadata={
         "enum": list(EVENT_STATUSES), "description": "as schema.org's eventStatus: "
         "rescheduled after a move, postponed or cancelled by POST .../postpone or .../cancel"})
@@ -149,6 +148,8 @@ class EventSchema(StrictSchema):
         "description": "postponed or cancelled: the organiser's {\"es\", \"en\"} reason"})
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
+    # A change (PATCH) is held to them with the stored times too (domain.check_schedule).
+    rules = (Order("starts_at", "ends_at", strict=True), Order("registration_closes_at", "ends_at"))
 
     def _closes_at(self, event):
         if event is None:  # apispec documenting the default
@@ -163,17 +164,24 @@ class EventSchema(StrictSchema):
         if value not in _ZONES:
             raise ValidationError("Not an IANA time zone, e.g. America/Chihuahua.")
 
-    @validates_schema
-    def _ordered(self, data, **_):
-        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("Must be after starts_at.", "ends_at")
-
     @post_load
     def _columns(self, data, **_):
         return bilingual.flatten(data, ("title", "description"))
 
 
-class EventChangesSchema(EventSchema):
+class EventRequestSchema(EventSchema):
+    """What an organiser sends. Its patterns give one spelling of each link and reminder
+    (P1D, not PT24H: different items are different lengths); other spellings are read too
+    (P1DT12H, lower case) and kept as sent, so the answers (EventSchema) do not promise them."""
+
+    online_url = _online_url(pattern=LINK_OR_EMPTY)
+    reminders = fields.List(
+        ReminderOffset(metadata={"pattern": REMINDER_PATTERN}), allow_none=True,
+        load_default=None, validate=[validate.Length(max=5), _distinct],
+        metadata={**_reminders().metadata, "uniqueItems": True})
+
+
+class EventChangesSchema(EventRequestSchema):
     """PATCH body: any subset of the event's fields."""
 
     notify = fields.Boolean(load_only=True, metadata={"description": (
@@ -218,7 +226,9 @@ class RegistrationSchema(StrictSchema):
 
     @validates_schema
     def _sensitive_needs_consented(self, data, **_):
-        if (data.get("accessibility_needs") or "").strip() and not data.get("accessibility_consent"):
+        # Blank is what has no \S (RegistrationRequestSchema's pattern): Python's \s is str.isspace.
+        needs = data.get("accessibility_needs") or ""
+        if re.search(r"\S", needs) and not data.get("accessibility_consent"):
             raise ValidationError("Accessibility needs are sensitive data: give them only with "
                                   "accessibility_consent true, or leave them out.",
                                   "accessibility_consent")
@@ -228,6 +238,17 @@ class RegistrationSchema(StrictSchema):
         if isinstance(data, dict) and isinstance(data.get("email"), str):
             data = {**data, "email": data["email"].strip()}
         return data
+
+
+class RegistrationRequestSchema(RegistrationSchema):
+    """What a citizen sends, its consent rule said in JSON Schema: a component of its own,
+    as the answers (RegistrationSchema) never carry the write-only consent."""
+
+    json_schema = {
+        "if": {"required": ["accessibility_needs"],
+               "properties": {"accessibility_needs": {"type": "string", "pattern": r"\S"}}},
+        "then": {"required": ["accessibility_consent"],
+                 "properties": {"accessibility_consent": {"const": True}}}}
 
 
 class RegistrationReceiptSchema(StrictSchema):

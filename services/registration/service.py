@@ -234,10 +234,12 @@ def cancel(db, registration_id, links, now):
         registration, event = _registration_for_update(session, registration_id)
         if now >= event.ends_at:
             raise domain.RegistrationClosed("This event is over; there is nothing to cancel.")
+        was = registration.status  # only a confirmed seat was sent an invite to withdraw
         fact_type = domain.cancel(event, registration, now)
         if fact_type:
             registration.invite_sequence += 1  # the CANCEL must be newer than every invite sent
-            _record(session, fact_type, registration, event, links, now)
+            outbox.add(session, Outbox, registration_fact(
+                fact_type, registration, event, links, now, cancelled_from=was))
             for promoted in domain.promote(event, _waitlist(session, event.id)):
                 _record(session, "registration.promoted", promoted, event, links, now)
     return registration, event

@@ -132,6 +132,21 @@ def test_the_camera_button_appears_where_the_browser_reads_qr_codes(stack, door,
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
+def test_a_cancelled_events_page_says_nobody_goes_in(stack, organiser, door, page, lang):
+    event_id, link, _ = door
+    requests.post(stack.url("registration", f"/api/v1/events/{event_id}/cancel"),
+                  json={"reason": {"es": "Por lluvia", "en": "Due to rain"}}, headers=organiser,
+                  timeout=10).raise_for_status()
+    open_link(page, link["url"])
+    page.goto(stack.url("registration", f"/events/{event_id}/check-in?lang={lang}"))
+    said = ("Evento cancelado: nadie entra", "Por lluvia") if lang == "es" else (
+        "Event cancelled: nobody goes in", "Due to rain")
+    assert page.get_by_role("heading", name=said[0]).count() == 1 and said[1] in page.content()
+    assert page.get_by_label(CODE_FIELD if lang == "es" else "QR code or short code").count() == 0
+    assert_accessible(page, f"check-in-cancelled-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
 def test_an_ended_events_page_shows_its_attendance_accessibly(stack, new_event, page, lang):
     event_id = new_event(starts_at="2024-05-31T10:00:00-06:00", ends_at="2024-05-31T12:00:00-06:00")
     page.goto(stack.url("registration", f"/events/{event_id}?lang={lang}"))

@@ -2,7 +2,10 @@
 confirmation by email, a cancellation, a lapsed hold, promotions, check-ins, walk-ins) the
 figures match what happened, in JSON, CSV and, once it has ended, on the public page."""
 import csv
+import html
 import io
+import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -73,10 +76,19 @@ TOTAL = counts(registered=8, confirmed=4, pending=1, waiting=1, cancelled=1, exp
 NO_SHOWS = {"academia": 1, "citizen": 0, "government": 1, "media": 0}
 
 
-def after_the_end(registration_app):
+def after_the_end(registration_app, **overrides):
     """A client of the same service and database whose clock says the event has ended."""
     _, db, settings = registration_app
-    return create_app(settings, db=db, clock=lambda: AFTER_THE_END).test_client()
+    return create_app(replace(settings, **overrides), db=db,
+                      clock=lambda: AFTER_THE_END).test_client()
+
+
+def public_rows(page):
+    """The public table's rows as {first cell: [the others' text]}."""
+    table = page[page.index('<h2 id="attendance">'):page.index("</table>")]
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table, re.S)
+    return {head: [html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", cells)]
+            for head, cells in rows}
 
 
 @pytest.fixture
@@ -130,15 +142,36 @@ def test_the_public_page_shows_attendance_only_after_the_end_and_no_names(
     event_id, names = scripted
     during = registration_app[0].get(f"/events/{event_id}").get_data(as_text=True)
     assert "Asistencia" not in during
-    page = after_the_end(registration_app).get(f"/events/{event_id}").get_data(as_text=True)
+    page = after_the_end(registration_app, public_count_min=1).get(
+        f"/events/{event_id}").get_data(as_text=True)
     assert '<h2 id="attendance">Asistencia</h2>' in page
     assert not [name for name in names if name in page]
-    total = page[page.index("<tfoot>"):page.index("</tfoot>")]
     # registered, cancelled, attended, walk-ins, no-shows
-    assert [cell.split("<")[0] for cell in total.split("<td>")[1:]] == ["8", "1", "4", "2", "2"]
+    assert public_rows(page)["Total"] == ["8", "1", "4", "2", "2"]
     assert "Ciudadanía" in page and "Medios" in page
     english = after_the_end(registration_app).get(f"/events/{event_id}?lang=en").get_data(as_text=True)
     assert "No-shows" in english and "Civil society" not in english
+
+
+def test_the_public_table_hides_small_counts_organisers_keep_them(registration_app, scripted,
+                                                                  reader_then):
+    """With PUBLIC_COUNT_MIN 5 (the default), no count from 1 to 4 shows, nor a total that
+    would give one away; the 8 registered in four sectors of 1 to 4 each stays. The API,
+    with a token, keeps the exact figures."""
+    event_id, _ = scripted
+    client = after_the_end(registration_app)
+    rows = public_rows(client.get(f"/events/{event_id}").get_data(as_text=True))
+    assert rows == {"Academia": ["< 5", "0", "0", "0", "< 5"],
+                    "Ciudadanía": ["< 5", "< 5", "< 5", "< 5", "0"],
+                    "Gobierno": ["< 5", "0", "0", "0", "< 5"],
+                    "Medios": ["< 5", "0", "< 5", "< 5", "0"],
+                    "Total": ["8", "< 5", "< 5", "< 5", "< 5"]}
+    english = client.get(f"/events/{event_id}?lang=en").get_data(as_text=True)
+    assert "fewer than 5 people" in english
+    notice = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "shows “&lt; 5” instead of a count from 1 to 4" in notice
+    exact = client.get(f"/api/v1/events/{event_id}/attendance", headers=reader_then).get_json()
+    assert exact["by_sector"]["government"]["registered"] == 1 and exact["cancelled"] == 1
 
 
 def test_an_event_without_registrations_has_zero_everywhere(registration_app, make_event,

@@ -1,7 +1,12 @@
 """What a mirror sees through `changed_since`: every change once, in order, tombstones for
 what left a list, the same cursor when nothing changed, and ETags on lists and resources."""
+import base64
+import re
+import time
+
 from sqlalchemy import text
 
+from shared import changes
 from tests.integration.problems import assert_problem
 
 
@@ -77,11 +82,33 @@ def test_a_tombstone_stays_in_its_own_list(registration_app, organiser_headers, 
 
 def test_bad_cursors_and_filters_with_a_cursor_are_422(registration_app):
     client = registration_app[0]
-    for cursor in ("yesterday", "c1.!!", "c1." + "A" * 70, "c1.LTE", ""):
+    for cursor in ("yesterday", "c1.!!", "c1." + "A" * 70, "c1.LTE", "", "1.2.3", "-1.2",
+                   "1" * 19 + ".1", "0.", ".5", "1.2\n"):
         assert_problem(client.get("/api/v1/events", query_string={"changed_since": cursor}),
                        422, "changed_since")
     assert_problem(client.get("/api/v1/events", query_string={"changed_since": "0", "when": "past"}),
                    422, "changed_since")
+
+
+def test_a_cursor_is_any_position_the_document_allows_and_old_ones_still_read(
+        registration_app, organiser_headers, future_event):
+    """The document's pattern is the whole rule: a cursor past every change is an empty page
+    that hands itself back, and a `c1.` cursor handed out before goes on where it was."""
+    client = registration_app[0]
+    client.post("/api/v1/events", json=future_event(), headers=organiser_headers)
+    for _ in range(100):  # PostgreSQL: another database's transaction may hold the row back
+        everything, newest = feed(client, "/api/v1/events", "0")
+        if everything:
+            break
+        time.sleep(0.1)
+    assert re.fullmatch(changes.PATTERN, newest) and everything
+    for future in ("9" * 18 + ".0", "9" * 18 + "." + "9" * 18, "0" + "9" * 17 + ".0001"):
+        assert feed(client, "/api/v1/events", future) == ([], future)
+    legacy = "c1." + base64.urlsafe_b64encode(b"0.0").decode().rstrip("=")
+    items, cursor = feed(client, "/api/v1/events", legacy)
+    assert (items, cursor) == (everything, newest)
+    assert feed(client, "/api/v1/events", "c1." + base64.urlsafe_b64encode(
+        newest.encode()).decode().rstrip("=")) == ([], newest)
 
 
 def test_etags_answer_304_until_something_changes(

@@ -131,6 +131,46 @@ def test_codes_without_a_seat_are_refused_with_the_reason(registration_app, make
     assert door(event["id"], {"code": code_of(event["id"], seated)}).status_code == 201
 
 
+@pytest.mark.parametrize("what, result", [("cancel", "event_cancelled"),
+                                           ("postpone", "event_postponed")])
+def test_a_called_off_event_lets_nobody_in(registration_app, make_event, register, door, code_of,
+                                           organiser_headers, nothing_written, what, result):
+    """Cancelled or postponed, the event has no door: a seated person's code, its short code,
+    a garbage code and a walk-in all get 409 with the reason, and nothing is written."""
+    client, db, _ = registration_app
+    event = make_event()
+    seated = confirmed(register, event["id"])
+    called_off = client.post(f"/api/v1/events/{event['id']}/{what}", json={"reason": "Lluvia"},
+                             headers=organiser_headers)
+    assert called_off.status_code == 200, called_off.get_json()
+    with nothing_written():
+        for body in ({"code": code_of(event["id"], seated)},
+                     {"code": code_of(event["id"], seated, short=True)},
+                     {"code": "no es un código"}, walk_in(1, email="persona1@example.org"),
+                     walk_in(2)):
+            refused = assert_problem(door(event["id"], body), 409)
+            assert refused["result"] == result and "registration" not in refused
+            assert refused["detail"] == {
+                "event_cancelled": "Evento cancelado: nadie entra. / Event cancelled: nobody goes in.",
+                "event_postponed": "Evento pospuesto: nadie entra. / Event postponed: nobody goes in.",
+            }[result]
+    assert stored(db, seated).checked_in_at is None
+
+
+def test_a_rescheduled_event_opens_its_door_again(registration_app, make_event, register, door,
+                                                  code_of, organiser_headers):
+    client = registration_app[0]
+    event = make_event()
+    seated = confirmed(register, event["id"])
+    client.post(f"/api/v1/events/{event['id']}/postpone", json={"reason": "Sin sede"},
+                headers=organiser_headers)
+    moved = client.patch(f"/api/v1/events/{event['id']}", headers=organiser_headers, json={
+        "starts_at": "2031-07-05T10:00:00-06:00", "ends_at": "2031-07-05T12:00:00-06:00"})
+    assert moved.get_json()["status"] == "rescheduled"
+    assert door(event["id"], {"code": code_of(event["id"], seated)}).status_code == 201
+    assert door(event["id"], walk_in(1)).status_code == 201
+
+
 def test_two_scanners_at_once_check_in_once(registration_app, make_event, register, code_of,
                                             new_token):
     """Each of 10 codes scanned by two threads at the same moment: one checked_in, one

@@ -126,6 +126,27 @@ def test_a_foreign_or_cancelled_code_is_refused_in_words(registration_app, at_th
     assert page.status_code == 409 and answer(html(page)) == "✗ Cancelado Persona 2"
 
 
+def test_a_cancelled_event_tells_staff_nobody_goes_in(registration_app, at_the_door,
+                                                      organiser_headers):
+    """The page says so, with the reason, in both languages and offers no form; a code sent
+    anyway (a page opened before) is refused in words, and the person stays out."""
+    client, event, ids = at_the_door
+    keys = registration_app[2].keys
+    assert client.post(f"/api/v1/events/{event['id']}/cancel", headers=organiser_headers, json={
+        "reason": {"es": "Por lluvia", "en": "Due to rain"}}).status_code == 200
+    spanish = html(client.get(f"/events/{event['id']}/check-in"))
+    assert "Evento cancelado: nadie entra" in spanish and "Motivo: <span>Por lluvia" in spanish
+    assert 'id="scan"' not in spanish and "/check-in/walk-in" not in spanish
+    english = html(client.get(f"/events/{event['id']}/check-in?lang=en"))
+    assert "Event cancelled: nobody goes in" in english and "Due to rain" in english
+    page = client.post(f"/events/{event['id']}/check-in?lang=en", data={
+        "csrf_token": csrf(spanish), "code": checkin_codes.token(keys, event["id"], ids[1])})
+    assert page.status_code == 409
+    assert answer(html(page)) == "✗ Event cancelled: nobody goes in"
+    with registration_app[1].transaction() as session:
+        assert session.get(Registration, ids[1]).checked_in_at is None
+
+
 def test_a_walk_in_on_the_page(registration_app, at_the_door):
     client, event, _ = at_the_door
     path = f"/events/{event['id']}/check-in/walk-in"

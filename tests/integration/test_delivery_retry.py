@@ -43,7 +43,7 @@ def test_a_retried_failure_is_sent_once_and_its_history_says_who(worker, notific
             entry["last_error"]) == ("retried", "guardia", "failed", 1, "550 mailbox unavailable")
     # the sweeper queues it at its next round, the worker sends it once
     queued = []
-    assert sweeper.sweep_once(notifications, notifications.bus, enqueue=queued.append) == [delivery_id]
+    assert sweeper.sweep_once(notifications, enqueue=queued.append) == [delivery_id]
     assert tasks.send_deliveries(queued[0]) == ["sent"]
     assert tasks.send_deliveries(queued[0]) == []
     assert [to for to, _ in inbox.parsed()] == [{"dora@example.org"}]

@@ -47,7 +47,9 @@ def attendee(registration_id, status, language="es", sequence=1):
 def fact(type_, registration, **extra):
     made = facts.registration_fact(type_, registration, event(), LINKS, NOW, **extra)
     schema = {"registration.event_changed": published.EventChangedFact,
-              "registration.reminder": published.ReminderFact}[type_]
+              "registration.reminder": published.ReminderFact,
+              "registration.cancelled": published.RegistrationCancelledFact,
+              "registration.repeated": published.RegistrationFact}[type_]
     assert schema().validate(made["data"]) == {}  # what the consumer's side checks too
     return made
 
@@ -115,3 +117,43 @@ def test_the_reminders_qr_code_is_the_registrations_own_check_in_token(
     assert f"Código de registro: {code}" in message.get_body(("plain",)).get_content()
     (invite,) = invites(message)
     assert str(invite["METHOD"]) == "REQUEST" and int(invite.events[0]["SEQUENCE"]) == 1
+
+
+def test_a_cancellation_withdraws_an_invite_only_from_who_was_sent_one(
+        worker, notifications, bus, smtp):
+    """A confirmed seat was sent a REQUEST (confirmed, promoted): its cancellation carries the
+    CANCEL; someone waiting or holding an unconfirmed seat never had an entry to remove."""
+    inbox, _ = smtp
+    cancelled = [fact("registration.cancelled", attendee(n, "cancelled", sequence=2),
+                      cancelled_from=was)
+                 for n, was in ((7, "confirmed"), (8, "waitlisted"), (9, "pending"))]
+    assert send(bus, cancelled, notifications) == ["sent", "sent", "sent"]
+    (seated,) = inbox.to("p7@example.org")
+    (invite,) = invites(seated)
+    assert str(invite["METHOD"]) == "CANCEL"
+    assert (str(invite.events[0]["UID"]), int(invite.events[0]["SEQUENCE"])) == (
+        "registration-7@abierto.test", 2)
+    for address in ("p8@example.org", "p9@example.org"):
+        (message,) = inbox.to(address)
+        assert invites(message) == [] and not list(message.iter_attachments())
+        assert "Registro cancelado" in str(message["Subject"])
+        assert ".ics" not in message.get_body(("plain",)).get_content()
+
+
+def test_asking_again_with_a_seat_brings_the_qr_code_again(worker, notifications, bus, smtp):
+    """"Ya estás registrado": a confirmed person gets what opens the door, as in their
+    confirmation; one waiting gets their place, and no code."""
+    inbox, _ = smtp
+    again = [fact("registration.repeated", attendee(7, "confirmed")),
+             fact("registration.repeated", attendee(8, "waitlisted", "en"))]
+    assert send(bus, again, notifications) == ["sent", "sent"]
+    (seated,) = inbox.to("p7@example.org")
+    assert str(seated["Subject"]).startswith("Ya estás registrado")
+    (image,) = [part for part in seated.walk() if part.get_content_type() == "image/png"]
+    (read,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_payload(decode=True))))
+    assert read.text == checkin_codes.token(KEYS, 1, 7)
+    text = seated.get_body(("plain",)).get_content()
+    assert f"Código de registro: {checkin_codes.code(KEYS, 1, 7)}" in text
+    (waiting,) = inbox.to("p8@example.org")
+    assert not [part for part in waiting.walk() if part.get_content_type() == "image/png"]
+    assert "Check-in code" not in waiting.get_body(("plain",)).get_content()

@@ -256,6 +256,19 @@ def test_postponed_then_a_new_date_reschedules_and_opens_again(
     assert set(by_id[ids[1]]["changes"]) == {"starts_at", "ends_at"}
 
 
+def test_a_cancellation_says_what_the_registration_held(registration_app, attended, make_event,
+                                                       register, outbox_facts):
+    """`cancelled_from`: only a confirmed seat was sent an invite, which its email withdraws."""
+    event, ids = attended
+    client = registration_app[0]
+    held = register(make_event(confirm_by_email=True)["id"], 5).get_json()["id"]
+    for registration_id in (ids[1], held):
+        assert client.post(_cancel_path(registration_app, registration_id)).status_code == 200
+    told = {f["data"]["registration"]["id"]: f["data"]["cancelled_from"]
+            for f in outbox_facts(registration_app[1]) if f["type"] == "registration.cancelled"}
+    assert told == {ids[4]: "waitlisted", ids[1]: "confirmed", held: "pending"}
+
+
 def test_a_cancelled_event_frees_no_seat_and_promotes_nobody(
         registration_app, attended, call_off, news, registration_status):
     event, ids = attended

@@ -16,8 +16,9 @@ from werkzeug.serving import make_server
 
 from services.notifications.app import create_app as create_notifications_app
 from services.notifications.models import ApiToken as NotificationsToken
-from services.notifications.models import Subscription
+from services.notifications.models import Subscription, WebhookEndpoint
 from services.notifications.pipeline import deliveries
+from services.notifications.webhooks import recording
 from services.registration import service as use_cases
 from services.registration.app import create_app as create_registration_app
 from services.registration.facts import Links
@@ -28,6 +29,7 @@ from shared.db import utcnow
 from tests.integration.conftest import PUBLIC_BASE_URL, _settings
 from tests.integration.test_consumer import bus, pending, published, read_all  # noqa: F401 (fixture)
 from tests.integration.test_mail_cap import consume
+from tests.integration.test_webhooks import registration_fact
 
 ANA = "Ana.Lopez@Example.org"
 NOBODY = "nadie@example.org"
@@ -112,6 +114,13 @@ def follow_and_mail(db, email=ANA):
         delivery = deliveries.record(session, fact, "registration_confirmed", email,
                                      {"registration": {"email": email}}, now, timedelta(0), "x")
         delivery.state, delivery.sent_at = deliveries.SENT, now
+        # and a municipal system whose webhook is sent registrations
+        session.add(WebhookEndpoint(
+            url="https://tramites.example/hooks?key=k", description="Trámites",
+            event_types=["registration.confirmed"], contact_email="ti@tramites.example",
+            secret="sealed", enabled=True, owner_token_id=1, created_by="Portal ciudadano",
+            created_at=now))
+    recording.record_batch(db, [registration_fact(email)], now, timedelta(0))
 
 
 def test_the_link_goes_by_email_once_an_hour_and_the_answer_never_changes(site, worker, bus, smtp):
@@ -153,7 +162,8 @@ def test_the_page_shows_everything_every_service_holds(site, notifications_api):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     for shown in ("Presentación del Plan de Acción", "confirmado", "Ana López", NEEDS,
-                  "Compromiso 3", "Confirmación de registro", "enviado", "Colectivo"):
+                  "Compromiso 3", "Confirmación de registro", "enviado", "Colectivo",
+                  "Portal ciudadano (Trámites), https://tramites.example"):
         assert shown in html
 
     download = client.get(link_path(db) + "/data.json")
@@ -163,6 +173,30 @@ def test_the_page_shows_everything_every_service_holds(site, notifications_api):
     assert held["notifications"]["subscriptions"][0]["topic"] == "commitment:3"
     assert held["notifications"]["deliveries"][0]["kind"] == "registration_confirmed"
     assert held["notifications"]["opposed"] is False
+    (call,) = held["notifications"]["webhook_calls"]
+    assert call["endpoint"]["site"] == "https://tramites.example" and "key=k" not in html
+
+
+def test_event_titles_are_in_the_readers_language(site, future_event):
+    """A bilingual event's title in English on the English page; a Spanish-only one stays in
+    Spanish, marked so (lang="es")."""
+    client, db, _, _, spanish_only, organiser = site
+    bilingual = client.post("/api/v1/events", headers=organiser, json=future_event(title={
+        "es": "Mesa de diálogo ciudadano", "en": "Citizen dialogue round table"})).get_json()["id"]
+    for event_id in (spanish_only, bilingual):
+        register(client, event_id, organiser)
+    ask(client, ANA)
+    english = client.get(link_path(db) + "?lang=en").get_data(as_text=True)
+    assert f'<a href="/events/{bilingual}">Citizen dialogue round table</a>' in english
+    assert "Mesa de diálogo ciudadano" not in english
+    assert f'<a href="/events/{spanish_only}" lang="es">Presentación del Plan de Acción' in english
+    spanish = client.get(link_path(db) + "?lang=es").get_data(as_text=True)
+    assert f'<a href="/events/{bilingual}">Mesa de diálogo ciudadano</a>' in spanish
+    assert "Citizen dialogue" not in spanish
+    held = client.get(link_path(db) + "/data.json").get_json()["registration"]
+    assert [(r["event_title"], r["event_title_en"]) for r in held] == [
+        ("Presentación del Plan de Acción de Gobierno Abierto", None),
+        ("Mesa de diálogo ciudadano", "Citizen dialogue round table")]
 
 
 def test_tampered_expired_and_erased_links_open_nothing(site):

@@ -13,7 +13,7 @@ from services.registration.facts import Links
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)  # before the fixtures' 2031-05-31 events
 AFTER_THE_EVENT = datetime(2031, 6, 1, 12, 0, tzinfo=timezone.utc)
-EXPORT_FIELDS = {"id", "accessibility_needs", "event_id", "event_title", "name", "email", "organization", "sector",
+EXPORT_FIELDS = {"id", "accessibility_needs", "event_id", "event_title", "event_title_en", "name", "email", "organization", "sector",
                  "language", "status", "created_at", "cancelled_at", "privacy_consent_at",
                  "accessibility_consent_at"}
 DELIVERY_FIELDS = {"id", "kind", "status", "state", "created_at", "sent_at", "subject", "content"}

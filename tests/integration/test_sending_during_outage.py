@@ -107,8 +107,7 @@ def test_sent_while_the_database_went_away_is_recorded_by_the_sweeper_not_sent_a
     assert _state(notifications.db, delivery_id) == "inflight"  # the record did not get in
 
     # Stale at once (stale_after 0): without the note in Redis, this sweep would send it again.
-    assert sweeper.sweep_once(notifications, notifications.bus,
-                              enqueue=tasks.send_deliveries) == []
+    assert sweeper.sweep_once(notifications, enqueue=tasks.send_deliveries) == []
     assert _state(notifications.db, delivery_id) == "sent"
     assert unrecorded.waiting(notifications.bus.redis) == []
     assert len(inbox.to("ana@example.org")) == 1
@@ -132,7 +131,7 @@ def test_a_task_that_finds_the_database_away_leaves_its_rows_to_the_sweeper(sett
     assert {_state(notifications.db, i) for i in ids} == {"queued"}
 
     # Their lease is not over, but after an outage the sweeper queues them all.
-    assert sweeper.sweep_once(notifications, notifications.bus, enqueue=tasks.send_deliveries,
+    assert sweeper.sweep_once(notifications, enqueue=tasks.send_deliveries,
                               after_outage=True) == ids
     assert {_state(notifications.db, i) for i in ids} == {"sent"}
     assert all(len(inbox.to(f"p{i}@example.org")) == 1 for i in range(3))

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from services.notifications.app import create_app
 from services.notifications.models import ApiToken, Delivery, Outbox, WebhookEndpoint
 from services.notifications.pipeline import tasks
-from services.notifications.webhooks import recording, transport
+from services.notifications.webhooks import recording, sealing, transport
 from services.notifications import privacy
 from shared import config, envelope
 from shared.db import utcnow
@@ -36,7 +36,8 @@ def hooks_api(empty_database, new_token, bearer):
     db = empty_database("notifications")
 
     def make(allow_private=True):
-        settings = config.load("notifications", database_url=db.url, secret_key="t" * 40,
+        # the workers' SECRET_KEY (hook_worker's): what the API seals, they open
+        settings = config.load("notifications", database_url=db.url,
                                webhook_allow_private=allow_private)
         queued = []
         app = create_app(settings, db=db, enqueue=queued.extend)
@@ -78,15 +79,17 @@ def registration_fact(email="ana@example.org"):
                          "events/1/registrations/7", data)
 
 
-def endpoint_row(db, url, types=("milestone.changed",), secret=None):
+def endpoint_row(db, url, types=("milestone.changed",), secret=None, keys=None):
+    """An endpoint stored as the API stores one (its secret sealed); (its id, the secret)."""
+    secret = secret or "whsec_" + base64.b64encode(b"k" * 32).decode()
+    keys = keys or config.load("notifications").keys
     with db.transaction() as session:
         row = WebhookEndpoint(url=url, event_types=list(types), contact_email="ti@portal.example",
-                              secret=secret or "whsec_" + base64.b64encode(b"k" * 32).decode(),
-                              enabled=True, owner_token_id=1, created_by="portal",
-                              created_at=utcnow())
+                              secret=sealing.seal(keys, secret), enabled=True, owner_token_id=1,
+                              created_by="portal", created_at=utcnow())
         session.add(row)
         session.flush()
-        return row.id, row.secret
+        return row.id, secret
 
 
 def delivery(db, delivery_id):
@@ -338,3 +341,43 @@ def test_erasure_withdraws_and_empties_the_payloads_naming_the_person(hook_worke
     # a fact about her still on the bus reaches no integrator; a later one does
     assert recording.record_batch(db, [registration_fact("ana@example.org") | {
         "time": (utcnow() - timedelta(minutes=1)).isoformat()}], utcnow(), timedelta(seconds=60)) == []
+
+
+def test_the_export_names_the_systems_a_person_s_data_went_to_and_erasure_leaves_no_trace(
+        hook_worker, receiver, bus, hooks_api):
+    """ARCO: the calls that carried her data are in her export, with the system and site they
+    went to (not the URL's path or query: the integrator's own credentials may be there);
+    after erasure no payload, answer, history or key in them leads back to her."""
+    from services.notifications import person
+    from tests.integration.test_erasure_leaves_no_trace import everything_in
+
+    client, db, headers, _ = hooks_api()
+    portal = headers(("webhooks:write", "registrations:read"), name="Portal ciudadano")
+    made = register(client, portal, receiver.url + "?token=s3cr3t",
+                    types=["registration.confirmed"], description="Portal de trámites").get_json()
+    receiver.answers = [422]
+    receiver.error_body = b'{"refused": {"email": "ana@example.org"}}'
+    fact_ = registration_fact("ana@example.org")
+    (call,) = recording.record_batch(db, [fact_], utcnow(), timedelta(seconds=60))
+    assert tasks.send_deliveries([call]) == ["awaiting_retry"]
+    assert client.post(f"/api/v1/webhooks/endpoints/{made['id']}/deliveries/{call}/replay",
+                       headers=portal).status_code == 202
+    assert tasks.send_deliveries([call]) == ["sent"]
+    assert "ana@example.org" in delivery(db, call).history[0]["last_error"]
+
+    held = person.export(db, "Ana@Example.org")
+    (exported,) = held["webhook_calls"]
+    assert exported["event_type"] == "registration.confirmed" and exported["status"] == "sent"
+    assert exported["endpoint"] == {"id": made["id"], "system": "Portal ciudadano",
+                                    "description": "Portal de trámites",
+                                    "site": receiver.url.split("/hooks")[0]}
+    assert exported["content"] == fact_ and "s3cr3t" not in json.dumps(held)
+    assert person.export(db, "bea@example.org")["webhook_calls"] == []
+
+    privacy.erase(db, bus, "ana@example.org", utcnow())
+    assert [(table, value) for table, value in everything_in(db) if "ana@example.org" in value] == []
+    assert person.export(db, "ana@example.org")["webhook_calls"] == []
+    row = delivery(db, call)
+    assert (row.state, row.last_status_code, row.cloudevent_type) == ("sent", 204,
+                                                                      "registration.confirmed")
+

@@ -12,7 +12,7 @@ from tests.unit.test_emails import bodies, fact, ics_parts, received
 
 TOKEN = "ABIERTO:1:7:K7M4QXABCDEFGHJK0123"
 CODE = "7-K7M4QX"
-WITH_QR = ("registration_confirmed", "registration_promoted", "reminder")
+WITH_QR = ("registration_confirmed", "registration_promoted", "registration_repeat", "reminder")
 
 
 def seat(kind="registration_confirmed", token=TOKEN, code=CODE, **registration):
@@ -106,19 +106,22 @@ def test_two_attendees_of_one_event_get_their_own_code_and_image():
     assert qr_parts(mine)[0]["Content-ID"] != qr_parts(theirs)[0]["Content-ID"]
 
 
+@pytest.mark.parametrize("kind", ["registration_confirmed", "registration_repeat"])
 @pytest.mark.parametrize("status", ["waitlisted", "pending", "cancelled"])
-def test_no_qr_without_a_seat(status):
-    data = seat()
+def test_no_qr_without_a_seat(kind, status):
+    data = seat(kind)
     data["registration"]["status"] = status  # even if a fact carried the codes by mistake
-    message = received("registration_confirmed", data)
+    if status == "pending":
+        data["registration"].update(confirm_url="http://127.0.0.1:5001/registrations/confirm/x",
+                                    held_until="2024-05-20T18:30:00+00:00")
+    message = received(kind, data)
     assert qr_parts(message) == []
     text, html = bodies(message)
     assert CODE not in text and "cid:" not in html
     assert message.get_payload()[0].get_payload()[1].get_content_type() == "text/html"
 
 
-@pytest.mark.parametrize("kind", ["registration_waitlisted", "registration_repeat",
-                                  "registration_cancelled"])
+@pytest.mark.parametrize("kind", ["registration_waitlisted", "registration_cancelled"])
 def test_other_kinds_show_no_qr(kind):
     message = received(kind, seat())
     assert qr_parts(message) == [] and CODE not in bodies(message)[0]

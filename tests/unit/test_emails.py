@@ -181,6 +181,21 @@ def test_ics_attached_only_when_it_changes_the_calendar(kind):
     assert part.get_param("method") == expected
 
 
+@pytest.mark.parametrize("was", ["waitlisted", "pending"])
+def test_a_cancellation_without_a_seat_withdraws_no_invite(was):
+    """Only a confirmed seat was sent an invite: nothing to remove, and no word of a file."""
+    data = {**fact(kind="registration_cancelled"), "cancelled_from": was}
+    for language in ("es", "en"):
+        data["registration"]["language"] = language
+        message = received("registration_cancelled", data)
+        assert ics_parts(message) == [] and not list(message.iter_attachments())
+        plain, html = bodies(message)
+        for said in ("Adjuntamos", "attached", ICS_FILENAME, "None"):
+            assert said not in plain and said not in html
+    seated = {**fact(kind="registration_cancelled"), "cancelled_from": "confirmed"}
+    assert str(invite_of(received("registration_cancelled", seated))["METHOD"]) == "CANCEL"
+
+
 @pytest.mark.parametrize(
     "kind, method, status, sequence",
     [

@@ -52,4 +52,6 @@ def test_the_stack_starts_the_procfiles_commands_on_free_ports(tmp_path):
             port = services.declared()[name].port
             line = line.replace(f"${{BIND_HOST:-127.0.0.1}}:{port}",
                                 f"127.0.0.1:{stack.ports[name]} --workers 2")
+        if name == "worker":  # named as its set's host would name it
+            line += " --hostname e2e@%h"
         assert [Path(command[0]).name, *command[1:]] == line.replace("'", "").split()

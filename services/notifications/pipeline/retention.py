@@ -1,5 +1,6 @@
 """What notifications stops keeping, by age: entries on the bus (dead letters included), the
-erasure tombstones that outlive them, and the stored content of emails long done with.
+erasure tombstones that outlive them, and the stored content of emails long done with. The
+same hourly round reseals webhook secrets an older SECRET_KEY sealed (webhooks/sealing.py).
 
 The sweeper runs it every `EVERY` seconds; `apply` takes the moment, so a test sets the clock.
 """
@@ -10,6 +11,7 @@ from sqlalchemy import update
 from services.notifications.models import Delivery
 from services.notifications.pipeline import deliveries, tombstones
 from services.notifications.pipeline.consumer import DEAD_LETTERS, STREAMS
+from services.notifications.webhooks import endpoints
 from shared.bus import stream_name
 
 EVERY = 3600.0  # the periods are days long: an hour late is soon enough
@@ -25,7 +27,9 @@ def apply(db, bus, settings, now):
         expired = tombstones.expire(session, oldest_kept)
         scrubbed = scrub_contexts(session, now - timedelta(days=settings.delivery_context_days),
                                   now)
-    return {"stream entries": trimmed, "tombstones": expired, "email contents": scrubbed}
+        resealed = endpoints.reseal_all(session, settings.keys)
+    return {"stream entries": trimmed, "tombstones": expired, "email contents": scrubbed,
+            "webhook secrets resealed": resealed}
 
 
 def scrub_contexts(session, done_before, now):

@@ -7,16 +7,16 @@ from kombu.exceptions import KombuError
 
 from services.notifications.pipeline import deliveries, retention, tasks, unrecorded
 from shared import outages
-from shared.bus import Bus
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def sweep_once(notifications, bus, enqueue=tasks.enqueue, after_outage=False):
+def sweep_once(notifications, enqueue=tasks.enqueue, after_outage=False):
     """Write down the emails sent while the database was away, then queue what is due or
     stuck: the first step comes first, so none of those is called stuck and sent again.
     `after_outage`: every queued row, rather than wait for their lease to end."""
+    bus = notifications.bus
     sent = unrecorded.waiting(bus.redis)
     with notifications.db.transaction() as session:
         unrecorded.record(session, sent, utcnow())
@@ -31,8 +31,8 @@ def sweep_once(notifications, bus, enqueue=tasks.enqueue, after_outage=False):
     return due
 
 
-def retain_once(notifications, bus):
-    gone = retention.apply(notifications.db, bus, notifications.settings, utcnow())
+def retain_once(notifications):
+    gone = retention.apply(notifications.db, notifications.bus, notifications.settings, utcnow())
     if any(gone.values()):
         log.info("retention: %s", ", ".join(f"{count} {what}" for what, count in gone.items()))
 
@@ -40,13 +40,13 @@ def retain_once(notifications, bus):
 def run(notifications, stop=lambda: False):
     """Sweep forever; `notifications`: the process's collaborators (wiring.build). While the
     database or the broker is away it waits with a capped backoff, saying so once."""
-    bus, retained_at = Bus.from_url(notifications.settings.redis_url), None
+    retained_at = None
     outage = outages.Outage("the database or the bus", log)
     while not stop():
         try:
-            sweep_once(notifications, bus, after_outage=outage.ongoing)
+            sweep_once(notifications, after_outage=outage.ongoing)
             if retained_at is None or time.monotonic() - retained_at >= retention.EVERY:
-                retain_once(notifications, bus)
+                retain_once(notifications)
                 retained_at = time.monotonic()
             outage.recovered()
         except Exception as error:

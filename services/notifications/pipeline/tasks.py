@@ -87,22 +87,34 @@ def claim(db, delivery_ids):
 
 
 def send_one(worker, delivery, held=None):
-    """Build one claimed delivery's email (or webhook call), send it and record how it went
-    (`held`: the task's connection for that, deliveries.held_connection)."""
-    if delivery.kind == webhooks.KIND:
-        return webhook_delivery.send(worker, delivery, enqueue)
+    """Send one claimed delivery, an email or a webhook call, and record how it went (an
+    email's `sent` on `held`, the task's connection: deliveries.held_connection); the same
+    outage handling for both: sent but not recorded is noted in Redis, anything else the
+    database could not take leaves the row claimed, for the sweeper."""
+    try:
+        if delivery.kind == webhooks.KIND:
+            return webhook_delivery.send(worker, delivery, enqueue)
+        return send_email(worker, delivery, held)
+    except deliveries.SentNotRecorded as error:
+        return sent_while_away(worker, error)
+    except Exception as error:
+        if not outages.database_away(error):
+            raise
+        database.failed(error)  # not sent; still claimed, so retried once stale
+        return DATABASE_AWAY
+
+
+def send_email(worker, delivery, held=None):
+    """Build one claimed delivery's email, send it and record how it went."""
     try:
         message = build(worker, delivery)
         with deliveries.recording_sent(worker.db, delivery.id, held):
             worker.mailer.send(message, delivery.recipient)
-    except deliveries.SentNotRecorded as error:
-        return sent_while_away(worker, error)
     except (TransientMailError, PermanentMailError) as error:
         return record_failure(worker, delivery, str(error), isinstance(error, PermanentMailError))
     except Exception as error:
-        if outages.database_away(error):  # not sent; still claimed, so retried once stale
-            database.failed(error)
-            return DATABASE_AWAY
+        if outages.database_away(error) or isinstance(error, deliveries.SentNotRecorded):
+            raise  # send_one's to handle, as for a webhook call
         # Data it cannot be built from: retrying would not help.
         log.exception("delivery %s could not be built", delivery.id)
         return record_failure(worker, delivery, f"not built: {type(error).__name__}",
@@ -112,8 +124,8 @@ def send_one(worker, delivery, held=None):
 
 
 def sent_while_away(worker, error):
-    """The email went but the database did not take it: Redis keeps that until the sweeper
-    can write it down, so the row is not called stuck and sent again."""
+    """The email (or webhook call) went but the database did not take it: Redis keeps that
+    until the sweeper can write it down, so the row is not called stuck and sent again."""
     database.failed(error.__cause__)
     try:
         unrecorded.remember(worker.bus.redis, error.delivery_id)

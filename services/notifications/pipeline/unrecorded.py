@@ -1,9 +1,10 @@
-"""Emails the mail server took whose `sent` could not be written, as the database went away
-between the server's 250 and the commit: their ids wait in Redis, and the sweeper writes them
-down before it would call their rows stale and send them again."""
-from sqlalchemy import update
+"""Emails the mail server took (and webhook calls a receiver answered 2xx) whose `sent` could
+not be written, as the database went away between the answer and the commit: their ids wait
+in Redis, and the sweeper writes them down before it would call their rows stale and send
+them again."""
+from sqlalchemy import select, update
 
-from services.notifications.models import Delivery
+from services.notifications.models import Delivery, WebhookEndpoint
 from services.notifications.pipeline import deliveries
 
 KEY = "abierto.notifications.sent-unrecorded"
@@ -26,6 +27,12 @@ def record(session, delivery_ids, now):
         session.execute(update(Delivery)
                         .where(Delivery.id.in_(delivery_ids), Delivery.state.in_(NOT_YET_SENT))
                         .values(state=deliveries.SENT, sent_at=now, state_changed_at=now))
+        # a receiver that answered 2xx is not failing, as a recorded success would say
+        session.execute(update(WebhookEndpoint)
+                        .where(WebhookEndpoint.id.in_(select(Delivery.endpoint_id).where(
+                            Delivery.id.in_(delivery_ids))))
+                        .values(failing_since=None),
+                        execution_options={"synchronize_session": False})
 
 
 def forget(redis, delivery_ids):

@@ -34,6 +34,9 @@ class ErasedSchema(StrictSchema):
 class HeldSchema(StrictSchema):
     subscriptions = fields.List(fields.Dict(), metadata={"description": "what it follows"})
     deliveries = fields.List(fields.Dict(), metadata={"description": "the emails kept for it"})
+    webhook_calls = fields.List(fields.Dict(), metadata={
+        "description": "the webhook calls that carried it (registration facts), each with the "
+                       "municipal system's endpoint it went to"})
     opposed = fields.Boolean()
 
 
@@ -44,7 +47,8 @@ class Export(MethodView):
     @blp.arguments(PersonSchema)
     @blp.response(200, HeldSchema)
     def post(self, person):
-        """Everything held for an address: follows, emails kept, opposition (`arco:read`)."""
+        """Everything held for an address: follows, emails kept, the webhook calls that carried
+        it to municipal systems, opposition (`arco:read`)."""
         return held.export(service().db, person["email"])
 
 

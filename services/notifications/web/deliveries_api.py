@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, post_load, validate
 from services.notifications.pipeline import deliveries
 from shared.auth import require
 from shared.errors import ProblemSchema
+from shared.openapi_rules import Alias
 from shared.schemas import ChangesQuery, StrictSchema, UTCDateTime, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
@@ -49,15 +50,15 @@ class DeliveryQuery(ChangesQuery):
     cloudevent_id = fields.String(metadata={"description": "the emails answering this CloudEvent"})
     event_id = fields.String(metadata={"deprecated": True,
                                        "description": "deprecated: the old name of cloudevent_id"})
+    rules = (*ChangesQuery.rules, Alias("event_id", "cloudevent_id"))
 
     @post_load
     def _old_name(self, query, **_):
         # `event_id` was this filter's first name, and integrators may still send it; but
         # "event" means a meeting elsewhere in the API, hence the new name.
         old = query.pop("event_id", None)
-        if old is not None and query.setdefault("cloudevent_id", old) != old:
-            raise ValidationError("Give cloudevent_id or its old name event_id, not both.",
-                                  "event_id")
+        if old is not None:
+            query.setdefault("cloudevent_id", old)
         return query
 
 

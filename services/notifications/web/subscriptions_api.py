@@ -8,6 +8,7 @@ from services.notifications.pipeline import subscriptions
 from shared.auth import require
 from shared.commitments_client import CommitmentsUnavailable, UnknownCommitment
 from shared.errors import problem
+from shared.openapi_rules import Stored
 from shared.ratelimit import limited
 from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field,
                             feed_body, page_body, page_schema)
@@ -43,6 +44,9 @@ class SubscriptionRequestSchema(StrictSchema):
     topic = Topic(required=True, metadata={"description": "what to follow: commitment:<id>"})
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES),
                              metadata={"description": "of the emails (both languages are in each)"})
+    rules = (Stored("topic", "exists", refers_to="commitments: GET /api/v1/commitments/{ref}",
+                    es="`topic` nombra un compromiso que existe (en el servicio de compromisos).",
+                    en="`topic` must name a commitment that exists (in the commitments service)."),)
 
     @pre_load
     def _trim_email(self, data, **_):

@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from services.notifications.webhooks import endpoints
 from shared.auth import require
 from shared.errors import ProblemSchema
+from shared.openapi_rules import Stored
 from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field, feed_body,
                             page_body, page_schema)
 from shared.web import ApiBlueprint, personal_answer, service
@@ -29,9 +30,20 @@ def event_types_field(**kwargs):
                            "registration.* and arco.* need `registrations:read` too")}, **kwargs)
 
 
+# Checked by webhooks.addresses when the endpoint is saved (and again at each send).
+PUBLIC_URL = Stored("url", "public-url",
+                    es="`url` es https (http solo con WEBHOOK_ALLOW_PRIVATE o en desarrollo), con "
+                       "host y sin usuario ni contraseña, y su host resuelve solo a direcciones "
+                       "públicas (no privadas, de loopback ni link-local).",
+                    en="`url` must be https (http only with WEBHOOK_ALLOW_PRIVATE or in "
+                       "development), with a host and no user or password, and its host must "
+                       "resolve to public addresses only (not private, loopback or link-local).")
+
+
 class EndpointRequestSchema(StrictSchema):
     url = fields.String(required=True, validate=validate.Length(max=2000),
                         metadata={"description": "https, on a public address"})
+    rules = (PUBLIC_URL,)
     event_types = event_types_field(required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field(required=True, metadata={
@@ -40,6 +52,7 @@ class EndpointRequestSchema(StrictSchema):
 
 class EndpointChangeSchema(StrictSchema):
     url = fields.String(validate=validate.Length(max=2000))
+    rules = (PUBLIC_URL,)
     event_types = event_types_field()
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     contact_email = email_field()
@@ -92,11 +105,20 @@ class EventTypeSchema(StrictSchema):
     personal = fields.Boolean(metadata={"description": "needs `registrations:read` as well"})
 
 
+class _WithSecret:
+    """An endpoint shown with its new secret in clear (the row holds it only sealed)."""
+
+    def __init__(self, endpoint, secret):
+        self.endpoint, self.secret = endpoint, secret
+
+    def __getattr__(self, name):
+        return getattr(self.endpoint, name)
+
+
 def _secret(endpoint, secret):
     """The endpoint as EndpointWithSecretSchema shows it: its `secret` is the new one."""
-    assert endpoint.secret == secret
     personal_answer()  # the secret is in it: no cache keeps it
-    return endpoint
+    return _WithSecret(endpoint, secret)
 
 
 @blp.route("/event-types")
@@ -176,7 +198,7 @@ class RotateSecret(MethodView):
         signatures (new, then old), so a receiver can switch without losing a call."""
         settings = service().settings
         return _secret(*endpoints.rotate(service().db, g.caller, endpoint_id, service().clock(),
-                                         settings.webhook_secret_overlap))
+                                         settings.webhook_secret_overlap, settings.keys))
 
 
 @blp.route(ONE + "/deliveries")

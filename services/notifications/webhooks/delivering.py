@@ -4,15 +4,20 @@
 next try per WEBHOOK_RETRY_DELAYS (the delivery states of pipeline/deliveries.py), and once
 the endpoint has had no success for WEBHOOK_DISABLE_AFTER it is disabled. A disabled
 endpoint's contact is emailed (mail kind `webhook_disabled`).
+
+A database outage is handled as for email (pipeline/tasks.py): a call the receiver took
+whose `sent` cannot be written raises deliveries.SentNotRecorded, so the call is noted in
+Redis and not made again; any other database error leaves the row claimed for the sweeper.
 """
 import logging
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.notifications.mail.kinds import webhook_disabled
 from services.notifications.models import Delivery, Outbox, WebhookEndpoint
 from services.notifications.pipeline import deliveries
-from services.notifications.webhooks import endpoints, transport
+from services.notifications.webhooks import endpoints, sealing, transport
 from shared import envelope as envelopes
 from shared import outbox
 from shared.db import utcnow
@@ -30,7 +35,14 @@ def send(worker, delivery, enqueue):
             row = session.get(Delivery, delivery.id)
             return deliveries.mark_failed_attempt(
                 session, row, "the endpoint is disabled or deleted", True, now, ())
-        url, secrets = endpoint.url, endpoints.signing_secrets(endpoint, now)
+        try:
+            url, secrets = endpoint.url, endpoints.signing_secrets(endpoint, now,
+                                                                   worker.settings.keys)
+        except sealing.Unreadable as error:  # ours to fix (SECRET_KEY_FALLBACKS), not theirs
+            log.error("webhook endpoint %s: %s", endpoint.id, error)
+            return deliveries.mark_failed_attempt(session, session.get(Delivery, delivery.id),
+                                                  str(error), False, now,
+                                                  worker.settings.webhook_retry_delays)
     if not delivery.context:  # scrubbed or erased meanwhile: nothing left to send
         return _record(worker, delivery, transport.Answer(None, "payload no longer kept"),
                        enqueue, permanent=True)
@@ -41,6 +53,21 @@ def send(worker, delivery, enqueue):
 
 
 def _record(worker, delivery, answer, enqueue, permanent=False):
+    """Write down the answer; a 2xx the database does not take raises SentNotRecorded."""
+    try:
+        state, notices = _write(worker, delivery, answer, permanent)
+    except SQLAlchemyError as error:
+        if answer.status is not None and 200 <= answer.status < 300:
+            raise deliveries.SentNotRecorded(delivery.id) from error
+        raise
+    log.info("webhook delivery %s to endpoint %s: %s (HTTP %s)", delivery.id,
+             delivery.endpoint_id, state, answer.status)
+    if notices:
+        enqueue(notices)
+    return state
+
+
+def _write(worker, delivery, answer, permanent):
     now, settings, notices = utcnow(), worker.settings, []
     with worker.db.transaction() as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -62,11 +89,7 @@ def _record(worker, delivery, answer, enqueue, permanent=False):
                                                    now, settings.webhook_retry_delays)
             if why and endpoint.enabled:
                 notices = _disable(session, worker, endpoint, why, now)
-    log.info("webhook delivery %s to endpoint %s: %s (HTTP %s)", delivery.id,
-             delivery.endpoint_id, state, answer.status)
-    if notices:
-        enqueue(notices)
-    return state
+    return state, notices
 
 
 def _why_disable(endpoint, answer, now, disable_after):

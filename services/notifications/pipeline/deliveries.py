@@ -10,7 +10,7 @@ failed -> queued: only by a person (retry), recorded in the row's `history`.
 lost with a killed worker, or a retry whose time has come, is picked up again.
 """
 import hashlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, insert, literal_column, select, text, union_all, update
@@ -209,16 +209,34 @@ class SentNotRecorded(Exception):
 
 
 @contextmanager
-def recording_sent(db, delivery_id):
+def held_connection(db):
+    """On PostgreSQL, one connection for the records of a task's sends: a pool checkout per
+    email, with its ping, cost the worker about as much CPU as the update and its commit.
+    Unpinged, a connection that a restart ended fails at the task's next email, before it is
+    sent; the task stops there and the sweeper retries the rest, as after any outage (the
+    connection reconnects on its next use). None on SQLite, where a checkout is cheap and
+    each record takes its own, and while the database is away: each record then tries its
+    own and meets the outage itself."""
+    try:
+        connection = db.engine.connect() if db.engine.dialect.name == "postgresql" else None
+    except SQLAlchemyError:
+        connection = None
+    with connection if connection is not None else nullcontext():
+        yield connection
+
+
+@contextmanager
+def recording_sent(db, delivery_id, held=None):
     """Wrap the SMTP send: the row becomes `sent` with as little work as possible after the 250.
 
     Between the server's 250 and this record, a killed worker repeats the email, so that
     gap is kept short (a bare Core statement, no ORM session). On PostgreSQL the update is
-    made before sending, in a transaction left open, and the 250 is followed only by a
-    COMMIT that does not wait for the disk; a failed send rolls it back. SQLite has one
-    write lock for the whole file and must not hold it across network I/O, so there the
-    update is its own short transaction after. A database that fails after the 250 raises
-    SentNotRecorded, so the caller can keep that fact elsewhere (unrecorded.py).
+    made before sending, in a transaction left open on the task's `held` connection
+    (held_connection), and the 250 is followed only by a COMMIT that does not wait for the
+    disk; a failed send rolls it back. SQLite has one write lock for the whole file and
+    must not hold it across network I/O, so there the update is its own short transaction
+    after. A database that fails after the 250 raises SentNotRecorded, so the caller can
+    keep that fact elsewhere (unrecorded.py).
     """
     if db.engine.dialect.name != "postgresql":
         yield
@@ -230,7 +248,8 @@ def recording_sent(db, delivery_id):
         return
     sent = False
     try:
-        with db.engine.begin() as connection:
+        with (nullcontext(held) if held is not None else db.engine.connect()) as connection, \
+                connection.begin():
             connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
             yield

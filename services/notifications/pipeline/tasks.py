@@ -37,14 +37,17 @@ def send_deliveries(delivery_ids):
     deadline = time.monotonic() + (app.conf.task_soft_time_limit or 45) / 2
     worker = collaborators
     to_send = claim_when_answering(worker.db, delivery_ids, deadline)
+    if not to_send:
+        return []
     outcomes = []
-    for position, delivery in enumerate(to_send):
-        if position and time.monotonic() > deadline:
-            give_back([later.id for later in to_send[position:]], worker.db)
-            break
-        outcomes.append(send_one(worker, delivery))
-        if outcomes[-1] == DATABASE_AWAY:  # the rest stay claimed: the sweeper retries them
-            break
+    with deliveries.held_connection(worker.db) as held:
+        for position, delivery in enumerate(to_send):
+            if position and time.monotonic() > deadline:
+                give_back([later.id for later in to_send[position:]], worker.db)
+                break
+            outcomes.append(send_one(worker, delivery, held))
+            if outcomes[-1] == DATABASE_AWAY:  # the rest stay claimed: the sweeper retries them
+                break
     return outcomes
 
 
@@ -83,14 +86,15 @@ def claim(db, delivery_ids):
     return [delivery for delivery in claimed if delivery.id not in leaving]
 
 
-def send_one(worker, delivery):
-    """Send one claimed delivery, an email or a webhook call, and record how it went; the
-    same outage handling for both: sent but not recorded is noted in Redis, anything else
-    the database could not take leaves the row claimed, for the sweeper."""
+def send_one(worker, delivery, held=None):
+    """Send one claimed delivery, an email or a webhook call, and record how it went (an
+    email's `sent` on `held`, the task's connection: deliveries.held_connection); the same
+    outage handling for both: sent but not recorded is noted in Redis, anything else the
+    database could not take leaves the row claimed, for the sweeper."""
     try:
         if delivery.kind == webhooks.KIND:
             return webhook_delivery.send(worker, delivery, enqueue)
-        return send_email(worker, delivery)
+        return send_email(worker, delivery, held)
     except deliveries.SentNotRecorded as error:
         return sent_while_away(worker, error)
     except Exception as error:
@@ -100,11 +104,11 @@ def send_one(worker, delivery):
         return DATABASE_AWAY
 
 
-def send_email(worker, delivery):
+def send_email(worker, delivery, held=None):
     """Build one claimed delivery's email, send it and record how it went."""
     try:
         message = build(worker, delivery)
-        with deliveries.recording_sent(worker.db, delivery.id):
+        with deliveries.recording_sent(worker.db, delivery.id, held):
             worker.mailer.send(message, delivery.recipient)
     except (TransientMailError, PermanentMailError) as error:
         return record_failure(worker, delivery, str(error), isinstance(error, PermanentMailError))

@@ -68,7 +68,7 @@ def hooks(setting, monkeypatch):
 
 
 def _sweep(notifications, after_outage=False):
-    return sweeper.sweep_once(notifications, notifications.bus, enqueue=tasks.send_deliveries,
+    return sweeper.sweep_once(notifications, enqueue=tasks.send_deliveries,
                               after_outage=after_outage)
 
 

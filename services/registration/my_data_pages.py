@@ -7,6 +7,7 @@ Registration's own data is read here; follows and emails come from the notificat
 service over its ARCO API, never from its database. GET only shows (mail scanners follow
 links); the link in the URL is the secret, as with a cancel link.
 """
+import functools
 import json
 
 from flask import Blueprint, Response, render_template, request
@@ -74,6 +75,19 @@ def _owner(token):
 LINK_FAILURES = (signing.LinkInvalid, NotFound, Gone)
 
 
+def _opened(view):
+    """The view, given the link's row after its token; the invalid-link page instead when
+    the token opens nothing (after the rate limit: a guess costs the guesser first)."""
+    @functools.wraps(view)
+    def with_link(token):
+        try:
+            link = _owner(token)
+        except LINK_FAILURES as error:
+            return _invalid(error)
+        return view(token, link)
+    return with_link
+
+
 def _invalid(error):
     """400 tampered or foreign, 410 expired, 404 erased since it was sent."""
     expired = isinstance(error, Gone) or getattr(error, "expired", False)
@@ -99,12 +113,9 @@ def _unavailable(right, email, received_at):
 @bp.get(LINK)
 @secret_url
 @limited
-def show(token):
+@_opened
+def show(token, link):
     """Everything held about the link's address, with what the person can do about it."""
-    try:
-        link = _owner(token)
-    except LINK_FAILURES as error:
-        return _invalid(error)
     registrations = privacy.export(service().db, link.email)
     try:
         elsewhere = service().notifications.export(link.email)
@@ -121,13 +132,10 @@ def show(token):
 @bp.get(LINK + "/data.json")
 @secret_url
 @limited
-def download(token):
+@_opened
+def download(token, link):
     """Access: everything, as one JSON file."""
     received_at = service().clock()
-    try:
-        link = _owner(token)
-    except LINK_FAILURES as error:
-        return _invalid(error)
     try:
         elsewhere = service().notifications.export(link.email)
     except NotificationsUnavailable:
@@ -144,13 +152,10 @@ def download(token):
 @bp.post(LINK + "/correct")
 @secret_url
 @limited
-def correct(token):
+@_opened
+def correct(token, link):
     """Rectification: name, organisation, accessibility needs and language, everywhere."""
     received_at = service().clock()
-    try:
-        link = _owner(token)
-    except LINK_FAILURES as error:
-        return _invalid(error)
     typed = {name: request.form.get(name, "") for name in my_data.CORRECTABLE}
     if "accessibility_consent" in request.form:  # a checkbox: absent when not ticked
         typed["accessibility_consent"] = request.form["accessibility_consent"]
@@ -175,13 +180,10 @@ def correct(token):
 @bp.post(LINK + "/stop")
 @secret_url
 @limited
-def stop(token):
+@_opened
+def stop(token, link):
     """Opposition: no email but what an active registration needs (or, again, every email)."""
     received_at = service().clock()
-    try:
-        link = _owner(token)
-    except LINK_FAILURES as error:
-        return _invalid(error)
     opposed = request.form.get("opposed", "yes") != "no"
     try:
         service().notifications.set_preferences(link.email, opposed=opposed)
@@ -196,26 +198,20 @@ def stop(token):
 @bp.get(LINK + "/delete")
 @secret_url
 @limited
-def confirm_delete(token):
+@_opened
+def confirm_delete(token, link):
     """What deleting means, with the button that does it; changes nothing."""
-    try:
-        _owner(token)
-    except LINK_FAILURES as error:
-        return _invalid(error)
     return render_template("my_data_delete.html", token=token)
 
 
 @bp.post(LINK + "/delete")
 @secret_url
 @limited
-def delete(token):
+@_opened
+def delete(token, link):
     """Cancellation: everything every service holds about the address; seats go to the
     people waiting. The notification service first: if it cannot, nothing is erased."""
     received_at = service().clock()
-    try:
-        link = _owner(token)
-    except LINK_FAILURES as error:
-        return _invalid(error)
     try:
         service().notifications.erase(link.email)
     except NotificationsUnavailable:

@@ -90,17 +90,29 @@ def too_many(wait):
                    headers={"Retry-After": str(wait)})
 
 
+def refusal():
+    """Count this request against PUBLIC_RATE_LIMIT: the 429 to answer if its client is over
+    it, else None. For a view limited only on some requests (a list's change feed)."""
+    from shared.web import service
+
+    wait = service().rate_limit.retry_after(client_key())
+    if wait is None:
+        return None
+    log.info("rate limit reached on %s", request.endpoint)
+    return too_many(wait)
+
+
+# What a public list's OpenAPI says of the 429 its change feed answers.
+FEED_TOO_MANY = ("With `changed_since`: too many requests from this address "
+                 "(PUBLIC_RATE_LIMIT); see Retry-After.")
+
+
 def limited(view):
     """Decorate a public view: over the limit answers 429 with Retry-After."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        from shared.web import service
-
-        wait = service().rate_limit.retry_after(client_key())
-        if wait is not None:
-            log.info("rate limit reached on %s", request.endpoint)
-            return too_many(wait)
-        return view(*args, **kwargs)
+        refused = refusal()
+        return refused if refused is not None else view(*args, **kwargs)
 
     return wrapper

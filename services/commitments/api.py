@@ -9,6 +9,8 @@ from services.commitments.schemas import (ActionPlanChangesSchema, ActionPlanDet
                                           CommitmentSchema, changes_of)
 from services.commitments.vocabularies import VOCABULARIES
 from shared.auth import require
+from shared.errors import ProblemSchema
+from shared.ratelimit import FEED_TOO_MANY, refusal
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
@@ -31,10 +33,13 @@ def _base_url():
 class ActionPlans(MethodView):
     @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(ActionPlanSchema))
+    @blp.alt_response(429, schema=ProblemSchema, description=FEED_TOO_MANY)
     def get(self, query):
         """List action plans (public), with their rolled-up progress; or what changed since
         a cursor (`changed_since`, for mirrors)."""
         if "changed_since" in query:
+            if (refused := refusal()) is not None:
+                return refused
             return feed_body(*plans.plans_changed(service().db, query["changed_since"],
                                                   query["per_page"]), query)
         return page_body(*plans.list_plans(service().db, **query), query)
@@ -91,10 +96,13 @@ class ActionPlanImport(MethodView):
 class Commitments(MethodView):
     @blp.arguments(CommitmentQuery, location="query")
     @blp.response(200, page_schema(CommitmentSchema))
+    @blp.alt_response(429, schema=ProblemSchema, description=FEED_TOO_MANY)
     def get(self, query):
         """List commitments (public); filters: `action_plan`, `challenge_area`, `ogp_value`, `status`;
         or what changed since a cursor (`changed_since`, for mirrors)."""
         if "changed_since" in query:
+            if (refused := refusal()) is not None:
+                return refused
             return feed_body(*plans.commitments_changed(service().db, query["changed_since"],
                                                         query["per_page"]), query)
         return page_body(*plans.list_commitments(service().db, **query), query)

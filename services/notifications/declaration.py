@@ -7,8 +7,9 @@ from shared.services import Arco, ServiceDeclaration
 
 def _export(db, email):
     from services.notifications import person
+    from shared import config
 
-    held = person.export(db, email)
+    held = person.export(db, config.load("notifications").keys, email)
     return {"notifications": held["deliveries"], "subscriptions": held["subscriptions"],
             "opposed": held["opposed"]}
 
@@ -17,7 +18,7 @@ def _erase(settings, db, email, now):
     from services.notifications import person
     from shared.bus import Bus
 
-    return person.erase(db, Bus.from_url(settings.redis_url), email, now)
+    return person.erase(db, Bus.from_url(settings.redis_url), settings.keys, email, now)
 
 
 def _demo(settings, db, earlier):

@@ -6,17 +6,18 @@ from services.notifications import privacy
 from services.notifications.pipeline import oppositions
 
 
-def export(db, email):
+def export(db, keys, email):
     with db.transaction() as session:
         opposed = oppositions.is_opposed(session, email)
     return {"subscriptions": privacy.export_subscriptions(db, email),
             "deliveries": privacy.export(db, email),
-            "webhook_calls": privacy.export_webhook_calls(db, email), "opposed": opposed}
+            "webhook_calls": privacy.export_webhook_calls(db, keys, email), "opposed": opposed}
 
 
-def erase(db, bus, email, now):
-    """Erase it all; return how many rows."""
-    erased = privacy.erase(db, bus, email, now)
+def erase(db, bus, keys, email, now):
+    """Erase it all; return how many rows (keys: shared.signing.Keys, which the scrubbed
+    webhook calls' keyed hashes were made with)."""
+    erased = privacy.erase(db, bus, keys, email, now)
     with db.transaction() as session:
         forgotten = oppositions.forget(session, email)
     return erased + forgotten

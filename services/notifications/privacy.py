@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select, update
 
 from services.notifications.models import Delivery, Subscription, WebhookEndpoint
-from services.notifications.pipeline import deliveries, mailcap, subscriptions, tombstones
+from services.notifications.pipeline import deliveries, mailcap, naming, subscriptions, tombstones
 from services.notifications.pipeline.consumer import DEAD_LETTERS
 from services.notifications.webhooks import recording as webhook_recording
 from shared.bus import mentioning
@@ -36,20 +36,21 @@ def export(db, email):
     } for row in rows]
 
 
-def _naming(email):
-    """The webhook calls whose payload names the address (recording.person)."""
+def _naming(keys, email):
+    """The webhook calls whose payload names the address (recording.person), kept in clear
+    or, once scrubbed, as a keyed hash (naming.py)."""
     return (Delivery.kind == webhook_recording.KIND,
-            Delivery.mailbox_key == mailcap.mailbox_key(email))
+            Delivery.mailbox_key.in_(naming.forms(keys, mailcap.mailbox_key(email))))
 
 
-def export_webhook_calls(db, email):
+def export_webhook_calls(db, keys, email):
     """The webhook calls whose payload named this address, oldest first, as plain dicts: the
     municipal system's endpoint each went (or was to go) to, and the payload while kept."""
     with db.transaction() as session:
         rows = session.execute(
             select(Delivery, WebhookEndpoint)
             .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
-            .where(*_naming(email)).order_by(Delivery.created_at, Delivery.id)).all()
+            .where(*_naming(keys, email)).order_by(Delivery.created_at, Delivery.id)).all()
     return [{
         "id": row.id, "event_type": row.cloudevent_type,
         "status": deliveries.PUBLIC_STATUS[row.state], "state": row.state,
@@ -88,7 +89,7 @@ def export_subscriptions(db, email):
     } for row in rows]
 
 
-def erase(db, bus, email, now):
+def erase(db, bus, keys, email, now):
     """Erase an address everywhere notifications keeps it; return how many records went.
 
     The address is marked erased (a tombstone), so that facts about it already on the bus
@@ -105,21 +106,21 @@ def erase(db, bus, email, now):
         left = subscriptions.erase(session, normalize_email(email), now)
         sent = session.execute(delete(Delivery).where(_addressed_to(email)),
                                execution_options={"synchronize_session": False}).rowcount
-        calls = forget_in_webhooks(session, email, now)
+        calls = forget_in_webhooks(session, keys, email, now)
     return sent + left + calls + bus.forget(DEAD_LETTERS, mentioning(email))
 
 
-def forget_in_webhooks(session, email, now):
+def forget_in_webhooks(session, keys, email, now):
     """Webhook calls whose payload names the address: those not sent yet are withdrawn, and
     every stored payload is emptied (the delivery log keeps that a call was made, not whom
     it was about). What an integrator already received is theirs to erase."""
-    naming = _naming(email)
-    session.execute(update(Delivery).where(*naming, Delivery.state.in_(deliveries.SENDABLE))
+    named = _naming(keys, email)
+    session.execute(update(Delivery).where(*named, Delivery.state.in_(deliveries.SENDABLE))
                     .values(state=deliveries.WITHDRAWN, state_changed_at=now),
                     execution_options={"synchronize_session": False})
     # The receiver's answers go too (a 422 often quotes the fields it refused), and the
     # address the rows were found by: after this, nothing in them leads back to the person.
-    rows = session.execute(select(Delivery.id, Delivery.history).where(*naming)).all()
+    rows = session.execute(select(Delivery.id, Delivery.history).where(*named)).all()
     for delivery_id, history in rows:
         session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
             context={}, context_scrubbed_at=func.coalesce(Delivery.context_scrubbed_at, now),

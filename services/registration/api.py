@@ -13,7 +13,7 @@ from services.registration.schemas import (EventChangesSchema, EventQuery, Event
                                            RegistrationSchema)
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
-from shared.ratelimit import client_key, limited, too_many
+from shared.ratelimit import FEED_TOO_MANY, client_key, limited, refusal, too_many
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
@@ -63,10 +63,13 @@ def register(event_id, fields, anonymous):
 class Events(MethodView):
     @blp.arguments(EventQuery, location="query")
     @blp.response(200, page_schema(EventSchema))
+    @blp.alt_response(429, schema=ProblemSchema, description=FEED_TOO_MANY)
     def get(self, query):
         """List events (public): filter by `when` (upcoming/past), `q`, `country`, `city`; or
         what changed since a cursor (`changed_since`, for mirrors)."""
         if "changed_since" in query:
+            if (refused := refusal()) is not None:
+                return refused
             return feed_body(*use_cases.events_changed(
                 service().db, query["changed_since"], query["per_page"]), query)
         items, total = use_cases.list_events(service().db, service().clock(), **query)

@@ -1,5 +1,5 @@
 """The registration service's app factory."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.registration import (api, arco_api, checkin_api, checkin_pages, feeds_pages,
                                    lifecycle_api, my_data_pages, pages)
@@ -20,6 +20,8 @@ class Registration(Service):
     commitments: RememberingCommitments  # their titles and statuses, for the event page
     notifications: NotificationsClient  # what the "Mis datos" pages ask of notifications
     uid_domain: str  # calendar UIDs are made under it (shared.calendar.uid_domain)
+    # the public feeds' ETags by the rows they were rendered from: a 304 renders nothing
+    feed_tags: feeds_pages.FeedTags = field(default_factory=feeds_pages.FeedTags)
 
 
 def create_app(settings=None, *, notifications=None, commitments=None, **collaborators):

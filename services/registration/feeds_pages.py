@@ -13,6 +13,26 @@ bp = Blueprint("feeds", __name__)
 MAX_AGE = 300
 
 
+class FeedTags:
+    """The ETags the feeds were last rendered with, by what they were rendered from; in
+    process (each worker renders a feed once per change), the oldest forgotten past MAX_KEPT.
+    Only work is saved: a feed not found here is rendered and its bytes hashed, as ever."""
+
+    MAX_KEPT = 64  # four feeds, two languages: a few changes' worth each
+
+    def __init__(self):
+        self._tags = {}
+
+    def get(self, source):
+        return self._tags.get(source)
+
+    def remember(self, source, tag):
+        self._tags.pop(source, None)
+        self._tags[source] = tag
+        while len(self._tags) > self.MAX_KEPT:
+            del self._tags[next(iter(self._tags))]
+
+
 @bp.app_context_processor
 def _feed_links():
     def feed_url(path, scheme=None):
@@ -33,11 +53,25 @@ def _language():
     return "en" if request.args.get("lang") == "en" else "es"
 
 
-def _cached(body, mimetype, **headers):
-    """The answer with a strong ETag of its bytes; 304 when the reader holds these already."""
+def _cached(events, render, mimetype, **headers):
+    """The feed rendered from `events` by `render()`, with a strong ETag of its bytes; 304
+    when the reader holds these already. Each feed's ETag is remembered by what it was
+    rendered from (the feed, the language, each event's change number, which any change to
+    the event renews), so a reader that holds the current one gets its 304 without the feed
+    being rendered again: only the rows are read."""
+    source = (request.path, _language(), tuple((event.id, event.change_seq) for event in events))
+    known = service().feed_tags.get(source)
+    if known is not None and request.if_none_match.contains_weak(known):
+        return _conditional(Response(mimetype=mimetype, headers=headers), known)
+    body = render()
     body = body if isinstance(body, bytes) else body.encode()
-    response = Response(body, mimetype=mimetype, headers=headers)
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    tag = hashlib.sha256(body).hexdigest()[:32]
+    service().feed_tags.remember(source, tag)
+    return _conditional(Response(body, mimetype=mimetype, headers=headers), tag)
+
+
+def _conditional(response, tag):
+    response.set_etag(tag)
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     return response.make_conditional(request)
 
@@ -50,7 +84,7 @@ def _json(data, mimetype="application/json"):
 def calendar_feed():
     """Every upcoming event and the recently ended: subscribe with webcal://."""
     events = feeds.listed(service().db, service().clock())
-    return _cached(feeds.ics(events, _site(), _language()), "text/calendar",
+    return _cached(events, lambda: feeds.ics(events, _site(), _language()), "text/calendar",
                    **{"Content-Disposition": 'inline; filename="eventos.ics"'})
 
 
@@ -58,20 +92,26 @@ def calendar_feed():
 def map_feed():
     """The same events with coordinates, as a GeoJSON FeatureCollection for maps."""
     events = feeds.listed(service().db, service().clock())
-    return _cached(_json(feeds.geojson(events, _site(), _language())), "application/geo+json")
+    return _cached(events, lambda: _json(feeds.geojson(events, _site(), _language())),
+                   "application/geo+json")
 
 
 @bp.get("/events/open-gov-week.json")
 def open_gov_week_json():
     """Every event not cancelled, in the fields of Open Gov Week's "add your event" form."""
-    rows = feeds.open_gov_week(feeds.every_event(service().db), _site(), _language())
-    return _cached(_json({"columns": list(feeds.OPEN_GOV_WEEK_COLUMNS), "events": rows}),
-                   "application/json")
+    events = feeds.every_event(service().db)
+
+    def render():
+        rows = feeds.open_gov_week(events, _site(), _language())
+        return _json({"columns": list(feeds.OPEN_GOV_WEEK_COLUMNS), "events": rows})
+
+    return _cached(events, render, "application/json")
 
 
 @bp.get("/events/open-gov-week.csv")
 def open_gov_week_csv():
     """The same as CSV (partners joined by "; ")."""
-    rows = feeds.open_gov_week(feeds.every_event(service().db), _site(), _language())
-    return _cached(feeds.open_gov_week_csv(rows), "text/csv", **{
+    events = feeds.every_event(service().db)
+    return _cached(events, lambda: feeds.open_gov_week_csv(
+        feeds.open_gov_week(events, _site(), _language())), "text/csv", **{
         "Content-Disposition": 'attachment; filename="open-gov-week.csv"'})

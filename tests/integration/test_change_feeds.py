@@ -4,19 +4,47 @@ import base64
 import re
 import time
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import create_engine, text
 
 from shared import changes
+from tests.conftest import POSTGRES_URL
+from tests.integration.horizon import settled
 from tests.integration.problems import assert_problem
 
 
 def feed(client, path, cursor, headers=None, per_page=100):
+    """(items, next_cursor) of one page, once every write the test made is past the horizon."""
+    settled(client.application.extensions["abierto"].db)
     response = client.get(path, query_string={"changed_since": cursor, "per_page": per_page},
                           headers=headers or {})
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert set(body) == {"items", "per_page", "next_cursor"}
     return body["items"], body["next_cursor"]
+
+
+@pytest.mark.backends("postgresql")
+def test_a_transaction_open_in_another_database_holds_the_feed_back_until_it_ends(
+        registration_app, organiser_headers, future_event):
+    """What an operator sees when another database on the same server keeps a transaction
+    open (docs/operations.md): the feed answers no new rows and the same cursor, losing
+    nothing; once it ends, the rows come. The other tests outwait such transactions
+    (horizon.settled), as this one's last read does."""
+    client = registration_app[0]
+    elsewhere = create_engine(f"{POSTGRES_URL}/postgres")
+    try:
+        with elsewhere.connect() as connection:
+            connection.execute(text("SELECT pg_current_xact_id()"))  # a transaction with an id
+            made = client.post("/api/v1/events", json=future_event(title="Retenido"),
+                               headers=organiser_headers).get_json()
+            held = client.get("/api/v1/events", query_string={"changed_since": "0"}).get_json()
+            assert (held["items"], held["next_cursor"]) == ([], "0")
+            connection.rollback()
+        items, _ = feed(client, "/api/v1/events", "0")
+        assert [item["id"] for item in items] == [made["id"]]
+    finally:
+        elsewhere.dispose()
 
 
 def test_events_feed_gives_each_change_then_the_same_cursor(

@@ -1,9 +1,11 @@
 """The commitments lists' change feeds: a new milestone moves its commitment and its plan,
 since it changes their progress; ETags on the lists."""
 from tests.integration.commitments_helpers import cdb, client, commitments_app, make, writer  # noqa: F401
+from tests.integration.horizon import settled
 
 
 def feed(client, path, cursor):
+    settled(client.application.extensions["abierto"].db)
     body = client.get(path, query_string={"changed_since": cursor}).get_json()
     return [item["id"] for item in body["items"]], body["next_cursor"]
 

@@ -114,6 +114,32 @@ def test_a_change_to_an_event_changes_the_feeds_etag(registration_app, events, o
     assert after.status_code == 200 and b"Otra sala" in after.data
 
 
+@pytest.mark.parametrize("path, renderer", [("/events.ics", "ics"), ("/events.geojson", "geojson"),
+                                            ("/events/open-gov-week.csv", "open_gov_week")])
+def test_a_reader_holding_the_feed_gets_its_304_without_the_feed_being_rendered(
+        registration_app, events, path, renderer, monkeypatch):
+    """The ETag is known from the rows read (each event's change number) before rendering;
+    any change to an event, even one written straight to the database, renders it again."""
+    from services.registration import feeds
+
+    client, db, _ = registration_app
+    rendered = []
+    real = getattr(feeds, renderer)
+    monkeypatch.setattr(feeds, renderer, lambda *args: rendered.append(path) or real(*args))
+    first = client.get(path)
+    assert rendered == [path]
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
+    assert rendered == [path]  # read, not rendered
+    assert client.get(path).data == first.data and len(rendered) == 2  # no ETag held: the bytes
+    with db.transaction() as session:
+        session.execute(text("UPDATE events SET title = 'Panel con otro título' WHERE id = :id"),
+                        {"id": events["upcoming"]})
+    after = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200 and "Panel con otro título" in after.get_data(as_text=True)
+    assert after.headers["ETag"] != first.headers["ETag"] and len(rendered) == 3
+
+
 def test_the_map_feed_is_an_rfc_7946_feature_collection_of_events_with_a_place(
         registration_app, events):
     client = registration_app[0]

@@ -13,6 +13,7 @@ from services.notifications.models import ApiToken, Delivery, Subscription
 from services.notifications.pipeline import deliveries, subscriptions
 from services.notifications.webhooks import recording
 from shared import config
+from shared.signing import Keys
 from tests.integration.problems import assert_problem
 from tests.integration.test_change_feeds import feed
 from tests.integration.test_webhooks import milestone_fact
@@ -103,7 +104,7 @@ def test_an_erased_address_leaves_tombstones_in_deliveries_and_subscriptions(app
     _, deliveries_cursor = feed(client, "/api/v1/deliveries", "0", operator)
     items, subscriptions_cursor = feed(client, "/api/v1/subscriptions", "0", operator)
     assert [(item["id"], item["email"]) for item in items] == [(followed, "Ana@Example.org")]
-    privacy.erase(db, bus, "ana@example.org", NOW)
+    privacy.erase(db, bus, Keys("test"), "ana@example.org", NOW)
     assert feed(client, "/api/v1/deliveries", deliveries_cursor, operator)[0] == [
         {"id": gone, "deleted": True}]
     assert feed(client, "/api/v1/subscriptions", subscriptions_cursor, operator)[0] == [

@@ -10,6 +10,7 @@ from services.notifications import privacy as notification_privacy
 from services.notifications.pipeline import deliveries
 from services.registration import privacy, service
 from services.registration.facts import Links
+from shared.signing import Keys
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)  # before the fixtures' 2031-05-31 events
 AFTER_THE_EVENT = datetime(2031, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -194,7 +195,7 @@ def test_erasing_an_unknown_email_changes_nothing(
     with nothing_written():
         assert privacy.erase(db, bus, "nadie@example.org", links(settings), NOW) == 0
     assert outbox_facts(db) == before
-    assert notification_privacy.erase(notifications_db, bus, "nadie@example.org", NOW) == 0
+    assert notification_privacy.erase(notifications_db, bus, Keys("test"), "nadie@example.org", NOW) == 0
     assert len(notification_privacy.export(notifications_db, "persona1@example.org")) == 1
 
 
@@ -202,7 +203,7 @@ def test_notifications_erase_deletes_only_that_addresss_deliveries(bus, notifica
     deliver("Ana@Example.org", 1, state=deliveries.SENT)
     deliver("ana@example.org", 2)
     kept = deliver("bea@example.org", 3)
-    assert notification_privacy.erase(notifications_db, bus, "ana@EXAMPLE.org ", NOW) == 2
+    assert notification_privacy.erase(notifications_db, bus, Keys("test"), "ana@EXAMPLE.org ", NOW) == 2
     assert table(notifications_db, "SELECT id FROM deliveries") == [(kept,)]
 
 

@@ -2,7 +2,9 @@
 import uuid
 from dataclasses import replace
 
+from services.commitments.app import create_app as commitments_app_of
 from services.registration.app import create_app
+from tests.integration.commitments_helpers import commitments_app  # noqa: F401 (a fixture)
 
 
 def _client(registration_app, redis_url="redis://127.0.0.1:6379/0"):
@@ -108,3 +110,33 @@ def test_an_ipv4_mapped_ipv6_peer_shares_the_ipv4_address_limit(registration_app
     client, address = _limited_client(registration_app, hops=0), _random_ipv4()
     assert _tries(client, address, None, None, None) == [400, 400, 400]
     assert _tries(client, f"::ffff:{address}", None) == [429]
+
+
+# --- the public change feeds -------------------------------------------------------------------
+
+def test_the_events_change_feed_is_rate_limited_like_the_other_public_routes(registration_app):
+    """A mirror's `changed_since` asks count against PUBLIC_RATE_LIMIT (each reads the feed's
+    horizon and its rows): the fourth in a minute is a 429 problem with Retry-After. The
+    plain list, which caches and pages keep, is not counted."""
+    client, environ = _client(registration_app)
+    answers = [client.get("/api/v1/events?changed_since=0", environ_base=environ)
+               for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[3].mimetype == "application/problem+json"
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
+    assert client.get("/api/v1/events", environ_base=environ).status_code == 200
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/events"]["get"]
+    assert "429" in operation["responses"]
+
+
+def test_the_plans_and_commitments_change_feeds_are_rate_limited(commitments_app):  # noqa: F811
+    _, db, settings = commitments_app
+    client = commitments_app_of(replace(settings, public_rate_limit="2/minute"), db=db).test_client()
+    for path in ("/api/v1/action-plans", "/api/v1/commitments"):
+        environ = {"REMOTE_ADDR": _random_ipv4()}
+        answers = [client.get(path + "?changed_since=0", environ_base=environ).status_code
+                   for _ in range(3)]
+        assert answers == [200, 200, 429]
+        assert client.get(path, environ_base=environ).status_code == 200
+        assert "429" in client.get("/api/v1/openapi.json").get_json()["paths"][path]["get"][
+            "responses"]

@@ -94,3 +94,66 @@ def test_registrations_of_events_long_ended_are_anonymised_and_still_counted(
     assert [tuple(row) for row in rows] == [("", "", "", None, "confirmed", "citizen"),
                                             ("", "", "", None, "waitlisted", "citizen")]
     assert client.get(f"/api/v1/events/{event['id']}").get_json()["seats_left"] == 0
+
+
+def test_scrubbing_leaves_no_address_in_clear_and_her_arco_request_still_finds_the_calls(
+        notifications, bus):
+    """An SMTP refusal and a receiver's answer quote the address, and a webhook call keeps whom
+    its payload named: once scrubbed the errors keep their code and reason but not the
+    address, the email keeps no mailbox key, and the call keeps it only as a keyed hash,
+    which her export and erasure still find."""
+    from services.notifications import person
+
+    settings = replace(notifications.settings, delivery_context_days=30)
+    fact = {"id": "00000000-0000-4000-8000-000000000002", "type": "registration.confirmed",
+            "subject": "events/1/registrations/1", "time": NOW.isoformat()}
+    with notifications.db.transaction() as session:
+        mail = deliveries.record(session, fact, "registration_confirmed", "Ana+x@Example.org",
+                                 {"registration": {"name": "Ana"}}, NOW, timedelta(minutes=2),
+                                 "abierto.test")
+        call = deliveries.record(session, fact, "registration_confirmed", "webhook:1",
+                                 fact, NOW, timedelta(minutes=2), "abierto.test")
+        mail.state, mail.last_error = deliveries.FAILED, (
+            "550 5.1.1 <Ana+x@Example.org>: Recipient address rejected")
+        call.kind, call.state, call.mailbox_key = "webhook", deliveries.SENT, "ana@example.org"
+        call.last_error = 'HTTP 422: {"refused": {"email": "ana@example.org"}}'
+        call.history = [{"action": "replayed", "last_error": "HTTP 422: ana@example.org?"},
+                        {"action": "retried", "by": "ops"}]
+        for row in (mail, call):
+            row.state_changed_at = NOW - timedelta(days=31)
+        mail_id, call_id = mail.id, call.id
+    assert person.export(notifications.db, settings.keys, "ana@example.org")["webhook_calls"]
+
+    assert retention.apply(notifications.db, bus, settings, NOW)["email contents"] == 2
+
+    with notifications.db.transaction() as session:
+        mail, call = session.get(Delivery, mail_id), session.get(Delivery, call_id)
+        assert (mail.mailbox_key, mail.last_error) == (
+            None, "550 5.1.1 <[address]>: Recipient address rejected")
+        assert call.last_error == 'HTTP 422: {"refused": {"email": "[address]"}}'
+        assert call.history == [{"action": "replayed", "last_error": "HTTP 422: [address]"},
+                                {"action": "retried", "by": "ops"}]
+        assert call.mailbox_key.startswith("hmac:") and "ana" not in call.mailbox_key
+    (found,) = person.export(notifications.db, settings.keys, "ANA@example.org")["webhook_calls"]
+    assert found["id"] == call_id and found["content"] == {}
+    # hashed under a key now among the fallbacks: still found after SECRET_KEY rotates
+    rotated = replace(settings, secret_key="another-" + settings.secret_key,
+                      secret_key_fallbacks=(settings.secret_key,))
+    assert person.export(notifications.db, rotated.keys, "ana@example.org")["webhook_calls"]
+    assert person.erase(notifications.db, bus, rotated.keys, "ana@example.org", NOW) == 1
+    with notifications.db.transaction() as session:
+        assert session.get(Delivery, call_id).mailbox_key is None
+
+
+def test_scrubbing_waits_for_the_mail_cap_that_still_counts_the_mailbox(notifications, bus):
+    settings = replace(notifications.settings, delivery_context_days=1, mail_cap="1/5 days")
+    fact = {"id": "00000000-0000-4000-8000-000000000003", "type": "registration.confirmed",
+            "subject": "events/1/registrations/1", "time": NOW.isoformat()}
+    with notifications.db.transaction() as session:
+        row = deliveries.record(session, fact, "registration_confirmed", "ana@example.org",
+                                {"registration": {"name": "Ana"}}, NOW, timedelta(minutes=2),
+                                "abierto.test")
+        row.state, row.state_changed_at = deliveries.SENT, NOW - timedelta(days=3)
+    assert retention.apply(notifications.db, bus, settings, NOW)["email contents"] == 0
+    assert retention.apply(notifications.db, bus, settings, NOW + timedelta(days=3))[
+        "email contents"] == 1

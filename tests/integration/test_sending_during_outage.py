@@ -57,9 +57,9 @@ class TakesDatabaseAway(Inbox):
 def bus():
     """Redis, on a database no other test empties (the note must outlive the test's steps)."""
     made = Bus.from_url("redis://127.0.0.1:6379/11")
-    made.redis.delete(unrecorded.KEY)
+    made.redis.delete(unrecorded.KEY, unrecorded.STATUS_KEY)
     yield made
-    made.redis.delete(unrecorded.KEY)
+    made.redis.delete(unrecorded.KEY, unrecorded.STATUS_KEY)
 
 
 @pytest.fixture
@@ -103,13 +103,13 @@ def test_sent_while_the_database_went_away_is_recorded_by_the_sweeper_not_sent_a
     finally:
         inbox.outage = None
         outage.end()
-    assert unrecorded.waiting(notifications.bus.redis) == [delivery_id]
+    assert unrecorded.waiting(notifications.bus.redis) == {delivery_id: None}
     assert _state(notifications.db, delivery_id) == "inflight"  # the record did not get in
 
     # Stale at once (stale_after 0): without the note in Redis, this sweep would send it again.
     assert sweeper.sweep_once(notifications, enqueue=tasks.send_deliveries) == []
     assert _state(notifications.db, delivery_id) == "sent"
-    assert unrecorded.waiting(notifications.bus.redis) == []
+    assert unrecorded.waiting(notifications.bus.redis) == {}
     assert len(inbox.to("ana@example.org")) == 1
 
 

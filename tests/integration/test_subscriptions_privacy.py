@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 
 from services.notifications import privacy
 from services.notifications.models import Subscription
+from shared.signing import Keys
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -34,7 +35,7 @@ def test_erase_deletes_the_subscriptions_and_says_the_live_ones_were_cancelled(
     follow(db, "ana@example.org", "commitment:2", "cancelled")
     kept = follow(db, "bea@example.org", "commitment:1", "confirmed")
 
-    assert privacy.erase(db, bus, "ANA@example.org", NOW) == 2
+    assert privacy.erase(db, bus, Keys("test"), "ANA@example.org", NOW) == 2
 
     assert [i["id"] for i in privacy.export_subscriptions(db, "bea@example.org")] == [kept]
     assert privacy.export_subscriptions(db, "ana@example.org") == []

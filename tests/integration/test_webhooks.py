@@ -333,7 +333,7 @@ def test_erasure_withdraws_and_empties_the_payloads_naming_the_person(hook_worke
     sent, pending, other = (recording.record_batch(db, [f], utcnow(), timedelta(seconds=60))[0]
                             for f in (registration_fact("ana@example.org"), ana, bea))
     tasks.send_deliveries([sent])
-    privacy.erase(db, bus, "ana@example.org", utcnow())
+    privacy.erase(db, bus, hook_worker.settings.keys, "ana@example.org", utcnow())
     assert (delivery(db, sent).state, delivery(db, sent).context) == ("sent", {})
     assert (delivery(db, pending).state, delivery(db, pending).context) == ("withdrawn", {})
     assert delivery(db, other).state == "queued" and delivery(db, other).context == bea
@@ -365,18 +365,18 @@ def test_the_export_names_the_systems_a_person_s_data_went_to_and_erasure_leaves
     assert tasks.send_deliveries([call]) == ["sent"]
     assert "ana@example.org" in delivery(db, call).history[0]["last_error"]
 
-    held = person.export(db, "Ana@Example.org")
+    held = person.export(db, hook_worker.settings.keys, "Ana@Example.org")
     (exported,) = held["webhook_calls"]
     assert exported["event_type"] == "registration.confirmed" and exported["status"] == "sent"
     assert exported["endpoint"] == {"id": made["id"], "system": "Portal ciudadano",
                                     "description": "Portal de trámites",
                                     "site": receiver.url.split("/hooks")[0]}
     assert exported["content"] == fact_ and "s3cr3t" not in json.dumps(held)
-    assert person.export(db, "bea@example.org")["webhook_calls"] == []
+    assert person.export(db, hook_worker.settings.keys, "bea@example.org")["webhook_calls"] == []
 
-    privacy.erase(db, bus, "ana@example.org", utcnow())
+    privacy.erase(db, bus, hook_worker.settings.keys, "ana@example.org", utcnow())
     assert [(table, value) for table, value in everything_in(db) if "ana@example.org" in value] == []
-    assert person.export(db, "ana@example.org")["webhook_calls"] == []
+    assert person.export(db, hook_worker.settings.keys, "ana@example.org")["webhook_calls"] == []
     row = delivery(db, call)
     assert (row.state, row.last_status_code, row.cloudevent_type) == ("sent", 204,
                                                                       "registration.confirmed")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from services.notifications.models import WebhookEndpoint
+from services.notifications.models import Delivery, WebhookEndpoint
 from services.notifications.pipeline import sweeper, tasks, unrecorded
 from services.notifications.webhooks import recording, transport
 from shared.db import utcnow
@@ -86,16 +86,18 @@ def test_a_call_answered_while_the_database_went_away_is_recorded_not_made_again
         receiver.on_post = None
         outage.end()
     assert outcome == ["sent"] and len(receiver.received) == 1
-    assert unrecorded.waiting(notifications.bus.redis) == [delivery_id]
+    assert unrecorded.waiting(notifications.bus.redis) == {delivery_id: 204}
     assert _state(notifications.db, delivery_id) == "inflight"
 
     # Stale at once (stale_after 0): without the note in Redis, this sweep would call again.
     assert _sweep(notifications) == []
     assert _state(notifications.db, delivery_id) == "sent"
-    assert unrecorded.waiting(notifications.bus.redis) == []
+    assert unrecorded.waiting(notifications.bus.redis) == {}
     assert len(receiver.received) == 1
     with notifications.db.transaction() as session:
         assert session.scalar(select(WebhookEndpoint.failing_since)) is None
+        # the call history shows the answer, as for a call recorded at once
+        assert session.get(Delivery, delivery_id).last_status_code == 204
 
 
 def test_a_failed_call_the_database_could_not_record_is_retried_once_it_is_back(hooks, receiver):
@@ -109,7 +111,7 @@ def test_a_failed_call_the_database_could_not_record_is_retried_once_it_is_back(
         receiver.on_post = None
         outage.end()
     assert outcome == [tasks.DATABASE_AWAY]  # left claimed, for the sweeper
-    assert unrecorded.waiting(notifications.bus.redis) == []
+    assert unrecorded.waiting(notifications.bus.redis) == {}
     assert _state(notifications.db, delivery_id) == "inflight"
     assert _sweep(notifications, after_outage=True) == [delivery_id]
     assert _state(notifications.db, delivery_id) == "sent"

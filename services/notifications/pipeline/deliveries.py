@@ -201,11 +201,12 @@ _MARK_SENT = (update(Delivery).where(Delivery.id == bindparam("delivery_id"))
 
 
 class SentNotRecorded(Exception):
-    """The mail server took the email, but the database did not take its `sent`."""
+    """The mail server took the email (or the receiver answered a webhook call 2xx, its
+    `status_code`), but the database did not take its `sent`."""
 
-    def __init__(self, delivery_id):
+    def __init__(self, delivery_id, status_code=None):
         super().__init__(f"delivery {delivery_id} was sent; its record was not written")
-        self.delivery_id = delivery_id
+        self.delivery_id, self.status_code = delivery_id, status_code
 
 
 @contextmanager

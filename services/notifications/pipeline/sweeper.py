@@ -22,7 +22,7 @@ def sweep_once(notifications, enqueue=tasks.enqueue, after_outage=False):
         unrecorded.record(session, sent, utcnow())
         due = deliveries.sweep(session, utcnow(), notifications.settings.stale_after,
                                every_queued=after_outage)
-    unrecorded.forget(bus.redis, sent)
+    unrecorded.forget(bus.redis, list(sent))
     if sent:
         log.info("recorded %d email(s) sent while the database was away", len(sent))
     if due:

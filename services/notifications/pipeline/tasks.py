@@ -128,7 +128,7 @@ def sent_while_away(worker, error):
     until the sweeper can write it down, so the row is not called stuck and sent again."""
     database.failed(error.__cause__)
     try:
-        unrecorded.remember(worker.bus.redis, error.delivery_id)
+        unrecorded.remember(worker.bus.redis, error.delivery_id, error.status_code)
     except RedisError:
         log.error("delivery %s was sent, but neither the database nor Redis could record it; "
                   "the sweeper will send it again", error.delivery_id)

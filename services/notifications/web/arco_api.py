@@ -49,7 +49,7 @@ class Export(MethodView):
     def post(self, person):
         """Everything held for an address: follows, emails kept, the webhook calls that carried
         it to municipal systems, opposition (`arco:read`)."""
-        return held.export(service().db, person["email"])
+        return held.export(service().db, service().settings.keys, person["email"])
 
 
 @blp.route("/preferences")
@@ -77,4 +77,5 @@ class Erase(MethodView):
     @blp.response(200, ErasedSchema)
     def post(self, person):
         """Erase everything held for an address (`arco:write`); returns how many rows."""
-        return {"erased": held.erase(service().db, service().bus, person["email"], service().clock())}
+        return {"erased": held.erase(service().db, service().bus, service().settings.keys,
+                                     person["email"], service().clock())}

@@ -58,7 +58,7 @@ def _record(worker, delivery, answer, enqueue, permanent=False):
         state, notices = _write(worker, delivery, answer, permanent)
     except SQLAlchemyError as error:
         if answer.status is not None and 200 <= answer.status < 300:
-            raise deliveries.SentNotRecorded(delivery.id) from error
+            raise deliveries.SentNotRecorded(delivery.id, answer.status) from error
         raise
     log.info("webhook delivery %s to endpoint %s: %s (HTTP %s)", delivery.id,
              delivery.endpoint_id, state, answer.status)

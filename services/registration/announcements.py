@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.registration import domain, lifecycle
-from services.registration.facts import registration_fact
+from services.registration.facts import registration_facts
 from services.registration.models import Event, EventReminder, Outbox, Registration
 from services.registration.service import _event_for_update, follow_the_start
 from shared import durations, outbox
@@ -63,8 +63,8 @@ def _tell_attendees(session, event, fact_type, links, now, **extra):
 
 def _record_each(session, fact_type, registrations, event, links, now, **extra):
     """One fact per registration, written in one batch; return how many."""
-    outbox.add_all(session, Outbox, [registration_fact(fact_type, registration, event, links, now,
-                                                       **extra) for registration in registrations])
+    outbox.add_all(session, Outbox,
+                   registration_facts(fact_type, registrations, event, links, now, **extra))
     return len(registrations)
 
 

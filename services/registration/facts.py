@@ -73,8 +73,9 @@ def registration_fact(type_, registration, event, links, now, **extra):
 
 
 def registration_facts(type_, registrations, event, links, now, **extra):
-    """registration_fact for each of an event's `registrations`, in order: the event's part,
-    the same in every one, is made and checked once (shared.envelope.make_all)."""
+    """registration_fact for each of an event's `registrations` (objects or rows with their
+    columns), in order: the event's part, the same in every one, is made and checked once
+    (shared.envelope.make_all)."""
     snapshot = event_snapshot(event, links)
     return envelope.make_all(type_, SOURCE, [
         (f"events/{event.id}/registrations/{registration.id}",

@@ -6,6 +6,7 @@ QR token: ``ABIERTO:<event id>:<registration id>:<20 characters>`` (upper case a
 the QR code small: its alphanumeric mode). Short code: ``<registration id>-<6 characters>``.
 Characters are Crockford's base32: no I, L, O or U, so what is heard is what is typed.
 """
+import functools
 import hashlib
 import hmac
 import re
@@ -65,7 +66,9 @@ def verify(keys, presented, event_id):
     raise InvalidCode("the code's signature does not match")
 
 
+@functools.lru_cache(maxsize=8)
 def _signing_key(keys):
+    # Derived once per Keys: a fan-out makes two codes for each of thousands of attendees.
     return keys.for_purpose(PURPOSE)[-1]
 
 

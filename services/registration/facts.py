@@ -69,25 +69,35 @@ def event_snapshot(event, links):
 def registration_fact(type_, registration, event, links, now, **extra):
     """The envelope for one `registration.*` fact; `extra` goes beside `registration` and
     `event` (a change's `changes`, a cancellation's `reason`, a `reminder`)."""
-    data = {
-        "registration": {
-            "id": registration.id, "name": registration.name, "email": registration.email,
-            "language": registration.language, "status": registration.status,
-            "cancel_url": links.cancel(registration.id),
-            "invite_sequence": registration.invite_sequence or 0,
-        },
-        "event": event_snapshot(event, links),
-        **extra,
+    return registration_facts(type_, [registration], event, links, now, **extra)[0]
+
+
+def registration_facts(type_, registrations, event, links, now, **extra):
+    """registration_fact for each of an event's `registrations` (objects or rows with their
+    columns), in order: the event's part, the same in every one, is made and checked once
+    (shared.envelope.make_all)."""
+    snapshot = event_snapshot(event, links)
+    return envelope.make_all(type_, SOURCE, [
+        (f"events/{event.id}/registrations/{registration.id}",
+         {"registration": _attendee(registration, event, links), "event": snapshot, **extra})
+        for registration in registrations], now=now)
+
+
+def _attendee(registration, event, links):
+    attendee = {
+        "id": registration.id, "name": registration.name, "email": registration.email,
+        "language": registration.language, "status": registration.status,
+        "cancel_url": links.cancel(registration.id),
+        "invite_sequence": registration.invite_sequence or 0,
     }
     position = getattr(registration, "waitlist_position", None)  # set on the waitlisted path
     if position is not None:
-        data["registration"]["waitlist_position"] = position
+        attendee["waitlist_position"] = position
     if registration.status == "pending":  # a held seat: the link that confirms it, and until when
-        data["registration"].update(confirm_url=links.confirm(registration.id),
-                                    held_until=registration.held_until.isoformat())
+        attendee.update(confirm_url=links.confirm(registration.id),
+                        held_until=registration.held_until.isoformat())
     if registration.status == "confirmed":  # a seat: what opens the door
-        data["registration"].update(
+        attendee.update(
             checkin_token=checkin_codes.token(links.keys, event.id, registration.id),
             checkin_code=checkin_codes.code(links.keys, event.id, registration.id))
-    subject = f"events/{event.id}/registrations/{registration.id}"
-    return envelope.make(type_, SOURCE, subject, data, now=now)
+    return attendee

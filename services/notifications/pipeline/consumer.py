@@ -48,8 +48,10 @@ def process(bus, entries, notifications, enqueue=tasks.enqueue):
             enqueue(pending)
             pending.clear()
 
+    checker = envelopes.Checker()  # a fan-out's entries share their event: checked once
     for stream, entry_id, fields in entries:
-        envelope = _read(bus, stream, entry_id, fields, notifications.settings.dead_letter_cap)
+        envelope = _read(bus, stream, entry_id, fields, checker,
+                         notifications.settings.dead_letter_cap)
         if envelope is not None:
             events.append(envelope)
             handled.setdefault(stream, []).append(entry_id)
@@ -65,10 +67,10 @@ def process(bus, entries, notifications, enqueue=tasks.enqueue):
                  len(queued), len(hooks))
 
 
-def _read(bus, stream, entry_id, fields, dead_letter_cap):
+def _read(bus, stream, entry_id, fields, checker, dead_letter_cap):
     """The entry's event; None if it is not a valid one, which is dead-lettered and acked."""
     try:
-        return envelopes.loads(fields["event"])
+        return envelopes.loads(fields["event"], checker)
     except (ValidationError, ValueError, KeyError) as error:
         log.error("entry %s on %s is not a valid event (%s); dead-lettered", entry_id, stream,
                   error)

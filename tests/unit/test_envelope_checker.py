@@ -1,0 +1,83 @@
+"""envelope.Checker, which checks a batch's envelopes only where they differ from the last
+valid one of their type, refuses exactly what validate_envelope refuses, one by one."""
+import copy
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from marshmallow import ValidationError
+
+from services.registration import facts
+from services.registration.models import Event, Registration
+from shared import envelope, signing
+
+NOW = datetime(2031, 5, 20, 12, tzinfo=timezone.utc)
+STARTS = datetime(2031, 6, 1, 17, tzinfo=timezone.utc)
+LINKS = facts.Links("http://abierto.test", signing.Keys("checker-test-secret"))
+EVENT = Event(id=1, title="Presentación", title_en=None, status="scheduled", starts_at=STARTS,
+              ends_at=STARTS + timedelta(hours=2), timezone="America/Chihuahua", venue="Sala",
+              address="Calle Victoria No.4", online_url="", city="Chihuahua", country="MX",
+              host_organization="Municipio de Chihuahua", related_commitments=[])
+REMINDER = {"offset": "PT1H", "due_at": (STARTS - timedelta(hours=1)).isoformat()}
+
+
+def reminders(n):
+    attendees = [Registration(id=i, event_id=1, name=f"Persona {i}", email=f"p{i}@example.org",
+                              language="es", status="confirmed", invite_sequence=0)
+                 for i in range(1, n + 1)]
+    return facts.registration_facts("registration.reminder", attendees, EVENT, LINKS, NOW,
+                                    reminder=REMINDER)
+
+
+def changed(made, change):
+    """A deep copy of the envelope `made`, changed by `change(copy)`."""
+    made = copy.deepcopy(made)
+    change(made)
+    return made
+
+
+CHANGES = {
+    "an invalid language": lambda e: e["data"]["registration"].update(language="xx"),
+    "true for an id": lambda e: e["data"]["event"].update(id=True),
+    "a word for an id": lambda e: e["data"]["registration"].update(id="seven"),
+    "no attendee": lambda e: e["data"].pop("registration"),
+    "no event title": lambda e: e["data"]["event"].pop("title"),
+    "an unknown data field": lambda e: e["data"].update(extra=1),
+    "an unknown event field": lambda e: e["data"]["event"].update(extra=1),
+    "data not an object": lambda e: e.update(data=[1]),
+    "a naive time": lambda e: e.update(time="2031-05-20T12:00:00"),
+    "no subject": lambda e: e.pop("subject"),
+    "a bad id": lambda e: e.update(id="not-a-uuid"),
+    "an unknown type": lambda e: e.update(type="registration.nonsense"),
+    "a bad reminder time": lambda e: e["data"]["reminder"].update(due_at="tomorrow"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_after_a_valid_envelope_a_changed_one_is_refused_as_alone(change):
+    first, second = reminders(2)
+    bad = changed(second, change)
+    with pytest.raises(ValidationError) as alone:
+        envelope.validate_envelope(bad)
+    checker = envelope.Checker()
+    checker.check(first)
+    with pytest.raises(ValidationError) as batched:
+        checker.check(bad)
+    assert batched.value.messages == alone.value.messages
+    assert checker.check(second) is second  # and it goes on with the valid ones
+
+
+def test_a_fan_out_is_valid_each_with_its_own_attendee():
+    made = reminders(3)
+    assert [fact["data"]["registration"]["id"] for fact in made] == [1, 2, 3]
+    assert len({fact["id"] for fact in made}) == 3
+    for fact in made:
+        assert envelope.validate_envelope(fact) is fact
+
+
+def test_a_made_fact_with_a_bad_attendee_is_refused_before_it_leaves():
+    attendees = [Registration(id=i, event_id=1, name=f"Persona {i}", email=f"p{i}@example.org",
+                              language=language, status="confirmed", invite_sequence=0)
+                 for i, language in ((1, "es"), (2, "xx"))]
+    with pytest.raises(ValidationError):
+        facts.registration_facts("registration.reminder", attendees, EVENT, LINKS, NOW,
+                                 reminder=REMINDER)

@@ -5,17 +5,18 @@ so it is made without segno's Python loops over the 841 modules, yet it is segno
 pixel for pixel (tests/unit compares it with `segno.make_qr`'s live output, and zxing-cpp
 decodes it). segno encodes each token into its data codewords, raising the error level from M
 where the token fits. Everything segno does after that is XOR-linear for a fixed version and
-mask: error correction, interleaving, placement, the mask and the format information turn
-each data bit into the same set of flipped modules, whatever the other bits. So that is
+mask: error correction, interleaving and placement turn each data bit into the same set of
+flipped modules, whatever the other bits, and the mask and format are the same. So that is
 learnt once per process from segno's own encoder functions: the symbol of all-zero data and,
 for each data codeword, the modules each of its 256 values flips. A code is then the XOR of
-its codewords' entries, 0.1 ms in all instead of segno's 0.8 ms.
+its codewords' entries: with segno's encoding, about a sixth of the CPU of make_qr and the
+packing (docs/benchmarks.md). No QR rule is written here: only segno's functions are run.
 
 The mask is fixed: segno otherwise makes and scores all eight in pure Python, and the score
 only prefers the symbol least like a finder pattern — any mask decodes; mask 3 scored best
 on average over our tokens' shape. The pixels are packed here: a hex digit of the symbol is
 four modules, three bytes of pixels, and zlib's fastest level with a 4 kB window compresses
-them in a quarter of its default's time (the window's allocation was most of it) for 50
+them in a third of its default's time (allocating the 32 kB window was most of it), for 55
 bytes more. (The attendee's page draws its SVG with segno too.)
 """
 import functools

@@ -5,6 +5,8 @@ import io
 import pytest
 import segno
 import zxingcpp
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from services.notifications.mail import checkin_qr
@@ -66,24 +68,90 @@ def test_every_shape_of_token_reads_back_at_one_size(event_id, registration_id):
         assert [barcode.text for barcode in zxingcpp.read_barcodes(image)] == [token]
 
 
-@pytest.mark.parametrize("token", [TOKEN, "ABIERTO:9999999999:9999999999:ZZZZZZZZZZZZZZZZZZZZ",
-                                   "ABIERTO:3:5000000001:00000000000000000000"])
-def test_the_png_is_segnos_own_image_pixel_for_pixel(token):
-    """The pixels are packed by checkin_qr, not by segno's PNG writer (a lambda a pixel): what
-    a phone reads must be the same picture segno would write, not merely one that decodes."""
+def segnos_own(token):
+    """The picture segno itself writes for the token, made now by the segno installed."""
     code = segno.make_qr(token, mode="alphanumeric", version=checkin_qr.VERSION, error="m",
                          mask=checkin_qr.MASK)
     theirs = io.BytesIO()
     code.save(theirs, kind="png", scale=checkin_qr.SCALE, border=checkin_qr.BORDER)
-    ours = Image.open(io.BytesIO(checkin_qr.png(token)))
-    ours.load()  # a bad CRC or a short IDAT raises here
-    assert ours.mode == "1" and ours.format == "PNG"
-    assert ours.tobytes() == Image.open(theirs).convert("1").tobytes()
+    return Image.open(theirs).convert("1").tobytes()
+
+
+def ours(token):
+    image = Image.open(io.BytesIO(checkin_qr.png(token)))
+    image.load()  # a bad CRC or a short IDAT raises here
+    assert image.mode == "1" and image.format == "PNG"
+    return image
+
+
+def forget_layouts():
+    """checkin_qr learns again from segno, as a new process would."""
+    checkin_qr._layout.cache_clear()
+    checkin_qr._placement.cache_clear()
+
+
+ALPHANUMERIC = segno.consts.ALPHANUMERIC_CHARS.decode()
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # a token's last 20 characters
+IDS = st.integers(min_value=1, max_value=9_999_999_999)
+
+
+@settings(max_examples=150, deadline=None)
+@given(IDS, IDS, st.text(CROCKFORD, min_size=20, max_size=20))
+def test_every_token_is_segnos_own_image_pixel_for_pixel(event_id, registration_id, tail):
+    """The pixels are put together by checkin_qr, from what it learnt of segno once, not by
+    segno for each code: what a phone reads must be the very picture segno would write, at
+    every error level a token's length gives (H up to 35 characters, Q up to 47, then M)."""
+    token = f"ABIERTO:{event_id}:{registration_id}:{tail}"
+    image = ours(token)
+    assert image.tobytes() == segnos_own(token)
+    assert [barcode.text for barcode in zxingcpp.read_barcodes(image)] == [token]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(ALPHANUMERIC, min_size=1, max_size=61))
+@example("A" * 35).via("the longest at H")
+@example("A" * 36).via("the shortest at Q")
+@example("A" * 47).via("the longest at Q")
+@example("A" * 48).via("the shortest at M")
+@example("A" * 61).via("the longest: 352 bits to the byte, and segno pads 8 more")
+@example(" ").via("a space alone")
+def test_any_alphanumeric_text_that_fits_is_segnos_own_image(text):
+    image = ours(text)
+    assert image.tobytes() == segnos_own(text)
+    assert [barcode.text for barcode in zxingcpp.read_barcodes(image)] == [text]
+
+
+@pytest.mark.parametrize("length", range(1, 62))
+def test_every_length_that_fits_is_segnos_own_image(length):
+    """Where a token ends among its codewords (and what segno pads it with) is each length's."""
+    text = (ALPHANUMERIC * 2)[length:2 * length]
+    assert ours(text).tobytes() == segnos_own(text)
+
+
+def test_the_comparison_is_with_segno_as_installed_not_a_stored_picture(monkeypatch):
+    """A segno that placed the bits otherwise (here: the message from its end) no longer
+    gives the picture checkin_qr learnt from the segno before it, and the tests above would
+    fail; learnt again from it, as a worker starting after the upgrade would, it is matched."""
+    forget_layouts()
+    checkin_qr.png(TOKEN)  # learnt from segno as pinned
+    place = segno.encoder.add_codewords
+    monkeypatch.setattr(segno.encoder, "add_codewords",
+                        lambda matrix, codewords, version: place(matrix, codewords[::-1], version))
+    try:
+        assert ours(TOKEN).tobytes() != segnos_own(TOKEN)
+        forget_layouts()
+        assert ours(TOKEN).tobytes() == segnos_own(TOKEN)
+    finally:
+        monkeypatch.undo()
+        forget_layouts()
+    assert ours(TOKEN).tobytes() == segnos_own(TOKEN)
 
 
 def test_a_token_too_long_for_the_size_is_refused_not_drawn_larger():
     with pytest.raises(ValueError):
-        checkin_qr.png("ABIERTO:1:1:" + "K" * 60)
+        checkin_qr.png("ABIERTO:1:1:" + "K" * 50)  # 62 characters
+    with pytest.raises(ValueError):
+        checkin_qr.png("abierto:1:1:k7m4qx")  # lower case is not alphanumeric mode: larger
 
 
 @pytest.mark.parametrize("kind", WITH_QR)

@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from services.notifications.mail import calendar_invite, kinds, labels, mime
+from services.notifications.mail import calendar_invite, checkin_qr, kinds, labels, mime
 from services.notifications.mail.registration_email import ICS_FILENAME, country, when
 
 LOCALES = labels.LOCALES
@@ -29,8 +29,8 @@ def environment(templates):
 def warm_up():
     """Load what every email needs and each process would otherwise load on its first one:
     compiled templates and the CLDR data of both languages, read by making each kind of
-    wording once. Called by the worker before it forks its pool, whose processes then
-    share it."""
+    wording once, and what the QR code learns from segno. Called by the worker before it
+    forks its pool, whose processes then share it."""
     for kind in kinds.REGISTRY.values():
         env = environment(kind.templates)
         for name in env.list_templates():
@@ -41,6 +41,7 @@ def warm_up():
         country("MX", language)
         labels.day("2000-01-01", language)
         labels.percent(50, language)
+    checkin_qr.warm_up()
 
 
 def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commitments=(),

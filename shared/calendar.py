@@ -128,7 +128,28 @@ def attendee_line(address, name=None):
     """The ATTENDEE line `ics` writes for (address, name), folded and ended as in the file:
     an invite made once for many people can have each one's put in its place."""
     attendee = _attendee(address, name)
-    return Contentline.from_parts("ATTENDEE", attendee.params, attendee).to_ical() + b"\r\n"
+    return folded(Contentline.from_parts("ATTENDEE", attendee.params, attendee)) + b"\r\n"
+
+
+FOLD_AT = 74  # octets per line, the fold's leading space aside: under RFC 5545's 75
+
+
+def folded(line):
+    """A content line folded as icalendar folds it (Contentline.to_ical), the same bytes:
+    as many whole characters as fit in 74 octets to a line. icalendar weighs each
+    character in Python, a tenth of an email's building for its one ATTENDEE line; it
+    also keeps a backslash or caret escape whole, so lines with those stay with it."""
+    if "\\" in line or "^" in line:
+        return line.to_ical()
+    data, lines, start = line.encode("utf-8"), [], 0
+    while len(data) - start > FOLD_AT:
+        end = start + FOLD_AT
+        while data[end] & 0xC0 == 0x80:  # inside a character: fold before it
+            end -= 1
+        lines.append(data[start:end])
+        start = end
+    lines.append(data[start:])
+    return b"\r\n ".join(lines)
 
 
 def _attendee(address, name):

@@ -4,6 +4,7 @@ import email
 import email.policy
 
 import pytest
+from icalendar.parser import Contentline
 
 from services.notifications.mail import compose
 from shared import calendar, wording
@@ -87,3 +88,15 @@ def test_the_waiting_list_email_says_the_place_in_line(position, es, en):
 def test_a_waiting_list_fact_without_a_place_still_reads_well():
     text, _ = bodies(received("registration_waitlisted", fact(kind="registration_waitlisted")))
     assert "lista de espera" in text and "Tu lugar en la lista" not in text
+
+
+@pytest.mark.parametrize("name", [
+    None, "Ana", "Persona 1 López", "María José Núñez de la Peña y Fernández-Villaverde Ochoa",
+    "🎉" * 40, "ñ" * 100, "a" * 20 + "é" * 30 + "b" * 45, "Ana \\ Bob ^ Carla " * 6,
+    "Ana; Bob, \"Carla\": Diego" * 3,
+])
+@pytest.mark.parametrize("address", ["a@example.org", "x" * 70 + "@example.org"])
+def test_an_attendee_line_is_folded_as_icalendar_folds_it(name, address):
+    attendee = calendar._attendee(address, name)
+    line = Contentline.from_parts("ATTENDEE", attendee.params, attendee)
+    assert calendar.attendee_line(address, name) == line.to_ical() + b"\r\n"

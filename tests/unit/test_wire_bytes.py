@@ -30,3 +30,46 @@ def test_an_email_with_its_image_and_invite_is_written_as_the_stdlib_writes_it(k
 def test_every_kind_of_line_end_becomes_crlf_as_before(body):
     message = MIMEText(body, "plain", "us-ascii")
     assert _wire_bytes(message) == stdlib_bytes(message)
+
+
+def _multipart(*parts, boundary="b1", **attributes):
+    from email.mime.multipart import MIMEMultipart
+    message = MIMEMultipart("mixed", boundary=boundary)
+    for part in parts:
+        message.attach(part)
+    for name, value in attributes.items():
+        setattr(message, name, value)
+    return message
+
+
+def _trees_the_writer_leaves_to_the_generator():
+    from email.message import Message
+    from email.mime.message import MIMEMessage
+    text = MIMEText("hola\n", "plain", "utf-8")
+    no_boundary = _multipart(MIMEText("a\n"), boundary=None)  # the generator makes one
+    raw = Message()
+    raw["Content-Type"] = "multipart/mixed; boundary=x"
+    raw.set_payload("kept\nas it is\r\n")
+    return {
+        "a preamble and an epilogue": _multipart(text, preamble="before", epilogue="after\n"),
+        "no boundary yet": no_boundary,
+        "no parts": _multipart(),
+        "an attached message": _multipart(MIMEMessage(MIMEText("inner\n"))),
+        "a multipart written as a string": raw,
+        "nested parts": _multipart(_multipart(MIMEText("x"), boundary="b2"), text),
+    }
+
+
+@pytest.mark.parametrize("name", list(_trees_the_writer_leaves_to_the_generator()))
+def test_other_trees_are_written_as_the_stdlib_writes_them(name):
+    message = _trees_the_writer_leaves_to_the_generator()[name]
+    assert _wire_bytes(message) == stdlib_bytes(message)
+
+
+def test_text_outside_ascii_is_refused_as_the_stdlib_refuses_it():
+    message = MIMEText("x", "plain", "utf-8")
+    message.set_payload("año")
+    with pytest.raises(UnicodeEncodeError):
+        stdlib_bytes(message)
+    with pytest.raises(UnicodeEncodeError):
+        _wire_bytes(message)

@@ -1,7 +1,7 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
@@ -10,7 +10,7 @@ from services.registration import domain, lifecycle
 from services.registration.facts import registration_fact
 from services.registration.models import Event, EventReminder, FeedTombstone, Outbox, Registration
 from shared import changes, outbox
-from shared.db import page_of
+from shared.db import page_of, utcnow
 from shared.domain_errors import NotFound
 from shared.schemas import normalize_email
 
@@ -117,6 +117,21 @@ _ADD_NEW_REGISTRATION = {
     name: insert(_REGISTRATIONS).on_conflict_do_nothing(index_elements=["event_id", "email_key"])
     .returning(_REGISTRATIONS.c.id, _REGISTRATIONS.c.created_at)
     for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
+# On PostgreSQL the insert and the seat it takes go in one statement, one round trip fewer
+# (SQLite has no data-modifying WITH). The count is written only if the row was inserted
+# and the count changed. Inside a WITH, SQLAlchemy fills no column defaults and no
+# `onupdate`: every column is bound by hand, as `new_<column>` (bound by the column's own
+# name, the UPDATE would also SET the events' columns of that name).
+_ADDED = _ADD_NEW_REGISTRATION["postgresql"].values({
+    column.name: bindparam(f"new_{column.name}", type_=column.type)
+    for column in _REGISTRATIONS.c if column.name not in ("id", "change_seq")}).cte("added")
+_SEATED = update(_EVENTS).where(
+    _EVENTS.c.id == bindparam("event_id"),
+    _EVENTS.c.confirmed_count != bindparam("confirmed_count"),
+    exists(select(_ADDED.c.id))).values(
+    confirmed_count=bindparam("confirmed_count"),
+    updated_at=bindparam("event_updated_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
+_ADD_NEW_REGISTRATION_SEATED = select(_ADDED.c.id, _ADDED.c.created_at).add_cte(_SEATED)
 # SET takes the columns given at execution; updated_at follows its `onupdate` as with the ORM.
 _RENEW_REGISTRATION = update(_REGISTRATIONS).where(
     _REGISTRATIONS.c.id == bindparam("registration_id"))
@@ -152,8 +167,8 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
         confirmed_before = event.confirmed_count
         fact_type = domain.register(event, registration, now, pending_hold)
         changes.update(status=registration.status, held_until=registration.held_until)
-        added = connection.execute(_ADD_NEW_REGISTRATION[connection.dialect.name], {
-            "event_id": event_id, "email_key": email_key, **changes}).one_or_none()
+        added = _add_new_registration(connection, event_id, email_key, changes,
+                                      event.confirmed_count, confirmed_before)
         if added is not None:
             registration.id, registration.created_at = added
         else:
@@ -171,13 +186,35 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
             changes.update(invite_sequence=existing.invite_sequence + 1)
             vars(registration).update(changes)
             connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
-        if event.confirmed_count != confirmed_before:
-            connection.execute(_SET_CONFIRMED_COUNT, {
-                "event_id": event_id, "confirmed_count": event.confirmed_count})
+            _set_confirmed_count(connection, event_id, event.confirmed_count, confirmed_before)
         if fact_type == "registration.waitlisted":  # only here: seated registrations pay nothing
             registration.waitlist_position = _waitlist_position(connection, registration)
         _record(connection, fact_type, registration, event, links, now)
     return registration, True
+
+
+def _add_new_registration(connection, event_id, email_key, changes, confirmed_count,
+                          confirmed_before):
+    """Insert the registration, and the event's new seat count with it; return its (id,
+    created_at), or None (and nothing written) when the email is registered there already."""
+    values = {"event_id": event_id, "email_key": email_key, **changes}
+    if connection.dialect.name == "postgresql":
+        now = utcnow()  # what the columns' defaults would give
+        values.update(created_at=now, updated_at=now, invite_sequence=0, checked_in_at=None,
+                      anonymised_at=None, walk_in=False, change_xid=0)
+        return connection.execute(_ADD_NEW_REGISTRATION_SEATED, {
+            **{f"new_{name}": value for name, value in values.items()}, "event_id": event_id,
+            "confirmed_count": confirmed_count, "event_updated_at": now}).one_or_none()
+    added = connection.execute(_ADD_NEW_REGISTRATION["sqlite"], values).one_or_none()
+    if added is not None:
+        _set_confirmed_count(connection, event_id, confirmed_count, confirmed_before)
+    return added
+
+
+def _set_confirmed_count(connection, event_id, confirmed_count, confirmed_before):
+    if confirmed_count != confirmed_before:
+        connection.execute(_SET_CONFIRMED_COUNT, {
+            "event_id": event_id, "confirmed_count": confirmed_count})
 
 
 def _waitlist_position(connection, registration):

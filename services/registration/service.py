@@ -1,7 +1,8 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import (and_, bindparam, column, delete, exists, func, insert, or_, select,
+                        table, update)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
@@ -99,8 +100,22 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
 # statements built once, on a Core connection (`db.writing()`): the ORM's Session, identity
 # map and unit of work cost several times the CPU and add nothing to a lock, one insert and
 # a counter.
-_EVENTS, _REGISTRATIONS = Event.__table__, Registration.__table__
-_LOCK_EVENT = select(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
+_EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outbox.__table__
+# The lock also reserves the id a new registration will take, so that its fact (which
+# carries the id, and a cancel link signed with it) is made before the insert and written
+# with it: PostgreSQL's sequence; under SQLite's write lock, the id SQLite would give, one
+# past the highest in the table or, under AUTOINCREMENT, ever given (sqlite_sequence).
+_SQLITE_SEQUENCE = table("sqlite_sequence", column("name"), column("seq"))
+_NEXT_REGISTRATION_ID = {
+    "postgresql": func.nextval(func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")),
+    "sqlite": func.max(
+        select(func.coalesce(func.max(_REGISTRATIONS.c.id), 0)).scalar_subquery(),
+        select(func.coalesce(func.max(_SQLITE_SEQUENCE.c.seq), 0)).where(
+            _SQLITE_SEQUENCE.c.name == _REGISTRATIONS.name).scalar_subquery()) + 1}
+_LOCK_EVENT = {
+    name: select(_EVENTS, next_id.label("new_registration_id"))
+    .where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
+    for name, next_id in _NEXT_REGISTRATION_ID.items()}
 _FIND_REGISTRATION = select(_REGISTRATIONS).where(
     _REGISTRATIONS.c.event_id == bindparam("event_id"),
     _REGISTRATIONS.c.email_key == bindparam("email_key"))
@@ -117,21 +132,30 @@ _ADD_NEW_REGISTRATION = {
     name: insert(_REGISTRATIONS).on_conflict_do_nothing(index_elements=["event_id", "email_key"])
     .returning(_REGISTRATIONS.c.id, _REGISTRATIONS.c.created_at)
     for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
-# On PostgreSQL the insert and the seat it takes go in one statement, one round trip fewer
-# (SQLite has no data-modifying WITH). The count is written only if the row was inserted
-# and the count changed. Inside a WITH, SQLAlchemy fills no column defaults and no
-# `onupdate`: every column is bound by hand, as `new_<column>` (bound by the column's own
-# name, the UPDATE would also SET the events' columns of that name).
+# On PostgreSQL the insert, the seat it takes and its fact go in one statement, two round
+# trips fewer (SQLite has no data-modifying WITH). The count and the fact are written only
+# if the row was inserted (and the count only if it changed). Inside a WITH, SQLAlchemy
+# fills no column defaults and no `onupdate`: every column is bound by hand, as
+# `new_<column>` (bound by the column's own name, the UPDATE would also SET the events'
+# columns of that name).
 _ADDED = _ADD_NEW_REGISTRATION["postgresql"].values({
     column.name: bindparam(f"new_{column.name}", type_=column.type)
-    for column in _REGISTRATIONS.c if column.name not in ("id", "change_seq")}).cte("added")
+    for column in _REGISTRATIONS.c if column.name != "change_seq"}).cte("added")
 _SEATED = update(_EVENTS).where(
     _EVENTS.c.id == bindparam("event_id"),
     _EVENTS.c.confirmed_count != bindparam("confirmed_count"),
     exists(select(_ADDED.c.id))).values(
     confirmed_count=bindparam("confirmed_count"),
-    updated_at=bindparam("event_updated_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
-_ADD_NEW_REGISTRATION_SEATED = select(_ADDED.c.id, _ADDED.c.created_at).add_cte(_SEATED)
+    updated_at=bindparam("written_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
+_QUEUED = insert(_OUTBOX).from_select(
+    ["cloudevent_id", "cloudevent_type", "payload", "created_at"],
+    select(bindparam("cloudevent_id", type_=_OUTBOX.c.cloudevent_id.type),
+           bindparam("cloudevent_type", type_=_OUTBOX.c.cloudevent_type.type),
+           bindparam("payload", type_=_OUTBOX.c.payload.type),
+           bindparam("written_at", type_=_OUTBOX.c.created_at.type))
+    .where(exists(select(_ADDED.c.id)))).cte("queued")
+_ADD_NEW_REGISTRATION_SEATED = (select(_ADDED.c.id, _ADDED.c.created_at)
+                                .add_cte(_SEATED).add_cte(_QUEUED))
 # SET takes the columns given at execution; updated_at follows its `onupdate` as with the ORM.
 _RENEW_REGISTRATION = update(_REGISTRATIONS).where(
     _REGISTRATIONS.c.id == bindparam("registration_id"))
@@ -159,55 +183,65 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
                    privacy_consent_at=now, queued_at=now, cancelled_at=None)
     with db.writing() as connection:
         # FOR UPDATE serialises capacity decisions per event, as in _event_for_update.
-        event = _loaded(connection.execute(_LOCK_EVENT, {"event_id": event_id}).one_or_none())
+        event = _loaded(connection.execute(_LOCK_EVENT[connection.dialect.name],
+                                           {"event_id": event_id}).one_or_none())
         if event is None:
             raise NotFound(f"There is no event {event_id}.")
-        registration = SimpleNamespace(id=None, event_id=event_id, email_key=email_key,
-                                       invite_sequence=0, **changes)
+        registration = SimpleNamespace(id=event.new_registration_id, event_id=event_id,
+                                       email_key=email_key, invite_sequence=0, **changes)
         confirmed_before = event.confirmed_count
         fact_type = domain.register(event, registration, now, pending_hold)
         changes.update(status=registration.status, held_until=registration.held_until)
-        added = _add_new_registration(connection, event_id, email_key, changes,
+        fact = _fact(connection, fact_type, registration, event, links, now)
+        added = _add_new_registration(connection, registration, changes, fact,
                                       event.confirmed_count, confirmed_before)
         if added is not None:
-            registration.id, registration.created_at = added
-        else:
-            # Looked up after the lock: on PostgreSQL this statement sees what a same-email
-            # request committed while we waited for it.
-            existing = _find_registration(connection, event_id, email_key)
-            if domain.is_repeat(existing):
-                # Nothing of the registration is written; event.confirmed_count is dropped.
-                if tell_repeat:
-                    _record(connection, "registration.repeated", existing, event, links, now)
-                return existing, False
-            registration = existing  # registering again after it ended: the back of the line
-            # Its calendar entry (one UID per registration) was cancelled: the new invite
-            # must be newer than that CANCEL, or calendars ignore it.
-            changes.update(invite_sequence=existing.invite_sequence + 1)
-            vars(registration).update(changes)
-            connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
-            _set_confirmed_count(connection, event_id, event.confirmed_count, confirmed_before)
-        if fact_type == "registration.waitlisted":  # only here: seated registrations pay nothing
-            registration.waitlist_position = _waitlist_position(connection, registration)
-        _record(connection, fact_type, registration, event, links, now)
+            registration.created_at = added.created_at
+            return registration, True
+        # Looked up after the lock: on PostgreSQL this statement sees what a same-email
+        # request committed while we waited for it. The id reserved goes unused.
+        existing = _find_registration(connection, event_id, email_key)
+        if domain.is_repeat(existing):
+            # Nothing of the registration is written; event.confirmed_count is dropped.
+            if tell_repeat:
+                _record(connection, "registration.repeated", existing, event, links, now)
+            return existing, False
+        registration = existing  # registering again after it ended: the back of the line
+        # Its calendar entry (one UID per registration) was cancelled: the new invite
+        # must be newer than that CANCEL, or calendars ignore it.
+        changes.update(invite_sequence=existing.invite_sequence + 1)
+        vars(registration).update(changes)
+        connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
+        _set_confirmed_count(connection, event_id, event.confirmed_count, confirmed_before)
+        outbox.add(connection, Outbox, _fact(connection, fact_type, registration, event, links, now))
     return registration, True
 
 
-def _add_new_registration(connection, event_id, email_key, changes, confirmed_count,
+def _fact(connection, fact_type, registration, event, links, now):
+    if fact_type == "registration.waitlisted":  # only here: seated registrations pay nothing
+        registration.waitlist_position = _waitlist_position(connection, registration)
+    return registration_fact(fact_type, registration, event, links, now)
+
+
+def _add_new_registration(connection, registration, changes, fact, confirmed_count,
                           confirmed_before):
-    """Insert the registration, and the event's new seat count with it; return its (id,
-    created_at), or None (and nothing written) when the email is registered there already."""
-    values = {"event_id": event_id, "email_key": email_key, **changes}
+    """Insert the registration with the id reserved, and the event's new seat count and the
+    registration's fact with it; return its (id, created_at), or None (and nothing written)
+    when the email is registered there already."""
+    values = {"id": registration.id, "event_id": registration.event_id,
+              "email_key": registration.email_key, **changes}
     if connection.dialect.name == "postgresql":
         now = utcnow()  # what the columns' defaults would give
         values.update(created_at=now, updated_at=now, invite_sequence=0, checked_in_at=None,
                       anonymised_at=None, walk_in=False, change_xid=0)
         return connection.execute(_ADD_NEW_REGISTRATION_SEATED, {
-            **{f"new_{name}": value for name, value in values.items()}, "event_id": event_id,
-            "confirmed_count": confirmed_count, "event_updated_at": now}).one_or_none()
+            **{f"new_{name}": value for name, value in values.items()}, **outbox.row(fact),
+            "event_id": registration.event_id, "confirmed_count": confirmed_count,
+            "written_at": now}).one_or_none()
     added = connection.execute(_ADD_NEW_REGISTRATION["sqlite"], values).one_or_none()
     if added is not None:
-        _set_confirmed_count(connection, event_id, confirmed_count, confirmed_before)
+        _set_confirmed_count(connection, registration.event_id, confirmed_count, confirmed_before)
+        outbox.add(connection, Outbox, fact)
     return added
 
 

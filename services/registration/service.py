@@ -139,8 +139,8 @@ _ADD_NEW_REGISTRATION = {
 # `new_<column>` (bound by the column's own name, the UPDATE would also SET the events'
 # columns of that name).
 _ADDED = _ADD_NEW_REGISTRATION["postgresql"].values({
-    column.name: bindparam(f"new_{column.name}", type_=column.type)
-    for column in _REGISTRATIONS.c if column.name != "change_seq"}).cte("added")
+    each.name: bindparam(f"new_{each.name}", type_=each.type)
+    for each in _REGISTRATIONS.c if each.name != "change_seq"}).cte("added")
 _SEATED = update(_EVENTS).where(
     _EVENTS.c.id == bindparam("event_id"),
     _EVENTS.c.confirmed_count != bindparam("confirmed_count"),
@@ -154,8 +154,8 @@ _QUEUED = insert(_OUTBOX).from_select(
            bindparam("payload", type_=_OUTBOX.c.payload.type),
            bindparam("written_at", type_=_OUTBOX.c.created_at.type))
     .where(exists(select(_ADDED.c.id)))).cte("queued")
-_ADD_NEW_REGISTRATION_SEATED = (select(_ADDED.c.id, _ADDED.c.created_at)
-                                .add_cte(_SEATED).add_cte(_QUEUED))
+_WRITE_NEW_REGISTRATION = (select(_ADDED.c.id, _ADDED.c.created_at)
+                           .add_cte(_SEATED).add_cte(_QUEUED))
 # SET takes the columns given at execution; updated_at follows its `onupdate` as with the ORM.
 _RENEW_REGISTRATION = update(_REGISTRATIONS).where(
     _REGISTRATIONS.c.id == bindparam("registration_id"))
@@ -234,7 +234,7 @@ def _add_new_registration(connection, registration, changes, fact, confirmed_cou
         now = utcnow()  # what the columns' defaults would give
         values.update(created_at=now, updated_at=now, invite_sequence=0, checked_in_at=None,
                       anonymised_at=None, walk_in=False, change_xid=0)
-        return connection.execute(_ADD_NEW_REGISTRATION_SEATED, {
+        return connection.execute(_WRITE_NEW_REGISTRATION, {
             **{f"new_{name}": value for name, value in values.items()}, **outbox.row(fact),
             "event_id": registration.event_id, "confirmed_count": confirmed_count,
             "written_at": now}).one_or_none()

@@ -213,7 +213,8 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
         vars(registration).update(changes)
         connection.execute(_RENEW_REGISTRATION, {"registration_id": registration.id, **changes})
         _set_confirmed_count(connection, event_id, event.confirmed_count, confirmed_before)
-        outbox.add(connection, Outbox, _fact(connection, fact_type, registration, event, links, now))
+        fact = _fact(connection, fact_type, registration, event, links, now)
+        outbox.add(connection, Outbox, fact)
     return registration, True
 
 

@@ -1,8 +1,8 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import (and_, bindparam, column, delete, exists, func, insert, or_, select,
-                        table, update)
+from sqlalchemy import (and_, bindparam, delete, exists, func, insert, null, or_, select,
+                        update)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
@@ -101,17 +101,12 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
 # map and unit of work cost several times the CPU and add nothing to a lock, one insert and
 # a counter.
 _EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outbox.__table__
-# The lock also reserves the id a new registration will take, so that its fact (which
-# carries the id, and a cancel link signed with it) is made before the insert and written
-# with it: PostgreSQL's sequence; under SQLite's write lock, the id SQLite would give, one
-# past the highest in the table or, under AUTOINCREMENT, ever given (sqlite_sequence).
-_SQLITE_SEQUENCE = table("sqlite_sequence", column("name"), column("seq"))
+# On PostgreSQL the lock also reserves the id a new registration will take (its sequence),
+# so that its fact, which carries the id and a cancel link signed with it, is made before
+# the insert and written with it. SQLite gives the id at the insert, as before.
 _NEXT_REGISTRATION_ID = {
     "postgresql": func.nextval(func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")),
-    "sqlite": func.max(
-        select(func.coalesce(func.max(_REGISTRATIONS.c.id), 0)).scalar_subquery(),
-        select(func.coalesce(func.max(_SQLITE_SEQUENCE.c.seq), 0)).where(
-            _SQLITE_SEQUENCE.c.name == _REGISTRATIONS.name).scalar_subquery()) + 1}
+    "sqlite": null()}
 _LOCK_EVENT = {
     name: select(_EVENTS, next_id.label("new_registration_id"))
     .where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
@@ -192,11 +187,11 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
         confirmed_before = event.confirmed_count
         fact_type = domain.register(event, registration, now, pending_hold)
         changes.update(status=registration.status, held_until=registration.held_until)
-        fact = _fact(connection, fact_type, registration, event, links, now)
-        added = _add_new_registration(connection, registration, changes, fact,
-                                      event.confirmed_count, confirmed_before)
+        added = _add_new_registration(
+            connection, registration, changes, event.confirmed_count, confirmed_before,
+            lambda: _fact(connection, fact_type, registration, event, links, now))
         if added is not None:
-            registration.created_at = added.created_at
+            registration.id, registration.created_at = added
             return registration, True
         # Looked up after the lock: on PostgreSQL this statement sees what a same-email
         # request committed while we waited for it. The id reserved goes unused.
@@ -224,25 +219,26 @@ def _fact(connection, fact_type, registration, event, links, now):
     return registration_fact(fact_type, registration, event, links, now)
 
 
-def _add_new_registration(connection, registration, changes, fact, confirmed_count,
-                          confirmed_before):
-    """Insert the registration with the id reserved, and the event's new seat count and the
-    registration's fact with it; return its (id, created_at), or None (and nothing written)
-    when the email is registered there already."""
+def _add_new_registration(connection, registration, changes, confirmed_count,
+                          confirmed_before, make_fact):
+    """Insert the registration, and the event's new seat count and its fact (`make_fact()`)
+    with it; return its (id, created_at), or None (and nothing written) when the email is
+    registered there already."""
     values = {"id": registration.id, "event_id": registration.event_id,
               "email_key": registration.email_key, **changes}
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":  # the id was reserved with the lock
         now = utcnow()  # what the columns' defaults would give
         values.update(created_at=now, updated_at=now, invite_sequence=0, checked_in_at=None,
                       anonymised_at=None, walk_in=False, change_xid=0)
         return connection.execute(_WRITE_NEW_REGISTRATION, {
-            **{f"new_{name}": value for name, value in values.items()}, **outbox.row(fact),
-            "event_id": registration.event_id, "confirmed_count": confirmed_count,
-            "written_at": now}).one_or_none()
+            **{f"new_{name}": value for name, value in values.items()},
+            **outbox.row(make_fact()), "event_id": registration.event_id,
+            "confirmed_count": confirmed_count, "written_at": now}).one_or_none()
     added = connection.execute(_ADD_NEW_REGISTRATION["sqlite"], values).one_or_none()
     if added is not None:
+        registration.id = added.id
         _set_confirmed_count(connection, registration.event_id, confirmed_count, confirmed_before)
-        outbox.add(connection, Outbox, fact)
+        outbox.add(connection, Outbox, make_fact())
     return added
 
 

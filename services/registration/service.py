@@ -1,8 +1,7 @@
 """Use cases: one transaction each, loading what the rules need and saving facts in the outbox."""
 from types import SimpleNamespace
 
-from sqlalchemy import (and_, bindparam, delete, exists, func, insert, null, or_, select,
-                        update)
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
@@ -104,13 +103,9 @@ _EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outb
 # On PostgreSQL the lock also reserves the id a new registration will take (its sequence),
 # so that its fact, which carries the id and a cancel link signed with it, is made before
 # the insert and written with it. SQLite gives the id at the insert, as before.
-_NEXT_REGISTRATION_ID = {
-    "postgresql": func.nextval(func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")),
-    "sqlite": null()}
-_LOCK_EVENT = {
-    name: select(_EVENTS, next_id.label("new_registration_id"))
-    .where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
-    for name, next_id in _NEXT_REGISTRATION_ID.items()}
+_LOCK = select(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
+_LOCK_EVENT = {"sqlite": _LOCK, "postgresql": _LOCK.add_columns(func.nextval(
+    func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")).label("new_registration_id"))}
 _FIND_REGISTRATION = select(_REGISTRATIONS).where(
     _REGISTRATIONS.c.event_id == bindparam("event_id"),
     _REGISTRATIONS.c.email_key == bindparam("email_key"))
@@ -182,8 +177,9 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
                                            {"event_id": event_id}).one_or_none())
         if event is None:
             raise NotFound(f"There is no event {event_id}.")
-        registration = SimpleNamespace(id=event.new_registration_id, event_id=event_id,
-                                       email_key=email_key, invite_sequence=0, **changes)
+        registration = SimpleNamespace(id=getattr(event, "new_registration_id", None),
+                                       event_id=event_id, email_key=email_key,
+                                       invite_sequence=0, **changes)
         confirmed_before = event.confirmed_count
         fact_type = domain.register(event, registration, now, pending_hold)
         changes.update(status=registration.status, held_until=registration.held_until)
@@ -224,12 +220,11 @@ def _add_new_registration(connection, registration, changes, confirmed_count,
     """Insert the registration, and the event's new seat count and its fact (`make_fact()`)
     with it; return its (id, created_at), or None (and nothing written) when the email is
     registered there already."""
-    values = {"id": registration.id, "event_id": registration.event_id,
-              "email_key": registration.email_key, **changes}
-    if connection.dialect.name == "postgresql":  # the id was reserved with the lock
+    values = {"event_id": registration.event_id, "email_key": registration.email_key, **changes}
+    if connection.dialect.name == "postgresql":
         now = utcnow()  # what the columns' defaults would give
-        values.update(created_at=now, updated_at=now, invite_sequence=0, checked_in_at=None,
-                      anonymised_at=None, walk_in=False, change_xid=0)
+        values.update(id=registration.id, created_at=now, updated_at=now, invite_sequence=0,
+                      checked_in_at=None, anonymised_at=None, walk_in=False, change_xid=0)
         return connection.execute(_WRITE_NEW_REGISTRATION, {
             **{f"new_{name}": value for name, value in values.items()},
             **outbox.row(make_fact()), "event_id": registration.event_id,

@@ -33,18 +33,20 @@ def add(connection, model, envelope):
     """Queue one validated envelope in the caller's transaction (a Session or a Core Connection)."""
     # A Core INSERT, written at once: the ORM's unit of work costs more than it adds to an
     # append-only row, and rows keep the order their facts were recorded in.
-    connection.execute(_insert(model.__table__), {
-        "cloudevent_id": envelope["id"], "cloudevent_type": envelope["type"],
-        "payload": envelopes.dumps(envelope)})
+    connection.execute(_insert(model.__table__), row(envelope))
 
 
 def add_all(connection, model, batch):
     """Queue many validated envelopes at once, in order: one executemany, not a round trip
     each (a fan-out to thousands of attendees holds its event's lock meanwhile)."""
     if batch:
-        connection.execute(_insert(model.__table__), [{
-            "cloudevent_id": envelope["id"], "cloudevent_type": envelope["type"],
-            "payload": envelopes.dumps(envelope)} for envelope in batch])
+        connection.execute(_insert(model.__table__), [row(envelope) for envelope in batch])
+
+
+def row(envelope):
+    """The outbox row of one validated envelope (created_at aside: its column's default)."""
+    return {"cloudevent_id": envelope["id"], "cloudevent_type": envelope["type"],
+            "payload": envelopes.dumps(envelope)}
 
 
 @functools.cache

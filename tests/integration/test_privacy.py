@@ -292,3 +292,22 @@ def test_erasing_a_pending_hold_frees_its_seat_for_the_first_person_waiting(
     assert statuses(db) == {waiting["id"]: "confirmed"}
     assert confirmed_count(db, event["id"]) == 1
     assert outbox_facts(db)[-1]["type"] == "registration.promoted"
+
+
+def test_a_registration_after_an_erasure_never_gets_the_erased_ones_id_nor_its_links(
+        bus, registration_app, make_event, register):
+    """The newest registration erased, the next one made: another id (SQLite reused it when
+    its table had lost AUTOINCREMENT), so the erased person's cancel link reaches nobody."""
+    client, db, settings = registration_app
+    event = make_event(capacity=5)
+    register(event["id"], 1)
+    erased = register(event["id"], 2).get_json()["id"]
+    cancel_link = links(settings).cancel(erased)
+    assert privacy.erase(db, bus, "persona2@example.org", links(settings), NOW) == 1
+
+    newcomer = register(event["id"], 3).get_json()["id"]
+
+    assert newcomer > erased
+    page = client.get(cancel_link.removeprefix(settings.public_base_url))
+    assert page.status_code == 404
+    assert statuses(db)[newcomer] == "confirmed"

@@ -130,7 +130,6 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._watch = None  # the connection `data_version()` reads through, kept open
-        self._looks = None  # PostgreSQL: the connection `has_rows()` reads through, kept open
 
     @contextmanager
     def transaction(self):
@@ -170,41 +169,10 @@ class Database:
             self._watch = None
             raise exc.OperationalError("PRAGMA data_version", None, error) from error
 
-    def has_rows(self, table):
-        """Whether `table` has a committed row: a relay's look before it takes any lock.
-
-        On SQLite a reading connection, which never waits for a writer. On PostgreSQL a
-        connection kept for these looks, out of the pool and in autocommit: an idle relay
-        looks twenty times a second, and a pool checkout, BEGIN, SELECT and ROLLBACK cost
-        its client ten times the CPU of the lone SELECT (and its server more round trips)."""
-        query = f"SELECT 1 FROM {self.engine.dialect.identifier_preparer.quote(table.name)} LIMIT 1"
-        if not self.url.startswith("postgresql"):
-            with self.reading() as connection:
-                return connection.exec_driver_sql(query).first() is not None
-        if self._looks is None:
-            looks = self.engine.raw_connection()
-            looks.detach()  # its autocommit must never reach a pooled transaction
-            looks.rollback()  # the checkout's BEGIN (_begin_as_ping)
-            looks.dbapi_connection.autocommit = True
-            self._looks = looks
-        try:
-            cursor = self._looks.cursor()
-            cursor.execute(query)
-            found = cursor.fetchone() is not None
-            cursor.close()
-            return found
-        except self.engine.dialect.loaded_dbapi.Error as error:  # ended by the server: reopened next look
-            self._looks.invalidate()
-            self._looks = None
-            raise exc.OperationalError(query, None, error) from error
-
     def dispose(self):
         if self._watch is not None:
             self._watch.close()
             self._watch = None
-        if self._looks is not None:
-            self._looks.close()
-            self._looks = None
         self.engine.dispose()
 
 

@@ -58,8 +58,9 @@ def _insert(table):
 def relay_once(db, model, bus, stream, batch=200):
     """Publish up to `batch` committed events in order; return how many were published."""
     outbox = model.__table__
-    if not db.has_rows(outbox):  # idle polls must not take SQLite's write lock
-        return 0
+    with db.reading() as connection:  # idle polls must not take SQLite's write lock
+        if connection.execute(select(outbox.c.id).limit(1)).first() is None:
+            return 0
     with db.writing() as connection:
         # Rows another relay has locked are skipped. What is published is deleted in this
         # transaction once Redis accepted it: a publish error rolls back and deletes nothing.

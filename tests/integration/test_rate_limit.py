@@ -140,3 +140,20 @@ def test_the_plans_and_commitments_change_feeds_are_rate_limited(commitments_app
         assert client.get(path, environ_base=environ).status_code == 200
         assert "429" in client.get("/api/v1/openapi.json").get_json()["paths"][path]["get"][
             "responses"]
+
+
+def test_the_registration_form_counts_per_address_and_says_so_in_words(registration_app, make_event):
+    """The form's posts are counted against PUBLIC_RATE_LIMIT like the API's; over it, the 429
+    is a page in words with Retry-After (it was problem+json before both limits were counted
+    together)."""
+    event_id = make_event()["id"]
+    client, environ = _client(registration_app)
+    page = client.get(f"/events/{event_id}", environ_base=environ).get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    answers = [client.post(f"/events/{event_id}", environ_base=environ, data={
+        "csrf_token": token, "name": "Ana", "email": f"ana{n}@example.org", "sector": "citizen",
+        "privacy_consent": "yes"}) for n in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[3].mimetype == "text/html"
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
+    assert "Demasiados registros" in answers[3].get_data(as_text=True)

@@ -65,6 +65,7 @@ class PublicRateLimit:
             return [limit.shared.hit(rate, limit.scope, key) for limit, key, rate in windows]
 
 
+@functools.lru_cache(maxsize=4096)  # parsing an address costs; a registration asks twice
 def address_key(address):
     """The key one client's requests are counted under.
 

@@ -101,7 +101,7 @@ def report(urls, redis_url, count, rounds):
     no_limit = SimpleNamespace(retry_after=lambda client, *also: None)
     variants = {
         "API, whole": (real_register, real_limit),
-        "API without the rate limit": (real_register, no_limit),
+        "API without the rate limits": (real_register, no_limit),
         "API without the use case": (lambda *a, **kw: (receipt, True), real_limit),
         "API without either": (lambda *a, **kw: (receipt, True), no_limit),
     }

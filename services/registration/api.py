@@ -62,9 +62,10 @@ def _anonymous_attempt(event_id):
 def register(event_id, fields, anonymous):
     """The registration both the API and the form make, once their limits let the request
     through: (registration, created)."""
-    settings = service().settings
-    return use_cases.register(service().db, event_id, fields, _links(), service().clock(),
-                              pending_hold=timedelta(seconds=settings.pending_hold),
+    collaborators = service()
+    return use_cases.register(collaborators.db, event_id, fields, collaborators.links,
+                              collaborators.clock(),
+                              pending_hold=timedelta(seconds=collaborators.settings.pending_hold),
                               tell_repeat=anonymous)
 
 
@@ -140,8 +141,9 @@ class Registrations(MethodView):
         "too many registrations for this event from it (EVENT_CLIENT_LIMIT); see Retry-After."))
     def post(self, fields, event_id):
         """Register for an event (public; a `registrations:write` token gets the detail)."""
-        registration, created = register(event_id, fields, anonymous=not g.scoped)
-        if not g.scoped:
+        scoped = g.scoped
+        registration, created = register(event_id, fields, anonymous=not scoped)
+        if not scoped:
             return accepted(event_id)
         response = jsonify(_RECEIPT.dump(registration))
         response.status_code = 201 if created else 200

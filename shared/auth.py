@@ -33,8 +33,8 @@ def optional(scope):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            g.scoped = "Authorization" in request.headers
-            if g.scoped:
+            g.scoped = scoped = "Authorization" in request.headers
+            if scoped:
                 refused = _refusal((scope,))
                 if refused is not None:
                     return refused

@@ -35,7 +35,7 @@ def install(app):
     def _remember(response):
         # Only a page's switch sticks: a feed or file read with ?lang= (a calendar app's
         # subscription) is not the reader choosing the site's language, and must stay cacheable.
-        if request.args.get("lang") in LANGUAGES and response.mimetype == "text/html":
+        if response.mimetype == "text/html" and request.args.get("lang") in LANGUAGES:
             # The same flags as the session cookie (shared.web): Secure behind https.
             response.set_cookie(COOKIE, request.args["lang"], max_age=ONE_YEAR, samesite="Lax",
                                 httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])

@@ -21,9 +21,10 @@ def install(app, store):
 
     @app.before_request
     def _once():
-        if request.method != "POST" or request.url_rule is None or not request.path.startswith(API_PREFIX):
+        asked = request._get_current_object()  # see shared.web.service()
+        if asked.method != "POST" or asked.url_rule is None or not asked.path.startswith(API_PREFIX):
             return None
-        values = request.headers.getlist(idempotency.HEADER)
+        values = asked.headers.getlist(idempotency.HEADER)
         if not values:
             return None
         try:
@@ -31,7 +32,7 @@ def install(app, store):
         except ValueError as error:
             return problem(400, str(error))
         slot = store.slot(_caller(), key)
-        fingerprint = idempotency.fingerprint("POST", request.full_path, request.get_data())
+        fingerprint = idempotency.fingerprint("POST", asked.full_path, asked.get_data())
         try:
             lease, record = _claim(store, slot, fingerprint)
             if lease:
@@ -42,7 +43,7 @@ def install(app, store):
             return _unavailable()
         if record["fingerprint"] != fingerprint:
             return problem(422, f"This {idempotency.HEADER} was used for a different request "
-                                "(another address or body); use a new key for a new request.")
+                                "(another address or body); use a new key for a new asked.")
         if record["state"] == "running":
             return problem(409, f"The first request with this {idempotency.HEADER} is still "
                                 "running; send it again in a moment for its answer.",

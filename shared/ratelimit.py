@@ -28,37 +28,44 @@ class PublicRateLimit:
         self.shared = strategies.MovingWindowRateLimiter(self.storage)
         self.local = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
 
-    def retry_after(self, client):
-        """Seconds to wait if `client` is over a limit, else None. The hit is counted in every
-        window that allows it, even when another of the rates refuses it."""
+    def retry_after(self, client, *also):
+        """Seconds to wait if `client` is over a limit, else None. `also`: pairs of another
+        PublicRateLimit at the same Redis and its key, counted in the same round trip; the
+        wait is then the longest of every refusing window. The hit is counted in every window
+        that allows it, even when another window refuses it."""
+        windows = [(limit, key, rate) for limit, key in ((self, client), *also)
+                   for rate in limit.rates]
         try:
-            allowed, limiter = self._hit_shared(client), self.shared
+            allowed, shared = self._hit_shared(windows), True
         except (RedisError, ConnectionError, OSError):
-            allowed, limiter = [self.local.hit(rate, self.scope, client) for rate in self.rates], self.local
-        for rate, ok in zip(self.rates, allowed):
-            if not ok:
-                reset = limiter.get_window_stats(rate, self.scope, client).reset_time
-                return max(1, math.ceil(reset - time.time()))
-        return None
+            allowed, shared = [limit.local.hit(rate, limit.scope, key)
+                               for limit, key, rate in windows], False
+        waits = [(limit.shared if shared else limit.local).get_window_stats(
+                     rate, limit.scope, key).reset_time
+                 for (limit, key, rate), ok in zip(windows, allowed) if not ok]
+        return max(1, math.ceil(max(waits) - time.time())) if waits else None
 
-    def _hit_shared(self, client):
-        """Count the hit against every rate in one Redis round trip (the production default
-        has two rates): limits' own moving-window script, each entry as its `hit` writes it."""
-        if len(self.rates) == 1:
-            return [self.shared.hit(self.rates[0], self.scope, client)]
+    def _hit_shared(self, windows):
+        """Count the hit in every window in one Redis round trip (the production default
+        has two rates, and a registration adds its event's): limits' own moving-window
+        script, each entry as its `hit` writes it."""
+        if len(windows) == 1:
+            limit, key, rate = windows[0]
+            return [limit.shared.hit(rate, limit.scope, key)]
         script = self.storage.lua_acquire_moving_window
         pipeline = self.storage.get_connection().pipeline(transaction=False)
         now = time.time()
-        for rate in self.rates:
-            key = self.storage.prefixed_key(rate.key_for(self.scope, client))
+        for limit, key, rate in windows:
+            entry = limit.storage.prefixed_key(rate.key_for(limit.scope, key))
             # evalsha itself, not script(client=pipeline), which adds a SCRIPT EXISTS round trip
-            pipeline.evalsha(script.sha, 1, key, now, rate.amount, rate.get_expiry(), 1)
+            pipeline.evalsha(script.sha, 1, entry, now, rate.amount, rate.get_expiry(), 1)
         try:
             return [bool(acquired) for acquired in pipeline.execute()]
         except NoScriptError:  # Redis restarted and forgot the script: the plain calls load it
-            return [self.shared.hit(rate, self.scope, client) for rate in self.rates]
+            return [limit.shared.hit(rate, limit.scope, key) for limit, key, rate in windows]
 
 
+@functools.lru_cache(maxsize=4096)  # parsing an address costs; a registration asks twice
 def address_key(address):
     """The key one client's requests are counted under.
 
@@ -90,16 +97,24 @@ def too_many(wait):
                    headers={"Retry-After": str(wait)})
 
 
-def refusal():
-    """Count this request against PUBLIC_RATE_LIMIT: the 429 to answer if its client is over
-    it, else None. For a view limited only on some requests (a list's change feed)."""
+def refusal(*also):
+    """Count this request against PUBLIC_RATE_LIMIT, and against the `also` limits (pairs
+    of a PublicRateLimit and its key) in the same Redis round trip: the 429 to answer if its
+    client is over any of them, else None. For a view limited only on some requests (a
+    list's change feed)."""
+    wait = wait_for(*also)
+    return None if wait is None else too_many(wait)
+
+
+def wait_for(*also):
+    """refusal()'s count, for a view that words its own refusal (a form): the seconds this
+    client must wait, else None."""
     from shared.web import service
 
-    wait = service().rate_limit.retry_after(client_key())
-    if wait is None:
-        return None
-    log.info("rate limit reached on %s", request.endpoint)
-    return too_many(wait)
+    wait = service().rate_limit.retry_after(client_key(), *also)
+    if wait is not None:
+        log.info("rate limit reached on %s", request.endpoint)
+    return wait
 
 
 # What a public list's OpenAPI says of the 429 its change feed answers.
@@ -107,12 +122,16 @@ FEED_TOO_MANY = ("With `changed_since`: too many requests from this address "
                  "(PUBLIC_RATE_LIMIT); see Retry-After.")
 
 
-def limited(view):
-    """Decorate a public view: over the limit answers 429 with Retry-After."""
+def limited(view=None, *, also=None):
+    """Decorate a public view: over the limit answers 429 with Retry-After. `also`, called
+    with the view's URL values, gives the further (PublicRateLimit, key) pairs this request
+    counts against, in the same Redis round trip (`@limited(also=...)`)."""
+    if view is None:
+        return functools.partial(limited, also=also)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        refused = refusal()
+        refused = refusal(*(also(**kwargs) if also else ()))
         return refused if refused is not None else view(*args, **kwargs)
 
     return wrapper

@@ -2,10 +2,12 @@
 the stylesheet, and the security headers and cookie flags of every answer."""
 import json
 from dataclasses import dataclass
+from types import FunctionType, MethodType
 from urllib.parse import urlsplit
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
@@ -50,6 +52,42 @@ def personal_answer():
     g.abierto_personal = True
 
 
+class ServiceFlask(Flask):
+    """Flask asks of every hook and view, on every request, whether it is a coroutine
+    function (inspect's checks, about twenty a request); none of ours is, and a function's
+    answer never changes, so each function is asked once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions = set()
+
+    def ensure_sync(self, func):
+        # A view method is bound to a new MethodView each request: its function is the key.
+        plain = func.__func__ if type(func) is MethodType else func
+        if type(plain) is not FunctionType:  # a partial, say: it may be made per request
+            return super().ensure_sync(func)
+        if plain in self._sync_functions:
+            return func
+        synced = super().ensure_sync(func)
+        if synced is func:
+            self._sync_functions.add(plain)
+        return synced
+
+
+class KeptSignerSessions(SecureCookieSessionInterface):
+    """Flask's cookie sessions, whose signer (itsdangerous's, over SECRET_KEY and its
+    fallbacks) is made once, not on every request: every request opens the session, an API
+    POST too, and making it cost more than the rest of opening one without a cookie."""
+
+    _kept = None  # (the keys, their signer)
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if self._kept is None or self._kept[0] != keys:
+            self._kept = keys, super().get_signing_serializer(app)
+        return self._kept[1]
+
+
 class ProblemApi(Api):
     """flask-smorest, answering errors with problem+json instead of its own format."""
 
@@ -77,10 +115,33 @@ class StrictParser(FlaskParser):
             raise json.JSONDecodeError(str(error), "(body)", 0) from error
 
 
+def _doc_only(decorate):
+    """flask-smorest's `doc` and `alt_response` only add to a view's OpenAPI (`_apidoc`), yet
+    wrap it in a layer that calls it through `current_app.ensure_sync`: every request pays
+    for each. Keep what they write, drop the layer (a MethodView class they decorate as
+    is)."""
+
+    def decorator(view):
+        wrapper = decorate(view)
+        if getattr(wrapper, "__wrapped__", None) is not view:
+            return wrapper
+        view._apidoc = wrapper._apidoc
+        return view
+
+    return decorator
+
+
 class ApiBlueprint(Blueprint):
     """The blueprint every service's API uses."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+    def alt_response(self, *args, **kwargs):
+        return _doc_only(super().alt_response(*args, **kwargs))
+
+    @staticmethod
+    def doc(**kwargs):
+        return _doc_only(Blueprint.doc(**kwargs))
 
     def arguments(self, schema, *args, **kwargs):
         # webargs builds a new instance of a schema class on every request, which costs
@@ -134,7 +195,8 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     `form_targets`: URLs on other origins that this service's pages post forms to.
     """
     settings = service.settings
-    app = Flask(settings.service)
+    app = ServiceFlask(settings.service)
+    app.session_interface = KeptSignerSessions()
     https = settings.public_base_url.startswith("https://")
     # The session cookie (the forms' CSRF token) signs with its own derived key; Flask 3.1
     # signs with SECRET_KEY and still accepts cookies signed with a SECRET_KEY_FALLBACKS key.
@@ -174,8 +236,8 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     def _security_headers(response):
         # Registered first, so it runs after every other app-wide after_request hook and
         # sees their cookies (shared.i18n's language cookie).
-        headers = response.headers
-        view = current_app.view_functions.get(request.endpoint)
+        headers, asked = response.headers, request._get_current_object()  # see service()
+        view = app.view_functions.get(asked.endpoint)
         token_url = getattr(view, "abierto_secret_url", False)
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Content-Security-Policy"] = (
@@ -183,7 +245,7 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         headers["Referrer-Policy"] = "no-referrer" if token_url else "strict-origin-when-cross-origin"
         # No cache keeps: a token link's page, what a bearer token reads (attendee lists,
         # deliveries), a page marked personal_answer(), or anything that sets a cookie.
-        if (token_url or "Authorization" in request.headers or g.get("abierto_personal")
+        if (token_url or "Authorization" in asked.headers or g.get("abierto_personal")
                 or "Set-Cookie" in headers):
             headers["Cache-Control"] = "no-store"
         if https:
@@ -213,7 +275,8 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
 
 def _refuse_nul_in_address():
     # No id, code or filter of ours holds U+0000, and PostgreSQL fails on it in a query.
-    if "\x00" in request.path or b"%00" in request.query_string:
+    asked = request._get_current_object()  # see service()
+    if "\x00" in asked.path or b"%00" in asked.query_string:
         return errors.problem(400, "The address contains a NUL character (%00).")
     return None
 
@@ -228,4 +291,7 @@ def _check(probe):
 
 def service():
     """The current app's collaborators."""
-    return current_app.extensions["abierto"]
+    # Each attribute read through one of Flask's proxies (current_app, request, g) first
+    # fails on the proxy, and that AttributeError costs about 0.5 µs; code on every
+    # request's path takes the object behind it once.
+    return current_app._get_current_object().extensions["abierto"]

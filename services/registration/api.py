@@ -1,5 +1,6 @@
 """Registration's HTTP API: thin views — load a schema, call one use case, dump one answer."""
 import csv
+import functools
 import io
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from services.registration.schemas import (EventChangesSchema, EventQuery, Event
                                            RegistrationSchema)
 from shared.auth import optional, require
 from shared.errors import ProblemSchema
-from shared.ratelimit import FEED_TOO_MANY, client_key, limited, refusal, too_many
+from shared.ratelimit import FEED_TOO_MANY, client_key, limited, refusal
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
 from shared.web import ApiBlueprint, service
 
@@ -35,27 +36,36 @@ _RECEIPT = RegistrationReceiptSchema()
 def accepted(event_id):
     """The 202 every anonymous registration of `event_id` gets: a new email, a repeat, or
     one whose email is not sent; byte for byte the same, so it tells nobody who registered."""
-    response = jsonify(event_id=event_id, detail=ACCEPTED_DETAIL)
-    response.status_code = 202
-    return response
+    return Response(_accepted_body(event_id), 202, mimetype="application/json")
 
 
-def event_client_wait(event_id):
-    """Seconds this client must wait before registering anyone else for `event_id`
-    (EVENT_CLIENT_LIMIT), else None; the attempt is counted."""
-    return service().event_limit.retry_after(f"{event_id}:{client_key()}")
+@functools.lru_cache(maxsize=1024)
+def _accepted_body(event_id):
+    # The same bytes for every registration of an event: encoded once, as jsonify does.
+    return jsonify(event_id=event_id, detail=ACCEPTED_DETAIL).get_data()
+
+
+def event_attempt(event_id):
+    """(EVENT_CLIENT_LIMIT, this client's key at `event_id`): what an anonymous registration
+    attempt counts against besides PUBLIC_RATE_LIMIT, in the same Redis round trip, before
+    its body is read; so every attempt counts, an invalid one and one the per-address limit
+    refuses too."""
+    return service().event_limit, f"{event_id}:{client_key()}"
+
+
+def _anonymous_attempt(event_id):
+    """The API's: a request with an Authorization header counts only per address (a token
+    is not held to EVENT_CLIENT_LIMIT, and a bad one gets its 401)."""
+    return () if "Authorization" in request.headers else (event_attempt(event_id),)
 
 
 def register(event_id, fields, anonymous):
-    """The registration both the API and the form make: (registration, created), or the
-    429 answer when an anonymous client is over EVENT_CLIENT_LIMIT for this event."""
-    if anonymous:
-        wait = event_client_wait(event_id)
-        if wait is not None:
-            return too_many(wait)
-    settings = service().settings
-    return use_cases.register(service().db, event_id, fields, _links(), service().clock(),
-                              pending_hold=timedelta(seconds=settings.pending_hold),
+    """The registration both the API and the form make, once their limits let the request
+    through: (registration, created)."""
+    collaborators = service()
+    return use_cases.register(collaborators.db, event_id, fields, collaborators.links,
+                              collaborators.clock(),
+                              pending_hold=timedelta(seconds=collaborators.settings.pending_hold),
                               tell_repeat=anonymous)
 
 
@@ -110,7 +120,7 @@ class EventById(MethodView):
 
 @blp.route("/events/<int(max=2147483647):event_id>/registrations")
 class Registrations(MethodView):
-    @limited
+    @limited(also=_anonymous_attempt)
     @optional("registrations:write")
     @blp.doc(security=[{}, *BEARER])
     @blp.arguments(RegistrationRequestSchema)
@@ -131,12 +141,10 @@ class Registrations(MethodView):
         "too many registrations for this event from it (EVENT_CLIENT_LIMIT); see Retry-After."))
     def post(self, fields, event_id):
         """Register for an event (public; a `registrations:write` token gets the detail)."""
-        outcome = register(event_id, fields, anonymous=not g.scoped)
-        if isinstance(outcome, Response):
-            return outcome
-        if not g.scoped:
+        scoped = g.scoped
+        registration, created = register(event_id, fields, anonymous=not scoped)
+        if not scoped:
             return accepted(event_id)
-        registration, created = outcome
         response = jsonify(_RECEIPT.dump(registration))
         response.status_code = 201 if created else 200
         return response

@@ -19,7 +19,7 @@ from services.registration.related import related_commitments
 from services.registration.schemas import RegistrationSchema
 from shared import i18n, signing, statuses
 from shared.domain_errors import NotFound
-from shared.ratelimit import limited
+from shared.ratelimit import limited, wait_for
 from shared.web import personal_answer, secret_url, service
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -94,9 +94,15 @@ def event(event_id):
 
 
 @bp.post(EVENT)
-@limited
 def register(event_id):
-    """Register through the same use case as the API (so the same emails go out)."""
+    """Register through the same use case as the API (so the same emails go out), within the
+    same limits, counted as the API counts an anonymous attempt (one Redis round trip); over
+    either, the 429 is a page in words."""
+    wait = wait_for(api.event_attempt(event_id))
+    if wait is not None:  # the 429, worded for people
+        page = render_template("message.html", kind="too_many", event_id=event_id,
+                               minutes=-(-wait // 60))
+        return page, 429, {"Retry-After": str(wait)}
     if not csrf_ok():
         return _html("message.html", 400, kind="csrf", event_id=event_id)
     event = _event_or_404(event_id)
@@ -106,13 +112,9 @@ def register(event_id):
         return _event_page(event, 422, page_content.form_values(request.form),
                            page_content.form_errors(error.messages, i18n.language()))
     try:
-        outcome = api.register(event_id, fields, anonymous=True)
+        api.register(event_id, fields, anonymous=True)
     except use_cases.domain.RegistrationClosed:
         return _event_page(event, 409)
-    if isinstance(outcome, Response):  # over EVENT_CLIENT_LIMIT: the 429, worded for people
-        page = render_template("message.html", kind="too_many", event_id=event_id,
-                               minutes=-(-int(outcome.headers["Retry-After"]) // 60))
-        return page, 429, {"Retry-After": outcome.headers["Retry-After"]}
     # One page whatever happened to the email (new, repeat): the email tells the person.
     return _html("registered.html", event=event)
 

@@ -2,8 +2,11 @@
 import uuid
 from dataclasses import replace
 
+import redis
+
 from services.commitments.app import create_app as commitments_app_of
 from services.registration.app import create_app
+from shared.devstack import RedisServer
 from tests.integration.commitments_helpers import commitments_app  # noqa: F401 (a fixture)
 
 
@@ -46,6 +49,27 @@ def test_limits_hold_and_nothing_crashes_when_redis_is_away(registration_app, ma
     statuses = [client.post(f"/api/v1/events/{event_id}/registrations", json=person(n),
                             environ_base=environ).status_code for n in range(4)]
     assert statuses == [202, 202, 202, 429]  # the anonymous answer, then the limit
+
+
+def test_a_redis_that_forgot_the_limits_script_still_counts_both_limits(
+        registration_app, make_event, person, tmp_path):
+    """A restarted Redis has no scripts loaded: the one pipeline of both windows fails with
+    NoScriptError and the windows are counted again by the calls that load it, nothing lost
+    and nothing counted twice (EVENT_CLIENT_LIMIT 2 an hour: the third attempt is refused)."""
+    server = RedisServer(tmp_path)  # its own: flushing scripts must not touch other tests
+    server.start()
+    try:
+        _, db, settings = registration_app
+        client = create_app(replace(settings, redis_url=server.url,
+                                    event_client_limit="2/hour"), db=db).test_client()
+        path = f"/api/v1/events/{make_event(capacity=None)['id']}/registrations"
+        assert client.post(path, json=person(1)).status_code == 202
+        redis.Redis.from_url(server.url).script_flush()
+        assert client.post(path, json=person(2)).status_code == 202
+        refused = client.post(path, json=person(3))
+        assert refused.status_code == 429 and 60 < int(refused.headers["Retry-After"]) <= 3600
+    finally:
+        server.stop()
 
 
 # --- who "one client" is: behind proxies (TRUSTED_PROXY_HOPS) and over IPv6 ---------------------
@@ -140,3 +164,20 @@ def test_the_plans_and_commitments_change_feeds_are_rate_limited(commitments_app
         assert client.get(path, environ_base=environ).status_code == 200
         assert "429" in client.get("/api/v1/openapi.json").get_json()["paths"][path]["get"][
             "responses"]
+
+
+def test_the_registration_form_counts_per_address_and_says_so_in_words(registration_app, make_event):
+    """The form's posts are counted against PUBLIC_RATE_LIMIT like the API's; over it, the 429
+    is a page in words with Retry-After (it was problem+json before both limits were counted
+    together)."""
+    event_id = make_event()["id"]
+    client, environ = _client(registration_app)
+    page = client.get(f"/events/{event_id}", environ_base=environ).get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    answers = [client.post(f"/events/{event_id}", environ_base=environ, data={
+        "csrf_token": token, "name": "Ana", "email": f"ana{n}@example.org", "sector": "citizen",
+        "privacy_consent": "yes"}) for n in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[3].mimetype == "text/html"
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
+    assert "Demasiados registros" in answers[3].get_data(as_text=True)

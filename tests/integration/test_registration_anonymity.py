@@ -201,3 +201,51 @@ def test_one_client_gets_at_most_the_limit_per_event_and_another_event_is_unaffe
         assert session.scalar(select(func.count()).select_from(Registration).where(
             Registration.event_id == one["id"])) == 11  # ten anonymous, one by the kiosk
 
+
+
+
+def _limited_client(registration_app, **limits):
+    _, db, settings = registration_app
+    client = create_app(replace(settings, **limits), db=db).test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.8"
+    return client
+
+
+def test_every_anonymous_attempt_counts_against_the_event_limit_even_an_invalid_one(
+        registration_app, make_event, person, kiosk_headers):
+    """EVENT_CLIENT_LIMIT is counted with PUBLIC_RATE_LIMIT before the body is read: two
+    invalid bodies (422) and one valid registration spend a limit of 3 for that event; the
+    fourth attempt, valid, is a 429 and registers nobody. A token's request counts only per
+    address, so the kiosk still registers; another event is untouched."""
+    client = _limited_client(registration_app, event_client_limit="3/hour")
+    one, other = make_event(capacity=None), make_event(capacity=None)
+    path = f"/api/v1/events/{one['id']}/registrations"
+    assert_problem(client.post(path, json=person(1, email="not-an-email")), 422)
+    assert_problem(client.post(path, json={"name": "Sin correo"}), 422)
+    assert client.post(path, json=person(2)).status_code == 202
+    refused = client.post(path, json=person(3))
+    assert_problem(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert client.post(path, json=person(4), headers=kiosk_headers).status_code == 201
+    assert client.post(f"/api/v1/events/{other['id']}/registrations",
+                       json=person(5)).status_code == 202
+    _, db, _ = registration_app
+    with db.transaction() as session:
+        emails = session.scalars(select(Registration.email).where(
+            Registration.event_id == one["id"])).all()
+    assert sorted(emails) == ["persona2@example.org", "persona4@example.org"]
+
+
+def test_attempts_the_address_limit_refuses_count_against_the_event_limit_too(
+        registration_app, make_event, person):
+    """Both limits are counted in one go: attempts refused per address (PUBLIC_RATE_LIMIT 2 a
+    minute) still spend EVENT_CLIENT_LIMIT, so once the minute has passed the event's limit
+    is the one that refuses, with the longer of the two waits."""
+    client = _limited_client(registration_app, public_rate_limit="2/minute;1000/hour",
+                             event_client_limit="4/hour")
+    path = f"/api/v1/events/{make_event(capacity=None)['id']}/registrations"
+    statuses = [client.post(path, json=person(n)).status_code for n in range(4)]
+    assert statuses == [202, 202, 429, 429]
+    over_both = client.post(path, json=person(9))
+    assert_problem(over_both, 429)
+    assert 60 < int(over_both.headers["Retry-After"]) <= 3600  # the event's hour, not the minute

@@ -1,5 +1,6 @@
 """The one event envelope: CloudEvents 1.0 structured JSON, checked by a marshmallow schema."""
 import functools
+import hashlib
 import json
 import uuid
 from datetime import datetime, timezone
@@ -29,9 +30,11 @@ def make(type_, source, subject, data, *, now=None):
 
 def make_all(type_, source, facts, *, now=None):
     """New envelopes for facts of one type and moment, `facts` being (subject, data) pairs;
-    each is validated before it leaves, the parts they share once (Checker)."""
-    moment, checker = (now or datetime.now(timezone.utc)).isoformat(), Checker()
-    return [checker.check({
+    each is validated before it leaves, the parts they share with the last valid one of
+    their type once (the process's Checker: a rush on one event makes facts that differ
+    from one another only in their attendee)."""
+    moment = (now or datetime.now(timezone.utc)).isoformat()
+    return [_MADE.check({
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
         "source": source,
@@ -69,14 +72,19 @@ def validate_envelope(envelope):
 
 class Checker:
     """validate_envelope for a run of envelopes, at a fraction of the cost when they share
-    parts, as a fan-out's facts share their event and moment: it keeps the last valid
-    envelope of each type and, of the next one of that type, checks only the fields (of the
-    envelope and of its data) whose JSON differs from that one's. A field's check depends
-    on its value alone (a schema with rules across fields is checked whole: _errors), so
-    each envelope is checked as fully as alone."""
+    parts, as a fan-out's facts share their event and moment: it keeps the fields of the
+    last valid envelope of each type and, of the next one of that type, checks only the
+    fields (of the envelope and of its data) whose JSON differs from that one's. A field's
+    check depends on its value alone (a schema with rules across fields is checked whole:
+    _errors), so each envelope is checked as fully as alone.
+
+    What it keeps is a digest of each field's JSON, never the values: a long-lived one
+    (the process's, for the facts it makes) holds no one's personal data, and no caller
+    can change what it compares with by changing an envelope it was given. One may be
+    shared by threads: what it keeps of a type is replaced whole, never changed."""
 
     def __init__(self):
-        self._valid = {}  # type -> (the last valid envelope of that type, _Texts of its data)
+        self._valid = {}  # type -> (_digests of the last valid envelope, _digests of its data)
 
     def check(self, envelope):
         """Raise ValidationError unless the envelope matches the catalogue; return it."""
@@ -85,47 +93,48 @@ class Checker:
         if valid is None:
             validate_envelope(envelope)
             if shaped:
-                self._valid[envelope["type"]] = (_Texts(envelope), _Texts(envelope["data"]))
+                self._valid[envelope["type"]] = (_digests(envelope, _METADATA),
+                                                 _digests(envelope["data"]))
             return envelope
-        errors = _errors(_ENVELOPE_SCHEMA, envelope, valid[0])
+        ours, data = _digests(envelope, _METADATA), _digests(envelope["data"])
+        errors = _errors(_ENVELOPE_SCHEMA, envelope, ours, valid[0])
         if errors:
             raise ValidationError(errors)
-        errors = _errors(_data_schemas()[envelope["type"]], envelope["data"], valid[1])
+        errors = _errors(_data_schemas()[envelope["type"]], envelope["data"], data, valid[1])
         if errors:
             raise ValidationError({"data": errors})
+        self._valid[envelope["type"]] = (ours, data)
         return envelope
 
 
-class _Texts:
-    """The fields of a valid object, and the JSON of those that are objects or lists, made
-    when first compared: what tells whether another's field holds the same value."""
-
-    def __init__(self, fields):
-        self.fields, self._texts = fields, {}
-
-    def same(self, fields, key):
-        """Whether `fields[key]` is the same JSON value as ours (both lack it: not the same)."""
-        if key not in fields or key not in self.fields:
-            return False
-        value, valid = fields[key], self.fields[key]
-        # For == True is 1 and 1.0, which fields tell apart: the types must match too, and
-        # inside objects and lists only their JSON tells.
-        if type(value) is not type(valid) or value != valid:
-            return False
-        if not isinstance(value, (dict, list)):
-            return True
-        if key not in self._texts:
-            self._texts[key] = _ENCODER.encode(valid)
-        return _ENCODER.encode(value) == self._texts[key]
-
-
+# The envelope's own attributes; its `data` is always checked (a dict: next to nothing),
+# its fields by the data's schema.
+_METADATA = frozenset(EnvelopeSchema().fields) - {"data"}
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
-def _errors(schema, fields, valid):
-    """`schema`'s errors for `fields`, checking only those not the same as `valid`'s (_Texts)."""
-    changed = frozenset(key for key in fields.keys() | valid.fields.keys()
-                        if not valid.same(fields, key))
+def _digests(fields, names=None):
+    """Of each field (of `names`, if given), what tells whether another holds the same JSON
+    value: its type (for == True is 1 and 1.0, which fields tell apart) and a digest of its
+    JSON (inside objects and lists only the JSON tells); None when it has no JSON."""
+    digests = {}
+    for key, value in fields.items():
+        if names is not None and key not in names:
+            continue
+        try:
+            text = _ENCODER.encode(value)
+        except (TypeError, ValueError):
+            digests[key] = None
+            continue
+        digests[key] = (type(value), hashlib.blake2b(text.encode(), digest_size=16).digest())
+    return digests
+
+
+def _errors(schema, fields, digests, valid):
+    """`schema`'s errors for `fields` (whose `digests` are given), checking only those not
+    the same as `valid`'s digests."""
+    changed = frozenset(key for key in fields.keys() | valid.keys()
+                        if digests.get(key) is None or digests[key] != valid.get(key))
     if not changed:
         return {}
     if not changed <= schema.fields.keys() or any(schema._hooks.values()):
@@ -137,6 +146,10 @@ def _errors(schema, fields, valid):
 @functools.lru_cache(maxsize=256)
 def _only(schema_class, names):
     return schema_class(only=names)
+
+
+# The facts this process makes, checked against the last valid one of their type.
+_MADE = Checker()
 
 
 def dumps(envelope):

@@ -48,8 +48,15 @@ def my_data_fact(link, url, valid_hours, now):
     return envelope.make("arco.requested", SOURCE, my_data_subject(link.id), data, now=now)
 
 
+# What event_snapshot reads of an event: the registering use case loads no more than these
+# and what the rules need (services.registration.service).
+SNAPSHOT_READS = ("id", "title", "title_en", "description", "description_en", "status",
+                  "starts_at", "ends_at", "timezone", "venue", "address", "online_url", "city",
+                  "country", "host_organization", "related_commitments")
+
+
 def event_snapshot(event, links):
-    """The event as a fact carries it (published.EventSnapshot)."""
+    """The event as a fact carries it (published.EventSnapshot); it reads SNAPSHOT_READS."""
     return {
         "id": event.id, "title": event.title, "title_en": event.title_en,
         # Shortened: the invite shows them, and a fact goes to every attendee; the whole

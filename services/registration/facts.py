@@ -104,7 +104,6 @@ def _attendee(registration, event, links):
         attendee.update(confirm_url=links.confirm(registration.id),
                         held_until=registration.held_until.isoformat())
     if registration.status == "confirmed":  # a seat: what opens the door
-        attendee.update(
-            checkin_token=checkin_codes.token(links.keys, event.id, registration.id),
-            checkin_code=checkin_codes.code(links.keys, event.id, registration.id))
+        attendee["checkin_token"], attendee["checkin_code"] = checkin_codes.token_and_code(
+            links.keys, event.id, registration.id)
     return attendee

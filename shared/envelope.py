@@ -78,13 +78,13 @@ class Checker:
     check depends on its value alone (a schema with rules across fields is checked whole:
     _errors), so each envelope is checked as fully as alone.
 
-    What it keeps is a digest of each field's JSON, never the values: a long-lived one
+    Of the data it keeps a digest of each field's JSON, never the values: a long-lived one
     (the process's, for the facts it makes) holds no one's personal data, and no caller
     can change what it compares with by changing an envelope it was given. One may be
     shared by threads: what it keeps of a type is replaced whole, never changed."""
 
     def __init__(self):
-        self._valid = {}  # type -> (_digests of the last valid envelope, _digests of its data)
+        self._valid = {}  # type -> (_attributes of the last valid envelope, _digests of its data)
 
     def check(self, envelope):
         """Raise ValidationError unless the envelope matches the catalogue; return it."""
@@ -93,10 +93,9 @@ class Checker:
         if valid is None:
             validate_envelope(envelope)
             if shaped:
-                self._valid[envelope["type"]] = (_digests(envelope, _METADATA),
-                                                 _digests(envelope["data"]))
+                self._valid[envelope["type"]] = (_attributes(envelope), _digests(envelope["data"]))
             return envelope
-        ours, data = _digests(envelope, _METADATA), _digests(envelope["data"])
+        ours, data = _attributes(envelope), _digests(envelope["data"])
         errors = _errors(_ENVELOPE_SCHEMA, envelope, ours, valid[0])
         if errors:
             raise ValidationError(errors)
@@ -110,29 +109,35 @@ class Checker:
 # The envelope's own attributes; its `data` is always checked (a dict: next to nothing),
 # its fields by the data's schema.
 _METADATA = frozenset(EnvelopeSchema().fields) - {"data"}
+_PLAIN = (str, int, float, bool, type(None))
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
-def _digests(fields, names=None):
-    """Of each field (of `names`, if given), what tells whether another holds the same JSON
-    value: its type (for == True is 1 and 1.0, which fields tell apart) and a digest of its
-    JSON (inside objects and lists only the JSON tells); None when it has no JSON."""
-    digests = {}
-    for key, value in fields.items():
-        if names is not None and key not in names:
-            continue
-        try:
-            text = _ENCODER.encode(value)
-        except (TypeError, ValueError):
-            digests[key] = None
-            continue
-        digests[key] = (type(value), hashlib.blake2b(text.encode(), digest_size=16).digest())
-    return digests
+def _attributes(envelope):
+    """What tells whether another envelope has the same attributes: kept as they are, as
+    they carry ids, names and times, never personal data (else as digests, see _digests)."""
+    return {key: (type(value), value) if type(value) in _PLAIN else _digest(value)
+            for key, value in envelope.items() if key in _METADATA}
+
+
+def _digests(fields):
+    """What tells whether another object holds the same JSON value in each field: see _digest."""
+    return {key: _digest(value) for key, value in fields.items()}
+
+
+def _digest(value):
+    """The value's type (for == True is 1 and 1.0, which fields tell apart) and a digest of
+    its JSON (inside objects and lists only the JSON tells); None when it has no JSON."""
+    try:
+        text = _ENCODER.encode(value)
+    except (TypeError, ValueError):
+        return None
+    return type(value), hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _errors(schema, fields, digests, valid):
     """`schema`'s errors for `fields` (whose `digests` are given), checking only those not
-    the same as `valid`'s digests."""
+    the same as `valid`'s."""
     changed = frozenset(key for key in fields.keys() | valid.keys()
                         if digests.get(key) is None or digests[key] != valid.get(key))
     if not changed:

@@ -158,7 +158,11 @@ _MADE = Checker()
 
 
 def dumps(envelope):
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    return _DUMPER.encode(envelope)
+
+
+# One encoder, not one per call (json.dumps makes a new one for any argument of its own).
+_DUMPER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def loads(text, checker=None):

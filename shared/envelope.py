@@ -127,12 +127,22 @@ def _digests(fields):
 
 def _digest(value):
     """The value's type (for == True is 1 and 1.0, which fields tell apart) and a digest of
-    its JSON (inside objects and lists only the JSON tells); None when it has no JSON."""
-    try:
-        text = _ENCODER.encode(value)
-    except (TypeError, ValueError):
+    its JSON (inside objects and lists only the JSON tells); None, never the same as
+    another's, when its JSON does not say all of it (a tuple, a key not a string, a
+    datetime): a schema may tell those apart, the JSON does not."""
+    if not _plain_json(value):
         return None
-    return type(value), hashlib.blake2b(text.encode(), digest_size=16).digest()
+    return type(value), hashlib.blake2b(_ENCODER.encode(value).encode(), digest_size=16).digest()
+
+
+def _plain_json(value):
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and (type(item) in _PLAIN or _plain_json(item))
+                   for key, item in value.items())
+    if kind is list:
+        return all(type(item) in _PLAIN or _plain_json(item) for item in value)
+    return kind in _PLAIN
 
 
 def _errors(schema, fields, digests, valid):

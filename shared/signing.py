@@ -5,8 +5,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from itsdangerous import (BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer,
-                          base64_encode)
+from itsdangerous import (BadSignature, Serializer, SignatureExpired, TimestampSigner,
+                          URLSafeTimedSerializer, base64_encode)
 
 from shared.schemas import MAX_INT
 
@@ -68,13 +68,33 @@ def unsign(keys, purpose, token, max_age):
     return value
 
 
+class _KeptKeySigner(TimestampSigner):
+    """itsdangerous' timed signer, deriving each of its keys once, not once per token."""
+
+    def derive_key(self, secret_key=None):
+        keys = self.__dict__.setdefault("_derived", {})
+        if secret_key not in keys:
+            keys[secret_key] = super().derive_key(secret_key)
+        return keys[secret_key]
+
+
 class _IdSerializer(URLSafeTimedSerializer):
-    """itsdangerous' URL-safe timed tokens, without its attempt to compress the payload."""
+    """itsdangerous' URL-safe timed tokens, without its attempt to compress the payload, and
+    signed by one kept signer (it keeps no state between calls) rather than a new one each."""
+
+    signer = _KeptKeySigner
 
     def dump_payload(self, obj):
         # An id never compresses (zlib adds at least 6 bytes), so the token is the same, and
         # trying sets up zlib's ~256 KiB of state: most of the time of signing a link.
         return base64_encode(Serializer.dump_payload(self, obj))
+
+    def make_signer(self, salt=None):
+        if salt is not None and salt != self.salt:
+            return super().make_signer(salt)
+        if "_signer" not in self.__dict__:
+            self._signer = super().make_signer(salt)
+        return self._signer
 
 
 @functools.lru_cache(maxsize=32)

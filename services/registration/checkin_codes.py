@@ -36,12 +36,19 @@ class Presented:
 
 def token(keys, event_id, registration_id):
     """The QR code's content for one registration."""
-    return f"ABIERTO:{event_id}:{registration_id}:{_mac(_signing_key(keys), event_id, registration_id, _TOKEN_CHARS)}"
+    return token_and_code(keys, event_id, registration_id)[0]
 
 
 def code(keys, event_id, registration_id):
     """The short code printed beside the QR code, e.g. ``1234-K7M4QX``."""
-    return f"{registration_id}-{_mac(_signing_key(keys), event_id, registration_id, _CODE_CHARS)}"
+    return token_and_code(keys, event_id, registration_id)[1]
+
+
+def token_and_code(keys, event_id, registration_id):
+    """Both, from one HMAC: a MAC's characters are its digest's bits from the first, so the
+    code's 6 are the token's first 6."""
+    mac = _mac(_signing_key(keys), event_id, registration_id, _TOKEN_CHARS)
+    return f"ABIERTO:{event_id}:{registration_id}:{mac}", f"{registration_id}-{mac[:_CODE_CHARS]}"
 
 
 def read(text):
@@ -72,7 +79,13 @@ def _signing_key(keys):
     return keys.for_purpose(PURPOSE)[-1]
 
 
+# Every 10 bits as its two characters: half the steps of writing a MAC out.
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]
+
+
 def _mac(key, event_id, registration_id, chars):
+    """The first `chars` characters of the HMAC's digest in base32, most significant first."""
     digest = hmac.new(key.encode(), f"{event_id}:{registration_id}".encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest, "big") >> (256 - 5 * chars)
-    return "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(chars)))
+    pairs = (chars + 1) // 2
+    number = int.from_bytes(digest, "big") >> (256 - 10 * pairs)
+    return "".join([_PAIRS[(number >> (10 * i)) & 1023] for i in range(pairs - 1, -1, -1)])[:chars]

@@ -48,8 +48,15 @@ def my_data_fact(link, url, valid_hours, now):
     return envelope.make("arco.requested", SOURCE, my_data_subject(link.id), data, now=now)
 
 
+# What event_snapshot reads of an event: the registering use case loads no more than these
+# and what the rules need (services.registration.service).
+SNAPSHOT_READS = ("id", "title", "title_en", "description", "description_en", "status",
+                  "starts_at", "ends_at", "timezone", "venue", "address", "online_url", "city",
+                  "country", "host_organization", "related_commitments")
+
+
 def event_snapshot(event, links):
-    """The event as a fact carries it (published.EventSnapshot)."""
+    """The event as a fact carries it (published.EventSnapshot); it reads SNAPSHOT_READS."""
     return {
         "id": event.id, "title": event.title, "title_en": event.title_en,
         # Shortened: the invite shows them, and a fact goes to every attendee; the whole
@@ -97,7 +104,6 @@ def _attendee(registration, event, links):
         attendee.update(confirm_url=links.confirm(registration.id),
                         held_until=registration.held_until.isoformat())
     if registration.status == "confirmed":  # a seat: what opens the door
-        attendee.update(
-            checkin_token=checkin_codes.token(links.keys, event.id, registration.id),
-            checkin_code=checkin_codes.code(links.keys, event.id, registration.id))
+        attendee["checkin_token"], attendee["checkin_code"] = checkin_codes.token_and_code(
+            links.keys, event.id, registration.id)
     return attendee

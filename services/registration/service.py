@@ -7,7 +7,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from services.registration import domain, lifecycle
-from services.registration.facts import registration_fact
+from services.registration.facts import SNAPSHOT_READS, registration_fact
 from services.registration.models import Event, EventReminder, FeedTombstone, Outbox, Registration
 from shared import changes, outbox
 from shared.db import page_of, utcnow
@@ -103,7 +103,12 @@ _EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outb
 # On PostgreSQL the lock also reserves the id a new registration will take (its sequence),
 # so that its fact, which carries the id and a cancel link signed with it, is made before
 # the insert and written with it. SQLite gives the id at the insert, as before.
-_LOCK = select(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
+# Only the event's columns that the rules (domain.register) and its fact read: every column
+# more is a value to convert, and on PostgreSQL a column description to build, each time.
+_REGISTERING_READS = {*SNAPSHOT_READS, "capacity", "confirmed_count", "confirm_by_email",
+                      "registration_closes_at"}
+_LOCK = select(*(column for column in _EVENTS.c if column.name in _REGISTERING_READS)).where(
+    _EVENTS.c.id == bindparam("event_id")).with_for_update()
 _LOCK_EVENT = {"sqlite": _LOCK, "postgresql": _LOCK.add_columns(func.nextval(
     func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")).label("new_registration_id"))}
 _FIND_REGISTRATION = select(_REGISTRATIONS).where(

@@ -1,6 +1,7 @@
 """envelope.Checker, which checks a batch's envelopes only where they differ from the last
 valid one of their type, refuses exactly what validate_envelope refuses, one by one."""
 import copy
+import pickle
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -81,3 +82,20 @@ def test_a_made_fact_with_a_bad_attendee_is_refused_before_it_leaves():
     with pytest.raises(ValidationError):
         facts.registration_facts("registration.reminder", attendees, EVENT, LINKS, NOW,
                                  reminder=REMINDER)
+
+
+def test_an_envelope_changed_after_its_check_does_not_let_the_same_change_through():
+    first, second = reminders(2)
+    checker = envelope.Checker()
+    checker.check(first)
+    first["data"]["registration"]["language"] = "xx"  # a caller changing what it was given
+    with pytest.raises(ValidationError):
+        checker.check(changed(first, lambda e: e.update(id=second["id"])))
+
+
+def test_what_a_checker_keeps_holds_no_personal_data():
+    checker = envelope.Checker()
+    for made in reminders(2):
+        checker.check(made)
+    kept = pickle.dumps(vars(checker))
+    assert b"@example.org" not in kept and b"Persona" not in kept

@@ -43,7 +43,7 @@ def install(app, store):
             return _unavailable()
         if record["fingerprint"] != fingerprint:
             return problem(422, f"This {idempotency.HEADER} was used for a different request "
-                                "(another address or body); use a new key for a new asked.")
+                                "(another address or body); use a new key for a new request.")
         if record["state"] == "running":
             return problem(409, f"The first request with this {idempotency.HEADER} is still "
                                 "running; send it again in a moment for its answer.",

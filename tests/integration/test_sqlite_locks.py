@@ -9,12 +9,12 @@ from sqlalchemy import select
 from services.registration.models import Event
 
 
+pytestmark = pytest.mark.backends("sqlite")
+
+
 @pytest.fixture
 def sqlite_db(empty_database):
-    db = empty_database("registration")
-    if not db.url.startswith("sqlite"):
-        pytest.skip("SQLite's locks")
-    return db
+    return empty_database("registration")
 
 
 def another_writer_can_begin(db):

@@ -213,13 +213,15 @@ class SentNotRecorded(Exception):
 def held_connection(db):
     """On PostgreSQL, one connection for the records of a task's sends: a pool checkout per
     email, with its ping, cost the worker about as much CPU as the update and its commit.
+    It comes from `db.async_commits()`, whose commits do not wait for the disk.
     Unpinged, a connection that a restart ended fails at the task's next email, before it is
     sent; the task stops there and the sweeper retries the rest, as after any outage (the
     connection reconnects on its next use). None on SQLite, where a checkout is cheap and
     each record takes its own, and while the database is away: each record then tries its
     own and meets the outage itself."""
+    engine = db.async_commits()
     try:
-        connection = db.engine.connect() if db.engine.dialect.name == "postgresql" else None
+        connection = engine.connect() if engine is not None else None
     except SQLAlchemyError:
         connection = None
     with connection if connection is not None else nullcontext():
@@ -234,7 +236,8 @@ def recording_sent(db, delivery_id, held=None):
     gap is kept short (a bare Core statement, no ORM session). On PostgreSQL the update is
     made before sending, in a transaction left open on the task's `held` connection
     (held_connection), and the 250 is followed only by a COMMIT that does not wait for the
-    disk; a failed send rolls it back. SQLite has one write lock for the whole file and
+    disk (db.async_commits(): three round trips, BEGIN, UPDATE and COMMIT); a failed send
+    rolls it back. SQLite has one write lock for the whole file and
     must not hold it across network I/O, so there the update is its own short transaction
     after. A database that fails after the 250 raises SentNotRecorded, so the caller can
     keep that fact elsewhere (unrecorded.py).
@@ -249,9 +252,8 @@ def recording_sent(db, delivery_id, held=None):
         return
     sent = False
     try:
-        with (nullcontext(held) if held is not None else db.engine.connect()) as connection, \
-                connection.begin():
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        with (nullcontext(held) if held is not None else db.async_commits().connect()) \
+                as connection, connection.begin():
             connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
             yield
             sent = True

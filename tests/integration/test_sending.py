@@ -124,3 +124,19 @@ def test_a_task_after_the_server_ended_the_records_connection_sends_and_records_
     assert tasks.send_deliveries(ids) == ["sent", "sent", "sent"]
     assert len(inbox.messages) == 4
     assert set(states(worker).values()) == {("sent", 1)}
+
+
+def test_a_refused_email_is_not_recorded_sent_and_the_next_ones_are(worker, smtp):
+    # On PostgreSQL its `sent` was written before the send, in the transaction the refusal
+    # rolls back; the next email's record goes on the same connection.
+    inbox, _ = smtp
+    inbox.refused["refused"] = "550 5.1.1 Mailbox unavailable"
+    ids = queue(worker, "registration_confirmed",
+                [confirmation(address) for address in
+                 ("first@example.org", "refused@example.org", "third@example.org")])
+    assert tasks.send_deliveries(ids) == ["sent", "failed", "sent"]
+    assert sorted(to for to, _ in inbox.parsed()) == [{"first@example.org"},
+                                                      {"third@example.org"}]
+    assert states(worker) == {"first@example.org": ("sent", 1),
+                              "refused@example.org": ("failed", 1),
+                              "third@example.org": ("sent", 1)}

@@ -236,8 +236,10 @@ def recording_sent(db, delivery_id, held=None):
     gap is kept short (a bare Core statement, no ORM session). On PostgreSQL the update is
     made before sending, in a transaction left open on the task's `held` connection
     (held_connection), and the 250 is followed only by a COMMIT that does not wait for the
-    disk (db.async_commits(): three round trips, BEGIN, UPDATE and COMMIT); a failed send
-    rolls it back. SQLite has one write lock for the whole file and
+    disk (db.async_commits()); a failed send rolls it back. Each is AND CHAIN, which starts
+    the next email's transaction in the same round trip, as the connection's checkout
+    started the first (shared.db._begin_as_ping): two round trips an email, not a BEGIN
+    of its own as well. SQLite has one write lock for the whole file and
     must not hold it across network I/O, so there the update is its own short transaction
     after. A database that fails after the 250 raises SentNotRecorded, so the caller can
     keep that fact elsewhere (unrecorded.py).
@@ -252,11 +254,16 @@ def recording_sent(db, delivery_id, held=None):
         return
     sent = False
     try:
-        with (nullcontext(held) if held is not None else db.async_commits().connect()) \
-                as connection, connection.begin():
-            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
-            yield
+        with nullcontext(held) if held is not None else db.async_commits().connect() as connection:
+            try:
+                connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+                yield
+            except BaseException:
+                if not connection.invalidated:  # a connection that is gone rolled back with it
+                    connection.exec_driver_sql("ROLLBACK AND CHAIN")
+                raise
             sent = True
+            connection.exec_driver_sql("COMMIT AND CHAIN")
     except SQLAlchemyError as error:
         if sent:
             raise SentNotRecorded(delivery_id) from error

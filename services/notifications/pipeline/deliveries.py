@@ -236,8 +236,8 @@ def recording_sent(db, delivery_id, held=None):
     gap is kept short (a bare Core statement, no ORM session). On PostgreSQL the update is
     made before sending, in a transaction left open on the task's `held` connection
     (held_connection), and the 250 is followed only by a COMMIT that does not wait for the
-    disk (db.async_commits()); a failed send rolls it back. Each is AND CHAIN, which starts
-    the next email's transaction in the same round trip, as the connection's checkout
+    disk (db.async_commits()); a failed send rolls it back. The COMMIT is AND CHAIN, which
+    starts the next email's transaction in the same round trip, as the connection's checkout
     started the first (shared.db._begin_as_ping): two round trips an email, not a BEGIN
     of its own as well. SQLite has one write lock for the whole file and
     must not hold it across network I/O, so there the update is its own short transaction
@@ -258,12 +258,13 @@ def recording_sent(db, delivery_id, held=None):
             try:
                 connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
                 yield
+                sent = True
+                connection.exec_driver_sql("COMMIT AND CHAIN")
             except BaseException:
-                if not connection.invalidated:  # a connection that is gone rolled back with it
-                    connection.exec_driver_sql("ROLLBACK AND CHAIN")
+                # A plain ROLLBACK: it also ends what a connection the server ended leaves
+                # behind, so that the next use connects anew; the next email then BEGINs.
+                connection.rollback()
                 raise
-            sent = True
-            connection.exec_driver_sql("COMMIT AND CHAIN")
     except SQLAlchemyError as error:
         if sent:
             raise SentNotRecorded(delivery_id) from error

@@ -55,8 +55,9 @@ def make_base():
     return Base
 
 
-def make_engine(url):
-    """An engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
+def make_engine(url, settings=None):
+    """An engine; SQLite gets WAL, a busy timeout and write-locking transactions. PostgreSQL
+    `settings` ({name: value}) hold for every session of this engine's connections."""
     if url.startswith("sqlite"):
         _ensure_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
@@ -70,8 +71,13 @@ def make_engine(url):
     # a fresh one; a server that is gone answers within seconds, never a hang (shared.outages).
     # The check is the transaction's own BEGIN (_begin_as_ping), not a round trip of its own.
     psycopg_url = make_url(url).get_driver_name() == "psycopg"
+    connect_args = dict(SERVER_TIMEOUTS)
+    if settings:  # after any `options` the URL gives, which libpq would otherwise lose
+        connect_args["options"] = " ".join(
+            [*filter(None, [make_url(url).query.get("options")]),
+             *(f"-c {name}={value}" for name, value in settings.items())])
     engine = create_engine(url, pool_pre_ping=not psycopg_url, pool_timeout=10,
-                           connect_args=SERVER_TIMEOUTS, hide_parameters=True)  # no personal data in logs
+                           connect_args=connect_args, hide_parameters=True)  # no personal data in logs
     if psycopg_url:
         event.listen(engine, "checkout", _begin_as_ping)
     return engine
@@ -133,6 +139,17 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._watch = None  # the connection `data_version()` reads through, kept open
+        self._unsynced = None  # async_commits()' engine, made on first use
+
+    def async_commits(self):
+        """PostgreSQL: an engine of its own whose commits do not wait for the disk
+        (`synchronous_commit` off for its whole sessions), for records a crash may lose in
+        its last fraction of a second at no harm. A separate pool, so that the setting never
+        reaches a connection used for anything else; setting it per transaction (SET LOCAL)
+        costs a round trip each time. None on SQLite."""
+        if self._unsynced is None and not self.url.startswith("sqlite"):
+            self._unsynced = make_engine(self.url, {"synchronous_commit": "off"})
+        return self._unsynced
 
     @contextmanager
     def transaction(self):
@@ -178,6 +195,9 @@ class Database:
         if self._watch is not None:
             self._watch.close()
             self._watch = None
+        if self._unsynced is not None:
+            self._unsynced.dispose()
+            self._unsynced = None
         self.engine.dispose()
 
 

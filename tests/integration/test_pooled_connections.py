@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from services.registration.models import Registration
+from shared.db import Database
 from tests.conftest import POSTGRES_URL
 
 
@@ -28,3 +29,22 @@ def test_a_registration_after_the_server_ended_the_pooled_connection_succeeds(
         assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Registration)) == 2
+
+
+@pytest.mark.backends("postgresql")
+def test_only_the_engine_made_for_it_commits_without_waiting_for_the_disk(empty_database):
+    db = empty_database("notifications")
+    with_options = Database(f"{db.url}?options=-c%20statement_timeout%3D5000")
+    try:
+        assert _settings(db.async_commits()) == ("off", "0")
+        assert _settings(db.engine) == ("on", "0")  # the service's own connections wait
+        assert _settings(with_options.async_commits()) == ("off", "5s")  # the URL's are kept
+    finally:
+        with_options.dispose()
+
+
+def _settings(engine):
+    """(synchronous_commit, statement_timeout) of a connection of `engine`."""
+    with engine.connect() as connection:
+        return tuple(connection.exec_driver_sql(f"SHOW {name}").scalar_one()
+                     for name in ("synchronous_commit", "statement_timeout"))

@@ -4,11 +4,13 @@ import email
 import email.policy
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import create_engine, select, text
 
 from services.notifications.models import Delivery, Subscription
 from services.notifications.pipeline import deliveries, tasks
 from shared.db import utcnow
+from tests.conftest import POSTGRES_URL
 from tests.unit.test_alert_emails import alert
 from tests.unit.test_emails import fact
 
@@ -102,3 +104,39 @@ def test_the_sent_email_parses_as_a_mail_client_reads_it(worker, smtp):
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert "Hola, Ana López:" in message.get_body(("plain",)).get_content()
     assert [part.get_content_type() for part in message.iter_attachments()] == ["text/calendar"]
+
+
+@pytest.mark.backends("postgresql")
+def test_a_task_after_the_server_ended_the_records_connection_sends_and_records_each(
+        worker, smtp):
+    inbox, _ = smtp
+    assert tasks.send_deliveries(queue(worker, "registration_confirmed",
+                                       [confirmation("before@example.org")])) == ["sent"]
+    with worker.async_commits().connect() as connection:  # the one the task recorded on
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    admin = create_engine(f"{POSTGRES_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+
+    ids = queue(worker, "registration_confirmed", [confirmation(f"after{i}@example.org")
+                                                   for i in range(3)])
+    assert tasks.send_deliveries(ids) == ["sent", "sent", "sent"]
+    assert len(inbox.messages) == 4
+    assert set(states(worker).values()) == {("sent", 1)}
+
+
+def test_a_refused_email_is_not_recorded_sent_and_the_next_ones_are(worker, smtp):
+    # On PostgreSQL its `sent` was written before the send, in the transaction the refusal
+    # rolls back; the next email's record goes on the same connection.
+    inbox, _ = smtp
+    inbox.refused["refused"] = "550 5.1.1 Mailbox unavailable"
+    ids = queue(worker, "registration_confirmed",
+                [confirmation(address) for address in
+                 ("first@example.org", "refused@example.org", "third@example.org")])
+    assert tasks.send_deliveries(ids) == ["sent", "failed", "sent"]
+    assert sorted(to for to, _ in inbox.parsed()) == [{"first@example.org"},
+                                                      {"third@example.org"}]
+    assert states(worker) == {"first@example.org": ("sent", 1),
+                              "refused@example.org": ("failed", 1),
+                              "third@example.org": ("sent", 1)}

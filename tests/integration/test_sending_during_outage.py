@@ -135,3 +135,27 @@ def test_a_task_that_finds_the_database_away_leaves_its_rows_to_the_sweeper(sett
                               after_outage=True) == ids
     assert {_state(notifications.db, i) for i in ids} == {"sent"}
     assert all(len(inbox.to(f"p{i}@example.org")) == 1 for i in range(3))
+
+
+@pytest.mark.backends("postgresql")
+def test_the_emails_after_one_sent_while_the_database_went_away_go_once_each(setting):
+    # The task's records connection ends under its first email, after the UPDATE and before
+    # the COMMIT: that email is noted in Redis, the next ones are recorded on a new one.
+    notifications, inbox, outage = setting
+    ids = queue(notifications.db, "registration_confirmed",
+                [confirmation(f"q{i}@example.org") for i in range(3)])
+    inbox.outage = outage
+    ending = outage.begin
+
+    def once():
+        inbox.outage = None
+        ending()
+
+    outage.begin = once
+    assert tasks.send_deliveries(ids) == ["sent", "sent", "sent"]
+    assert unrecorded.waiting(notifications.bus.redis) == {ids[0]: None}
+    assert [_state(notifications.db, i) for i in ids] == ["inflight", "sent", "sent"]
+
+    sweeper.sweep_once(notifications, enqueue=tasks.send_deliveries)  # stale at once
+    assert {_state(notifications.db, i) for i in ids} == {"sent"}
+    assert all(len(inbox.to(f"q{i}@example.org")) == 1 for i in range(3))

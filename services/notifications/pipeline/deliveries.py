@@ -213,13 +213,15 @@ class SentNotRecorded(Exception):
 def held_connection(db):
     """On PostgreSQL, one connection for the records of a task's sends: a pool checkout per
     email, with its ping, cost the worker about as much CPU as the update and its commit.
+    It comes from `db.async_commits()`, whose commits do not wait for the disk.
     Unpinged, a connection that a restart ended fails at the task's next email, before it is
     sent; the task stops there and the sweeper retries the rest, as after any outage (the
     connection reconnects on its next use). None on SQLite, where a checkout is cheap and
     each record takes its own, and while the database is away: each record then tries its
     own and meets the outage itself."""
+    engine = db.async_commits()
     try:
-        connection = db.engine.connect() if db.engine.dialect.name == "postgresql" else None
+        connection = engine.connect() if engine is not None else None
     except SQLAlchemyError:
         connection = None
     with connection if connection is not None else nullcontext():
@@ -234,7 +236,10 @@ def recording_sent(db, delivery_id, held=None):
     gap is kept short (a bare Core statement, no ORM session). On PostgreSQL the update is
     made before sending, in a transaction left open on the task's `held` connection
     (held_connection), and the 250 is followed only by a COMMIT that does not wait for the
-    disk; a failed send rolls it back. SQLite has one write lock for the whole file and
+    disk (db.async_commits()); a failed send rolls it back. The COMMIT is AND CHAIN, which
+    starts the next email's transaction in the same round trip, as the connection's checkout
+    started the first (shared.db._begin_as_ping): two round trips an email, not a BEGIN
+    of its own as well. SQLite has one write lock for the whole file and
     must not hold it across network I/O, so there the update is its own short transaction
     after. A database that fails after the 250 raises SentNotRecorded, so the caller can
     keep that fact elsewhere (unrecorded.py).
@@ -249,12 +254,17 @@ def recording_sent(db, delivery_id, held=None):
         return
     sent = False
     try:
-        with (nullcontext(held) if held is not None else db.engine.connect()) as connection, \
-                connection.begin():
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
-            yield
-            sent = True
+        with nullcontext(held) if held is not None else db.async_commits().connect() as connection:
+            try:
+                connection.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": utcnow()})
+                yield
+                sent = True
+                connection.exec_driver_sql("COMMIT AND CHAIN")
+            except BaseException:
+                # A plain ROLLBACK: it also ends what a connection the server ended leaves
+                # behind, so that the next use connects anew; the next email then BEGINs.
+                connection.rollback()
+                raise
     except SQLAlchemyError as error:
         if sent:
             raise SentNotRecorded(delivery_id) from error

@@ -30,39 +30,67 @@ class PublicRateLimit:
 
     def retry_after(self, client, *also):
         """Seconds to wait if `client` is over a limit, else None. `also`: pairs of another
-        PublicRateLimit at the same Redis and its key, counted in the same round trip; the
-        wait is then the longest of every refusing window. The hit is counted in every window
-        that allows it, even when another window refuses it."""
-        windows = [(limit, key, rate) for limit, key in ((self, client), *also)
-                   for rate in limit.rates]
+        PublicRateLimit at the same Redis and its key, counted in the same round trip, but
+        only when this limit lets the request through: a client this limit refuses adds no
+        entry to them (otherwise each refused request could make Redis keep a new key, one
+        per event id it names). The wait is the longest of every refusing window. The hit is
+        counted in every window of this limit that allows it, even when another refuses it."""
+        own = [(self, client, rate) for rate in self.rates]
+        windows = own + [(limit, key, rate) for limit, key in also for rate in limit.rates]
         try:
-            allowed, shared = self._hit_shared(windows), True
+            allowed, shared = self._hit_shared(windows, len(own)), True
         except (RedisError, ConnectionError, OSError):
-            allowed, shared = [limit.local.hit(rate, limit.scope, key)
-                               for limit, key, rate in windows], False
+            allowed, shared = self._hit_local(windows, len(own)), False
         waits = [(limit.shared if shared else limit.local).get_window_stats(
                      rate, limit.scope, key).reset_time
-                 for (limit, key, rate), ok in zip(windows, allowed) if not ok]
+                 for (limit, key, rate), ok in zip(windows, allowed) if ok is False]
         return max(1, math.ceil(max(waits) - time.time())) if waits else None
 
-    def _hit_shared(self, windows):
+    @staticmethod
+    def _hit_local(windows, own):
+        """Redis away: each process counts in its own memory, the `also` windows only if
+        the first `own` allowed the hit (None: not asked)."""
+        allowed = [limit.local.hit(rate, limit.scope, key) for limit, key, rate in windows[:own]]
+        if not all(allowed):
+            return allowed + [None] * (len(windows) - own)
+        return allowed + [limit.local.hit(rate, limit.scope, key)
+                          for limit, key, rate in windows[own:]]
+
+    def _hit_shared(self, windows, own):
         """Count the hit in every window in one Redis round trip (the production default
         has two rates, and a registration adds its event's): limits' own moving-window
-        script, each entry as its `hit` writes it."""
+        script, each entry as its `hit` writes it. When one of the first `own` windows
+        refused, the hits made in the others are taken back (a second round trip, for
+        refused requests only): None for them."""
         if len(windows) == 1:
             limit, key, rate = windows[0]
             return [limit.shared.hit(rate, limit.scope, key)]
         script = self.storage.lua_acquire_moving_window
         pipeline = self.storage.get_connection().pipeline(transaction=False)
         now = time.time()
-        for limit, key, rate in windows:
-            entry = limit.storage.prefixed_key(rate.key_for(limit.scope, key))
+        entries = [limit.storage.prefixed_key(rate.key_for(limit.scope, key))
+                   for limit, key, rate in windows]
+        for (limit, key, rate), entry in zip(windows, entries):
             # evalsha itself, not script(client=pipeline), which adds a SCRIPT EXISTS round trip
             pipeline.evalsha(script.sha, 1, entry, now, rate.amount, rate.get_expiry(), 1)
         try:
-            return [bool(acquired) for acquired in pipeline.execute()]
+            allowed = [bool(acquired) for acquired in pipeline.execute()]
         except NoScriptError:  # Redis restarted and forgot the script: the plain calls load it
-            return [limit.shared.hit(rate, limit.scope, key) for limit, key, rate in windows]
+            allowed = [limit.shared.hit(rate, limit.scope, key) for limit, key, rate in windows]
+        if all(allowed[:own]):
+            return allowed
+        # limits' moving window keeps a key's hits as a list, newest first (its script
+        # LPUSHes each): popping the head takes back the hit just made, and a key that held
+        # only that hit goes with it.
+        undo = self.storage.get_connection().pipeline(transaction=False)
+        for entry, acquired in zip(entries[own:], allowed[own:]):
+            if acquired:
+                undo.lpop(entry)
+        try:
+            undo.execute()
+        except (RedisError, ConnectionError, OSError):
+            pass  # a hit not taken back only holds that client to the limit sooner
+        return allowed[:own] + [None] * (len(windows) - own)
 
 
 @functools.lru_cache(maxsize=4096)  # parsing an address costs; a registration asks twice

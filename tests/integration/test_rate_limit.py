@@ -7,6 +7,7 @@ import redis
 from services.commitments.app import create_app as commitments_app_of
 from services.registration.app import create_app
 from shared.devstack import RedisServer
+from shared.ratelimit import PublicRateLimit
 from tests.integration.commitments_helpers import commitments_app  # noqa: F401 (a fixture)
 
 
@@ -181,3 +182,15 @@ def test_the_registration_form_counts_per_address_and_says_so_in_words(registrat
     assert answers[3].mimetype == "text/html"
     assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
     assert "Demasiados registros" in answers[3].get_data(as_text=True)
+
+
+def test_with_redis_away_a_refused_request_counts_in_no_further_limit():
+    """In memory, as through Redis: a request its own limit refuses is not counted against
+    the limits asked with it (a registration's event)."""
+    away = "redis://127.0.0.1:1/0"  # nothing listens there
+    per_address = PublicRateLimit(away, "1/minute", "public")
+    per_event = PublicRateLimit(away, "5/hour", "registration-event")
+    assert per_address.retry_after("10.0.0.1", (per_event, "7:10.0.0.1")) is None
+    assert 1 <= per_address.retry_after("10.0.0.1", (per_event, "7:10.0.0.1")) <= 60
+    [rate] = per_event.rates
+    assert per_event.local.get_window_stats(rate, "registration-event", "7:10.0.0.1").remaining == 4

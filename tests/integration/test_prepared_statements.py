@@ -2,7 +2,8 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, exc, insert, select, update
+from sqlalchemy import (Column, Integer, MetaData, String, Table, bindparam, exc, insert, select,
+                        update)
 
 from shared.db import Database, UTCDateTime, utcnow
 from shared.prepared import Prepared

@@ -1,4 +1,4 @@
-"""UTCDateTime on a real SQLite file: stored as DATETIME's text in UTC, read back aware and equal."""
+"""UTCDateTime on a real SQLite file: stored as DATETIME's text in UTC, read back aware."""
 from datetime import datetime, timedelta, timezone
 
 import pytest

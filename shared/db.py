@@ -45,6 +45,33 @@ class UTCDateTime(TypeDecorator):
             value = value.replace(tzinfo=timezone.utc)
         return value
 
+    # On SQLite, the same text both ways in one step each: SQLAlchemy's DATETIME formats a
+    # dict of the fields and parses into a naive datetime that replace() then makes aware,
+    # keyword calls that cost a registration (nine times) about 2 % of its instructions.
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value):
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            # "YYYY-MM-DD HH:MM:SS.ffffff", DATETIME's storage format, without the "+00:00"
+            return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:-6]
+        return process
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = super().result_processor(dialect, coltype)
+
+        def process(value):
+            if type(value) is str and len(value) == 26:  # as bind_processor writes them
+                return datetime.fromisoformat(value + "+00:00")
+            return parse(value)
+        return process
+
 
 def make_base():
     """A declarative base with its own metadata: each service owns its tables."""

@@ -1,0 +1,58 @@
+"""shared.prepared on a real SQLite file: what it writes and reads is what execute() does."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import (Column, Integer, MetaData, String, Table, bindparam, exc, insert, select,
+                        update)
+
+from shared.db import Database, UTCDateTime, utcnow
+from shared.prepared import Prepared
+
+METADATA = MetaData()
+THINGS = Table("things", METADATA, Column("id", Integer, primary_key=True),
+               Column("name", String(20), unique=True, nullable=False),
+               Column("size", Integer, default=7),
+               Column("at", UTCDateTime, nullable=False),
+               Column("updated_at", UTCDateTime, default=utcnow, onupdate=utcnow))
+ADD = Prepared(insert(THINGS).returning(THINGS.c.id, THINGS.c.at, THINGS.c.updated_at))
+RESIZE = Prepared(update(THINGS).where(THINGS.c.id == bindparam("thing_id")))
+FIND = Prepared(select(THINGS).where(THINGS.c.name == bindparam("wanted")))
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/things.db")
+    METADATA.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+def stored(db):
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(
+            "SELECT name, size, at, updated_at IS NOT NULL FROM things ORDER BY id")]
+
+
+def test_rows_are_written_and_read_as_execute_does(db):
+    at = datetime(2026, 5, 1, 12, 30, tzinfo=timezone(timedelta(hours=-6)))
+    with db.writing() as connection:
+        added = ADD.first(connection, {"name": "prepared", "at": at})
+        connection.execute(insert(THINGS), {"name": "executed", "at": at})
+    assert added["at"] == at and added["at"].tzinfo is not None  # UTCDateTime both ways
+    assert added["updated_at"] is not None  # the column's default, evaluated per run
+    prepared, executed = stored(db)
+    assert prepared[1:] == executed[1:] == (7, "2026-05-01 18:30:00.000000", 1)
+    with db.writing() as connection:
+        assert FIND.first(connection, {"wanted": "nobody"}) is None
+        before = FIND.first(connection, {"wanted": "prepared"})
+        RESIZE.first(connection, {"thing_id": added["id"], "size": 9})
+        after = FIND.first(connection, {"wanted": "prepared"})
+    assert after["size"] == 9 and after["updated_at"] > before["updated_at"]  # its onupdate
+
+
+def test_a_failed_statement_raises_sqlalchemys_error_and_the_transaction_keeps_nothing(db):
+    with pytest.raises(exc.IntegrityError):
+        with db.writing() as connection:
+            ADD.first(connection, {"name": "first", "at": utcnow()})
+            ADD.first(connection, {"name": "first", "at": utcnow()})
+    assert stored(db) == []

@@ -41,6 +41,10 @@ def test_only_the_engine_made_for_it_commits_without_waiting_for_the_disk(empty_
         assert _settings(with_options.async_commits()) == ("off", "5s")  # the URL's are kept
     finally:
         with_options.dispose()
+    with db.transaction(durable=False) as session:  # what a webhook call's outcome is written in
+        assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+    with db.transaction() as session:
+        assert session.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
 
 
 def _settings(engine):

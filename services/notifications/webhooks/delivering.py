@@ -11,7 +11,6 @@ Redis and not made again; any other database error leaves the row claimed for th
 """
 import logging
 
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.notifications.mail.kinds import webhook_disabled
@@ -69,11 +68,10 @@ def _record(worker, delivery, answer, enqueue, permanent=False):
 
 def _write(worker, delivery, answer, permanent):
     now, settings, notices = utcnow(), worker.settings, []
-    with worker.db.transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            # As for a sent email (deliveries.recording_sent): a crash in the instant after
-            # the commit repeats one call, with its webhook-id, which receivers deduplicate.
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    # Not durable, as a sent email's record (deliveries.recording_sent): a crash in the
+    # instant after the commit repeats one call, with its webhook-id, which receivers
+    # deduplicate.
+    with worker.db.transaction(durable=False) as session:
         row = session.get(Delivery, delivery.id)
         endpoint = session.get(WebhookEndpoint, row.endpoint_id)
         row.last_status_code = answer.status

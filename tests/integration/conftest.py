@@ -61,6 +61,23 @@ def service_databases(databases):
 
 
 @pytest.fixture
+def sqlite_with(tmp_path):
+    """sqlite_with(metadata) -> a Database on a fresh SQLite file holding those tables, for
+    tests of shared.db's SQLite behaviour on tables of their own."""
+    made = []
+
+    def make(metadata):
+        database = Database(f"sqlite:///{tmp_path}/tables-{len(made)}.db")
+        metadata.create_all(database.engine)
+        made.append(database)
+        return database
+
+    yield make
+    for database in made:
+        database.dispose()
+
+
+@pytest.fixture
 def empty_database(service_databases):
     """empty_database(service) -> the backend's database for `service`, with every row deleted."""
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import (Column, Integer, MetaData, String, Table, bindparam, exc, insert, select,
                         update)
 
-from shared.db import Database, UTCDateTime, utcnow
+from shared.db import UTCDateTime, utcnow
 from shared.prepared import Prepared
 
 METADATA = MetaData()
@@ -20,11 +20,8 @@ FIND = Prepared(select(THINGS).where(THINGS.c.name == bindparam("wanted")))
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/things.db")
-    METADATA.create_all(database.engine)
-    yield database
-    database.dispose()
+def db(sqlite_with):
+    return sqlite_with(METADATA)
 
 
 def stored(db):

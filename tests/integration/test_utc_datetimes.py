@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
-from shared.db import Database, UTCDateTime
+from shared.db import UTCDateTime
 
 METADATA = MetaData()
 MOMENTS = Table("moments", METADATA, Column("id", Integer, primary_key=True),
@@ -13,11 +13,8 @@ MEXICO = timezone(timedelta(hours=-6))
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/moments.db")
-    METADATA.create_all(database.engine)
-    yield database
-    database.dispose()
+def db(sqlite_with):
+    return sqlite_with(METADATA)
 
 
 def test_times_are_stored_in_utc_and_read_back_aware(db):

@@ -82,9 +82,11 @@ def make_base():
     return Base
 
 
-def make_engine(url, settings=None):
+def make_engine(url, settings=None, autocommit=False):
     """An engine; SQLite gets WAL, a busy timeout and write-locking transactions. PostgreSQL
-    `settings` ({name: value}) hold for every session of this engine's connections."""
+    `settings` ({name: value}) hold for every session of this engine's connections;
+    `autocommit`: each statement commits as it runs, and connections are not checked at
+    checkout (Database.autocommits())."""
     if url.startswith("sqlite"):
         _ensure_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
@@ -103,9 +105,11 @@ def make_engine(url, settings=None):
         connect_args["options"] = " ".join(
             [*filter(None, [make_url(url).query.get("options")]),
              *(f"-c {name}={value}" for name, value in settings.items())])
-    engine = create_engine(url, pool_pre_ping=not psycopg_url, pool_timeout=10,
-                           connect_args=connect_args, hide_parameters=True)  # no personal data in logs
-    if psycopg_url:
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, pool_pre_ping=not (psycopg_url or autocommit), pool_timeout=10,
+                           connect_args=connect_args, hide_parameters=True,  # no personal data in logs
+                           **options)
+    if psycopg_url and not autocommit:
         event.listen(engine, "checkout", _begin_as_ping)
     return engine
 
@@ -167,6 +171,7 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._watch = None  # the connection `data_version()` reads through, kept open
         self._unsynced = None  # async_commits()' engine, made on first use
+        self._autocommits = None  # autocommits()' engine, made on first use
 
     def async_commits(self):
         """PostgreSQL: an engine of its own whose commits do not wait for the disk
@@ -177,6 +182,16 @@ class Database:
         if self._unsynced is None and not self.url.startswith("sqlite"):
             self._unsynced = make_engine(self.url, {"synchronous_commit": "off"})
         return self._unsynced
+
+    def autocommits(self):
+        """PostgreSQL: an engine of its own whose connections commit each statement as it
+        runs, for a change written in one statement (its BEGIN and COMMIT would be two round
+        trips more). A pooled connection is not checked before use (a check is a round trip
+        too): the caller finds a dead one by the error (shared.outages.database_away) and
+        does its work again the usual way. None on SQLite."""
+        if self._autocommits is None and not self.url.startswith("sqlite"):
+            self._autocommits = make_engine(self.url, autocommit=True)
+        return self._autocommits
 
     @contextmanager
     def transaction(self, durable=True):
@@ -226,9 +241,10 @@ class Database:
         if self._watch is not None:
             self._watch.close()
             self._watch = None
-        if self._unsynced is not None:
-            self._unsynced.dispose()
-            self._unsynced = None
+        for engine in (self._unsynced, self._autocommits):
+            if engine is not None:
+                engine.dispose()
+        self._unsynced = self._autocommits = None
         self.engine.dispose()
 
 

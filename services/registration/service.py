@@ -6,8 +6,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import ObjectDeletedError
 
-from services.registration import domain, lifecycle
-from services.registration.facts import SNAPSHOT_READS, registration_fact
+from services.registration import domain, lifecycle, registering_at_once
+from services.registration.facts import registration_fact
 from services.registration.models import Event, EventReminder, FeedTombstone, Outbox, Registration
 from shared import changes, outbox
 from shared.db import page_of, utcnow
@@ -103,15 +103,14 @@ def list_events(db, now, page, per_page, when=None, q=None, country=None, city=N
 _EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outbox.__table__
 # On PostgreSQL the lock also reserves the id a new registration will take (its sequence),
 # so that its fact, which carries the id and a cancel link signed with it, is made before
-# the insert and written with it. SQLite gives the id at the insert, as before.
-# Only the event's columns that the rules (domain.register) and its fact read: every column
-# more is a value to convert, and on PostgreSQL a column description to build, each time.
-_REGISTERING_READS = {*SNAPSHOT_READS, "capacity", "confirmed_count", "confirm_by_email",
-                      "registration_closes_at"}
+# the insert and written with it, and reads the version registering_at_once compares.
+# SQLite gives the id at the insert, as before.
+_REGISTERING_READS = registering_at_once.READS
 _LOCK = select(*(column for column in _EVENTS.c if column.name in _REGISTERING_READS)).where(
     _EVENTS.c.id == bindparam("event_id")).with_for_update()
 _LOCK_EVENT = {"sqlite": _LOCK, "postgresql": _LOCK.add_columns(func.nextval(
-    func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")).label("new_registration_id"))}
+    func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")).label("new_registration_id"),
+    registering_at_once.VERSION)}
 _FIND_REGISTRATION = select(_REGISTRATIONS).where(
     _REGISTRATIONS.c.event_id == bindparam("event_id"),
     _REGISTRATIONS.c.email_key == bindparam("email_key"))
@@ -191,11 +190,22 @@ def register(db, event_id, fields, links, now, pending_hold, tell_repeat=True):
     needs = (fields.get("accessibility_needs") or "").strip() or None
     changes.update(accessibility_needs=needs, accessibility_consent_at=now if needs else None,
                    privacy_consent_at=now, queued_at=now, cancelled_at=None)
+    if db.autocommits() is not None:  # PostgreSQL: a rush's registrations in one round trip
+        registration = SimpleNamespace(id=None, event_id=event_id, email_key=email_key,
+                                       invite_sequence=0, **changes)
+        added = registering_at_once.register(
+            db, registration, dict(changes), lambda fact_type, event: registration_fact(
+                fact_type, registration, event, links, now), now, pending_hold)
+        if added is not None:
+            registration.id, registration.created_at = added
+            return registration, True
     with db.writing() as connection:
         # FOR UPDATE serialises capacity decisions per event, as in _event_for_update.
         event = _lock_event(connection, event_id)
         if event is None:
             raise NotFound(f"There is no event {event_id}.")
+        if hasattr(event, "version"):  # PostgreSQL: what the next ones compare
+            registering_at_once.keep(db, vars(event))
         registration = SimpleNamespace(id=getattr(event, "new_registration_id", None),
                                        event_id=event_id, email_key=email_key,
                                        invite_sequence=0, **changes)
@@ -301,7 +311,9 @@ def list_registrations(db, event_id, page, per_page):
         if session.get(Event, event_id) is None:
             raise NotFound(f"There is no event {event_id}.")
         query = select(Registration).where(Registration.event_id == event_id)
-        return page_of(session, query.order_by(Registration.id), page, per_page)  # None: all (CSV)
+        # In the order people registered: ids are not (registering_at_once takes them in blocks).
+        return page_of(session, query.order_by(Registration.created_at, Registration.id),
+                       page, per_page)  # None: all (CSV)
 
 
 def registration_view(db, registration_id):

@@ -3,9 +3,10 @@ keys every purpose signs with."""
 import functools
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 
-from itsdangerous import (BadSignature, Serializer, SignatureExpired, TimestampSigner,
+from itsdangerous import (BadSignature, SignatureExpired, TimestampSigner,
                           URLSafeTimedSerializer, base64_encode)
 
 from shared.schemas import MAX_INT
@@ -82,12 +83,14 @@ class _IdSerializer(URLSafeTimedSerializer):
     """itsdangerous' URL-safe timed tokens, without its attempt to compress the payload, and
     signed by one kept signer (it keeps no state between calls) rather than a new one each."""
 
-    signer = _KeptKeySigner
+    default_signer = _KeptKeySigner  # `signer = ...` would be overwritten by __init__'s default
 
     def dump_payload(self, obj):
         # An id never compresses (zlib adds at least 6 bytes), so the token is the same, and
         # trying sets up zlib's ~256 KiB of state: most of the time of signing a link.
-        return base64_encode(Serializer.dump_payload(self, obj))
+        # Its JSON as itsdangerous' _CompactJSON writes it, by a kept encoder: json.dumps
+        # builds a new one for every call with arguments of its own.
+        return base64_encode(_COMPACT_JSON.encode(obj))
 
     def make_signer(self, salt=None):
         if salt is not None and salt != self.salt:
@@ -95,6 +98,9 @@ class _IdSerializer(URLSafeTimedSerializer):
         if "_signer" not in self.__dict__:
             self._signer = super().make_signer(salt)
         return self._signer
+
+
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @functools.lru_cache(maxsize=32)

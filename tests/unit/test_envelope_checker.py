@@ -2,10 +2,11 @@
 valid one of their type, refuses exactly what validate_envelope refuses, one by one."""
 import copy
 import pickle
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from services.registration import facts
 from services.registration.models import Event, Registration
@@ -38,6 +39,13 @@ def changed(made, change):
 
 CHANGES = {
     "an invalid language": lambda e: e["data"]["registration"].update(language="xx"),
+    "a number for a name": lambda e: e["data"]["registration"].update(name=7),
+    "a word for a sequence": lambda e: e["data"]["registration"].update(invite_sequence="x"),
+    "a bad hold time": lambda e: e["data"]["registration"].update(held_until="soon"),
+    "no attendee email": lambda e: e["data"]["registration"].pop("email"),
+    "an unknown attendee field": lambda e: e["data"]["registration"].update(extra=1),
+    "a null attendee": lambda e: e["data"].update(registration=None),
+    "an attendee not an object": lambda e: e["data"].update(registration=[1]),
     "true for an id": lambda e: e["data"]["event"].update(id=True),
     "a word for an id": lambda e: e["data"]["registration"].update(id="seven"),
     "no attendee": lambda e: e["data"].pop("registration"),
@@ -49,6 +57,8 @@ CHANGES = {
     "no subject": lambda e: e.pop("subject"),
     "a bad id": lambda e: e.update(id="not-a-uuid"),
     "an unknown type": lambda e: e.update(type="registration.nonsense"),
+    "a list for a type": lambda e: e.update(type=["registration.reminder"]),
+    "an unknown attribute": lambda e: e.update(extra=1),
     "a bad reminder time": lambda e: e["data"]["reminder"].update(due_at="tomorrow"),
 }
 
@@ -99,3 +109,37 @@ def test_what_a_checker_keeps_holds_no_personal_data():
         checker.check(made)
     kept = pickle.dumps(vars(checker))
     assert b"@example.org" not in kept and b"Persona" not in kept
+
+
+class Window(Schema):
+    opens = fields.Integer(required=True)
+    closes = fields.Integer(required=True)
+
+    @validates_schema
+    def _in_order(self, data, **kwargs):
+        if data["closes"] < data["opens"]:
+            raise ValidationError("It closes before it opens.")
+
+
+class WindowFact(Schema):
+    window = fields.Nested(Window, required=True)
+
+
+def test_a_nested_object_with_rules_across_its_fields_is_checked_whole(monkeypatch):
+    """Its fields are each valid alone, and only one changed: the rule across them still runs."""
+    monkeypatch.setattr(envelope, "_data_schemas", lambda schemas={"window.set": WindowFact()}: schemas)
+
+    def made(window):
+        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/test",
+                "type": "window.set", "time": NOW.isoformat(), "subject": "w",
+                "datacontenttype": "application/json", "data": {"window": window}}
+
+    bad = made({"opens": 2, "closes": 1})
+    with pytest.raises(ValidationError) as alone:
+        envelope.validate_envelope(bad)
+    checker = envelope.Checker()
+    checker.check(made({"opens": 0, "closes": 1}))
+    with pytest.raises(ValidationError) as batched:
+        checker.check(bad)
+    assert batched.value.messages == alone.value.messages == {
+        "data": {"window": {"_schema": ["It closes before it opens."]}}}

@@ -1,12 +1,13 @@
-"""Statements built once as SQLAlchemy constructs, run on SQLite's own cursor.
+"""Statements built once as SQLAlchemy constructs, run on the driver's own cursor.
 
 `connection.execute()` builds an execution context, looks the statement up in the compiled
 cache, evaluates defaults and wraps the cursor in a Result for every statement: on SQLite,
-where the statement itself takes a few µs, that is most of a registration's database CPU.
-A `Prepared` statement is compiled once per set of parameter names and runs with the same
-SQL, the same type conversions (bind and result processors, `UTCDateTime`'s included) and the
-same Python-side defaults and `onupdate`s, in the transaction of the Core connection given.
-SQLite only: PostgreSQL's statements are a round trip each, and go through `execute()`.
+where the statement itself takes a few µs, that is most of a registration's database CPU,
+and on PostgreSQL about as much as the round trip's own. A `Prepared` statement is compiled
+once per set of parameter names and runs with the same SQL, the same type conversions (bind
+and result processors, `UTCDateTime`'s included) and the same Python-side defaults and
+`onupdate`s, in the transaction of the Core connection given; an error is raised as
+execute() raises it, and a connection the server ended is invalidated as execute() does.
 """
 from sqlalchemy import exc
 
@@ -27,12 +28,15 @@ class Prepared:
 
 class _Form:
     def __init__(self, statement, dialect, names):
-        if dialect.name != "sqlite":
-            raise ValueError("Prepared statements run on SQLite only")
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
+        if compiled.escaped_bind_names:
+            raise ValueError(f"parameter names Prepared cannot bind: {compiled.escaped_bind_names}")
         self.compiled, self.dialect, self.sql = compiled, dialect, compiled.string
         processors = compiled._bind_processors
-        self.binds = [(name, processors.get(name)) for name in compiled.positiontup]
+        # SQLite's qmark style takes a list in the statement's order; psycopg's pyformat a dict.
+        self.positional = compiled.positiontup is not None
+        self.binds = [(name, processors.get(name)) for name in (
+            compiled.positiontup if self.positional else compiled.bind_names.values())]
         # The columns' defaults (an insert's) and `onupdate`s (an update's) the statement
         # binds, evaluated per run as execute() does; only plain values and functions.
         self.defaults = [(column.key, _value_of(column.default))
@@ -46,18 +50,29 @@ class _Form:
         values = self.compiled.construct_params(params)
         for name, default in self.defaults:
             values[name] = default()
-        arguments = [values[name] if processor is None else processor(values[name])
-                     for name, processor in self.binds]
-        cursor = connection.connection.cursor()
+        if self.positional:
+            arguments = [values[name] if processor is None else processor(values[name])
+                         for name, processor in self.binds]
+        else:
+            arguments = {name: values[name] if processor is None else processor(values[name])
+                         for name, processor in self.binds}
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, arguments)
             row = cursor.fetchone() if self.columns else None
             if row is not None:
                 cursor.fetchall()  # SQLite finishes a RETURNING statement's work on its last row
         except self.dialect.loaded_dbapi.Error as error:
-            # As execute() raises it: callers (shared.outages) tell faults by SQLAlchemy's classes.
-            raise exc.DBAPIError.instance(self.sql, None, error, self.dialect.loaded_dbapi.Error,
-                                          hide_parameters=True, dialect=self.dialect) from error
+            # As execute() raises it: callers (shared.outages) tell faults by SQLAlchemy's
+            # classes, and the pool must not hand out again a connection the server ended.
+            ended = self.dialect.is_disconnect(error, dbapi_connection, cursor)
+            if ended:  # as execute() does: every connection opened before it is recycled too
+                connection.engine.pool._invalidate(connection.connection, error)
+                connection.invalidate(error)
+            raise exc.DBAPIError.instance(
+                self.sql, None, error, self.dialect.loaded_dbapi.Error, hide_parameters=True,
+                dialect=self.dialect, connection_invalidated=ended) from error
         finally:
             cursor.close()
         if row is None:

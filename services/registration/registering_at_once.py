@@ -32,6 +32,7 @@ from services.registration.facts import SNAPSHOT_READS
 from services.registration.models import Event, Outbox, Registration
 from shared import outages, outbox
 from shared.db import utcnow
+from shared.prepared import Prepared
 
 _EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outbox.__table__
 # The event's columns a registration reads: what the rules need and what its fact carries.
@@ -75,7 +76,7 @@ _QUEUED = insert(_OUTBOX).from_select(
            bindparam("payload", type_=_OUTBOX.c.payload.type),
            bindparam("written_at", type_=_OUTBOX.c.created_at.type))
     .where(exists(select(_ADDED.c.id)))).cte("queued")
-_WRITE = select(_ADDED.c.id, _ADDED.c.created_at).add_cte(_SEATED).add_cte(_QUEUED)
+_WRITE = Prepared(select(_ADDED.c.id, _ADDED.c.created_at).add_cte(_SEATED).add_cte(_QUEUED))
 
 
 class _Kept:
@@ -130,13 +131,13 @@ def register(db, registration, changes, make_fact, now, pending_hold):
                       "created_at": written_at, "updated_at": written_at, "invite_sequence": 0,
                       "checked_in_at": None, "anonymised_at": None, "walk_in": False,
                       "change_xid": 0}
-            added = connection.execute(_WRITE, {
+            added = _WRITE.first(connection, {
                 **{f"new_{name}": value for name, value in values.items()},
                 **outbox.row(fact), "event_id": event_id, "version": version,
                 "seats_taken": event.confirmed_count - before,
-                "written_at": written_at}).one_or_none()
+                "written_at": written_at})
     except Exception as error:
         if outages.database_away(error):
             return None  # a pooled connection the server had ended: the locked way checks
         raise
-    return None if added is None else tuple(added)
+    return None if added is None else (added["id"], added["created_at"])

@@ -61,13 +61,13 @@ def service_databases(databases):
 
 
 @pytest.fixture
-def sqlite_with(tmp_path):
-    """sqlite_with(metadata) -> a Database on a fresh SQLite file holding those tables, for
-    tests of shared.db's SQLite behaviour on tables of their own."""
+def database_with(databases):
+    """database_with(metadata) -> a Database of the test's backend holding those tables
+    (beside an empty registration schema), for tests of shared code on tables of its own."""
     made = []
 
     def make(metadata):
-        database = Database(f"sqlite:///{tmp_path}/tables-{len(made)}.db")
+        database = Database(databases.url("registration"))
         metadata.create_all(database.engine)
         made.append(database)
         return database

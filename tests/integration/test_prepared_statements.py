@@ -1,9 +1,12 @@
-"""shared.prepared on a real SQLite file: what it writes and reads is what execute() does."""
+"""shared.prepared on real SQLite and PostgreSQL databases: what it writes and reads is what
+execute() does, and its errors are execute()'s."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import (Column, Integer, MetaData, String, Table, bindparam, exc, insert, select,
                         update)
+
+from sqlalchemy import text
 
 from shared.db import UTCDateTime, utcnow
 from shared.prepared import Prepared
@@ -20,14 +23,14 @@ FIND = Prepared(select(THINGS).where(THINGS.c.name == bindparam("wanted")))
 
 
 @pytest.fixture
-def db(sqlite_with):
-    return sqlite_with(METADATA)
+def db(database_with):
+    return database_with(METADATA)
 
 
 def stored(db):
     with db.engine.connect() as connection:
-        return [tuple(row) for row in connection.exec_driver_sql(
-            "SELECT name, size, at, updated_at IS NOT NULL FROM things ORDER BY id")]
+        return [tuple(row) for row in connection.execute(text(
+            "SELECT name, size, CAST(at AS TEXT), updated_at IS NOT NULL FROM things ORDER BY id"))]
 
 
 def test_rows_are_written_and_read_as_execute_does(db):
@@ -38,7 +41,7 @@ def test_rows_are_written_and_read_as_execute_does(db):
     assert added["at"] == at and added["at"].tzinfo is not None  # UTCDateTime both ways
     assert added["updated_at"] is not None  # the column's default, evaluated per run
     prepared, executed = stored(db)
-    assert prepared[1:] == executed[1:] == (7, "2026-05-01 18:30:00.000000", 1)
+    assert prepared[1:] == executed[1:] and prepared[1] == 7 and prepared[3]
     with db.writing() as connection:
         assert FIND.first(connection, {"wanted": "nobody"}) is None
         before = FIND.first(connection, {"wanted": "prepared"})
@@ -53,3 +56,17 @@ def test_a_failed_statement_raises_sqlalchemys_error_and_the_transaction_keeps_n
             ADD.first(connection, {"name": "first", "at": utcnow()})
             ADD.first(connection, {"name": "first", "at": utcnow()})
     assert stored(db) == []
+
+
+@pytest.mark.backends("postgresql")
+def test_a_connection_the_server_ended_is_dropped_from_the_pool_as_execute_does(db):
+    with db.engine.connect() as connection:
+        FIND.first(connection, {"wanted": "nobody"})
+        with db.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"),
+                          {"pid": connection.connection.dbapi_connection.info.backend_pid})
+        with pytest.raises(exc.OperationalError) as raised:
+            FIND.first(connection, {"wanted": "nobody"})
+        assert raised.value.connection_invalidated and connection.invalidated
+    with db.engine.connect() as connection:  # a new one
+        assert FIND.first(connection, {"wanted": "nobody"}) is None

@@ -11,10 +11,12 @@ MOMENTS = Table("moments", METADATA, Column("id", Integer, primary_key=True),
                 Column("at", UTCDateTime))
 MEXICO = timezone(timedelta(hours=-6))
 
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
-def db(sqlite_with):
-    return sqlite_with(METADATA)
+def db(database_with):
+    return database_with(METADATA)
 
 
 def test_times_are_stored_in_utc_and_read_back_aware(db):

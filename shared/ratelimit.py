@@ -12,7 +12,7 @@ import time
 
 from flask import request
 from limits import parse_many, storage, strategies
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from shared.errors import problem
 
@@ -62,35 +62,55 @@ class PublicRateLimit:
         script, each entry as its `hit` writes it. When one of the first `own` windows
         refused, the hits made in the others are taken back (a second round trip, for
         refused requests only): None for them."""
-        if len(windows) == 1:
-            limit, key, rate = windows[0]
-            return [limit.shared.hit(rate, limit.scope, key)]
-        script = self.storage.lua_acquire_moving_window
-        pipeline = self.storage.get_connection().pipeline(transaction=False)
         now = time.time()
         entries = [limit.storage.prefixed_key(rate.key_for(limit.scope, key))
                    for limit, key, rate in windows]
-        for (limit, key, rate), entry in zip(windows, entries):
-            # evalsha itself, not script(client=pipeline), which adds a SCRIPT EXISTS round trip
-            pipeline.evalsha(script.sha, 1, entry, now, rate.amount, rate.get_expiry(), 1)
-        try:
-            allowed = [bool(acquired) for acquired in pipeline.execute()]
-        except NoScriptError:  # Redis restarted and forgot the script: the plain calls load it
+        sha = self.storage.lua_acquire_moving_window.sha
+        replies = self._round_trip([
+            ("EVALSHA", sha, 1, entry, now, rate.amount, rate.get_expiry(), 1)
+            for (_, _, rate), entry in zip(windows, entries)])
+        if any(isinstance(reply, NoScriptError) for reply in replies):
+            # Redis restarted and forgot the script: the plain calls load it
             allowed = [limit.shared.hit(rate, limit.scope, key) for limit, key, rate in windows]
+        elif errors := [reply for reply in replies if isinstance(reply, RedisError)]:
+            raise errors[0]
+        else:
+            allowed = [bool(acquired) for acquired in replies]
         if all(allowed[:own]):
             return allowed
         # limits' moving window keeps a key's hits as a list, newest first (its script
         # LPUSHes each): popping the head takes back the hit just made, and a key that held
         # only that hit goes with it.
-        undo = self.storage.get_connection().pipeline(transaction=False)
-        for entry, acquired in zip(entries[own:], allowed[own:]):
-            if acquired:
-                undo.lpop(entry)
         try:
-            undo.execute()
+            self._round_trip([("LPOP", entry) for entry, acquired
+                              in zip(entries[own:], allowed[own:]) if acquired])
         except (RedisError, ConnectionError, OSError):
             pass  # a hit not taken back only holds that client to the limit sooner
         return allowed[:own] + [None] * (len(windows) - own)
+
+    def _round_trip(self, commands):
+        """Send `commands` at once and read every reply (a command's error is its reply).
+        A connection of the pool, used directly: redis-py's pipeline costs more CPU than
+        the round trip itself (its queue, retry and bookkeeping layers)."""
+        if not commands:
+            return []
+        pool = self.storage.get_connection().connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            return [_reply(connection) for _ in commands]
+        except BaseException:
+            connection.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            pool.release(connection)
+
+
+def _reply(connection):
+    try:
+        return connection.read_response()
+    except ResponseError as error:
+        return error
 
 
 @functools.lru_cache(maxsize=4096)  # parsing an address costs; a registration asks twice

@@ -87,6 +87,13 @@ class KeptSignerSessions(SecureCookieSessionInterface):
             self._kept = keys, super().get_signing_serializer(app)
         return self._kept[1]
 
+    def open_session(self, app, request):
+        # No Cookie header, no session cookie: the empty session Flask's own code would
+        # open, without parsing the request's headers for cookies (an API POST sends none).
+        if "HTTP_COOKIE" not in request.environ and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 class ProblemApi(Api):
     """flask-smorest, answering errors with problem+json instead of its own format."""
@@ -245,8 +252,10 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         headers["Referrer-Policy"] = "no-referrer" if token_url else "strict-origin-when-cross-origin"
         # No cache keeps: a token link's page, what a bearer token reads (attendee lists,
         # deliveries), a page marked personal_answer(), or anything that sets a cookie.
+        # getlist, not `in`: a header missing from a Headers raises (and builds) a
+        # BadRequestKeyError inside `in`, the commonest case here.
         if (token_url or "Authorization" in asked.headers or g.get("abierto_personal")
-                or "Set-Cookie" in headers):
+                or headers.getlist("Set-Cookie")):
             headers["Cache-Control"] = "no-store"
         if https:
             headers["Strict-Transport-Security"] = HSTS

@@ -109,14 +109,19 @@ class PublicRateLimit:
         """This thread's own connection in this process, made by the storage's pool but
         kept out of it: checking one out and back in (locks, pid checks, its counters)
         cost about 20 µs of CPU per request. Like the pool, a socket with something to
-        read (the server closed it, a restart) is dropped before use."""
+        read, or that the server closed (a restart), is dropped before use."""
         held = self._held
         if getattr(held, "pid", None) != os.getpid():  # first use, or a forked child
             held.pid = os.getpid()
             held.connection = self.storage.get_connection().connection_pool.make_connection()
         connection = held.connection
-        if connection.can_read():  # connects first when not connected
-            connection.disconnect()
+        connection.connect()  # at once when connected; raises when Redis is away
+        try:
+            stale = connection.can_read()
+        except (RedisError, OSError):  # "closed by server"
+            stale = True
+        if stale:
+            connection.disconnect()  # sending connects again
         return connection
 
 

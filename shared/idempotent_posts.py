@@ -54,7 +54,7 @@ def install(app, store):
 
     @app.after_request
     def _keep(response):
-        held = g.pop("abierto_idempotency", None)
+        held = g._get_current_object().pop("abierto_idempotency", None)  # see shared.web.service()
         if held:
             try:
                 store.finish(*held, response)
@@ -65,7 +65,7 @@ def install(app, store):
 
     @app.teardown_request
     def _let_go(_error):
-        held = g.pop("abierto_idempotency", None)  # still held: no answer was made
+        held = g._get_current_object().pop("abierto_idempotency", None)  # still held: no answer
         if held:
             try:
                 store.release(*held)

@@ -155,7 +155,7 @@ def address_key(address):
 
 def client_key():
     """This request's client, as rate limits count it."""
-    return address_key(request.remote_addr or "")
+    return address_key(request._get_current_object().remote_addr or "")  # see shared.web.service()
 
 
 def too_many(wait):

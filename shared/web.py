@@ -95,6 +95,12 @@ class KeptSignerSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app, session, response):
+        # Empty, never read nor changed (every API request's): Flask's own would look up
+        # the cookie's seven settings only to do nothing.
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
+
 
 class ProblemApi(Api):
     """flask-smorest, answering errors with problem+json instead of its own format."""

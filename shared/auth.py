@@ -8,6 +8,12 @@ from shared.errors import problem
 from shared.tokens import Caller, find_token
 
 
+def sends_token(asked):
+    """Whether the request `asked` has an Authorization header, by its WSGI name: `in` on
+    its headers raises and catches a KeyError when it has none, the anonymous case."""
+    return "HTTP_AUTHORIZATION" in asked.environ
+
+
 def _refusal(accepted):
     """None when the request carries a usable bearer token with one of the `accepted` scopes
     (then `g.caller` and `g.actor` say whose), else the 401/403 answer."""
@@ -33,7 +39,9 @@ def optional(scope):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            g.scoped = scoped = "Authorization" in request.headers
+            # The objects behind the proxies, each read once (see shared.web.service())
+            scoped = sends_token(request._get_current_object())
+            g._get_current_object().scoped = scoped
             if scoped:
                 refused = _refusal((scope,))
                 if refused is not None:

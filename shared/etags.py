@@ -10,8 +10,9 @@ API_PREFIX = "/api/"
 def install(app):
     @app.after_request
     def _conditional(response):
-        if (request.method in ("GET", "HEAD") and response.status_code == 200
-                and request.path.startswith(API_PREFIX) and not response.is_streamed):
+        asked = request._get_current_object()  # see shared.web.service()
+        if (asked.method in ("GET", "HEAD") and response.status_code == 200
+                and asked.path.startswith(API_PREFIX) and not response.is_streamed):
             response.add_etag()
             response.make_conditional(request)
         return response

@@ -14,6 +14,7 @@ from shared.ratelimit import client_key
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
+_ENVIRON_KEY = "HTTP_" + idempotency.HEADER.upper().replace("-", "_")  # as WSGI names it
 
 
 def install(app, store):
@@ -22,11 +23,12 @@ def install(app, store):
     @app.before_request
     def _once():
         asked = request._get_current_object()  # see shared.web.service()
-        if asked.method != "POST" or asked.url_rule is None or not asked.path.startswith(API_PREFIX):
+        # The header's WSGI name first: getlist reads every header of the request to say
+        # "none", and nearly every POST sends none.
+        if (_ENVIRON_KEY not in asked.environ or asked.method != "POST"
+                or asked.url_rule is None or not asked.path.startswith(API_PREFIX)):
             return None
         values = asked.headers.getlist(idempotency.HEADER)
-        if not values:
-            return None
         try:
             key = idempotency.parse_key(values)
         except ValueError as error:
@@ -52,7 +54,7 @@ def install(app, store):
 
     @app.after_request
     def _keep(response):
-        held = g.pop("abierto_idempotency", None)
+        held = g._get_current_object().pop("abierto_idempotency", None)  # see shared.web.service()
         if held:
             try:
                 store.finish(*held, response)
@@ -63,7 +65,7 @@ def install(app, store):
 
     @app.teardown_request
     def _let_go(_error):
-        held = g.pop("abierto_idempotency", None)  # still held: no answer was made
+        held = g._get_current_object().pop("abierto_idempotency", None)  # still held: no answer
         if held:
             try:
                 store.release(*held)

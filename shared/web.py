@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import (asyncapi, errors, etags, idempotent_posts, openapi_answers, openapi_rules,
                     signing)
+from shared.auth import sends_token
 from shared.bus import Bus
 from shared.db import Database, utcnow
 from shared.idempotency import IdempotencyStore
@@ -86,6 +87,19 @@ class KeptSignerSessions(SecureCookieSessionInterface):
         if self._kept is None or self._kept[0] != keys:
             self._kept = keys, super().get_signing_serializer(app)
         return self._kept[1]
+
+    def open_session(self, app, request):
+        # No Cookie header, no session cookie: the empty session Flask's own code would
+        # open, without parsing the request's headers for cookies (an API POST sends none).
+        if "HTTP_COOKIE" not in request.environ and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        # Empty, never read nor changed (every API request's): Flask's own would look up
+        # the cookie's seven settings only to do nothing.
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
 
 
 class ProblemApi(Api):
@@ -239,17 +253,20 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         headers, asked = response.headers, request._get_current_object()  # see service()
         view = app.view_functions.get(asked.endpoint)
         token_url = getattr(view, "abierto_secret_url", False)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Content-Security-Policy"] = (
-            page_policy if response.mimetype == "text/html" else DATA_POLICY)
-        headers["Referrer-Policy"] = "no-referrer" if token_url else "strict-origin-when-cross-origin"
+        ours = [("X-Content-Type-Options", "nosniff"),
+                ("Content-Security-Policy",
+                 page_policy if response.mimetype == "text/html" else DATA_POLICY),
+                ("Referrer-Policy", "no-referrer" if token_url else "strict-origin-when-cross-origin")]
         # No cache keeps: a token link's page, what a bearer token reads (attendee lists,
         # deliveries), a page marked personal_answer(), or anything that sets a cookie.
-        if (token_url or "Authorization" in asked.headers or g.get("abierto_personal")
-                or "Set-Cookie" in headers):
-            headers["Cache-Control"] = "no-store"
+        # getlist, not `in`: a header missing from a Headers raises (and builds) a
+        # BadRequestKeyError inside `in`, the commonest case here.
+        if (token_url or sends_token(asked) or g._get_current_object().get("abierto_personal")
+                or headers.getlist("Set-Cookie")):
+            ours.append(("Cache-Control", "no-store"))
         if https:
-            headers["Strict-Transport-Security"] = HSTS
+            ours.append(("Strict-Transport-Security", HSTS))
+        _put(headers, ours)
         return response
 
     @app.get("/healthz")
@@ -271,6 +288,17 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
         return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
 
     return app
+
+
+def _put(headers, pairs):
+    """`headers[name] = value` for each pair, the headers already there read once: each
+    such assignment reads them all, and an answer seldom holds one of these names."""
+    present = {name.lower() for name, _ in headers}
+    for name, value in pairs:
+        if name.lower() in present:
+            headers[name] = value  # replaces it where it is, as the assignment does
+        else:
+            headers.add(name, value)
 
 
 def _refuse_nul_in_address():

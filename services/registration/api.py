@@ -12,7 +12,7 @@ from services.registration.schemas import (EventChangesSchema, EventQuery, Event
                                            EventSchema, RegistrationAcceptedSchema,
                                            RegistrationReceiptSchema, RegistrationRequestSchema,
                                            RegistrationSchema)
-from shared.auth import optional, require
+from shared.auth import optional, require, sends_token
 from shared.errors import ProblemSchema
 from shared.ratelimit import FEED_TOO_MANY, client_key, limited, refusal
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
@@ -56,7 +56,7 @@ def event_attempt(event_id):
 def _anonymous_attempt(event_id):
     """The API's: a request with an Authorization header counts only per address (a token
     is not held to EVENT_CLIENT_LIMIT, and a bad one gets its 401)."""
-    return () if "Authorization" in request.headers else (event_attempt(event_id),)
+    return () if sends_token(request._get_current_object()) else (event_attempt(event_id),)
 
 
 def register(event_id, fields, anonymous):
@@ -141,7 +141,7 @@ class Registrations(MethodView):
         "too many registrations for this event from it (EVENT_CLIENT_LIMIT); see Retry-After."))
     def post(self, fields, event_id):
         """Register for an event (public; a `registrations:write` token gets the detail)."""
-        scoped = g.scoped
+        scoped = g._get_current_object().scoped  # see shared.web.service()
         registration, created = register(event_id, fields, anonymous=not scoped)
         if not scoped:
             return accepted(event_id)

@@ -73,6 +73,26 @@ def test_a_redis_that_forgot_the_limits_script_still_counts_both_limits(
         server.stop()
 
 
+def test_the_first_request_after_a_redis_restart_is_counted_in_redis(
+        registration_app, make_event, person, tmp_path):
+    """The limits keep a connection between requests: one the restart closed is dropped and
+    made again before use, so the next request is counted in Redis, not in memory."""
+    server = RedisServer(tmp_path)  # its own: restarting it must not touch other tests
+    server.start()
+    try:
+        _, db, settings = registration_app
+        client = create_app(replace(settings, redis_url=server.url), db=db).test_client()
+        path = f"/api/v1/events/{make_event(capacity=None)['id']}/registrations"
+        assert client.post(path, json=person(1)).status_code == 202
+        server.stop()
+        server.start()
+        redis.Redis.from_url(server.url).flushall()  # only the next request's entries remain
+        assert client.post(path, json=person(2)).status_code == 202
+        assert len(redis.Redis.from_url(server.url).keys("LIMITS:*")) == 2  # address and event
+    finally:
+        server.stop()
+
+
 # --- who "one client" is: behind proxies (TRUSTED_PROXY_HOPS) and over IPv6 ---------------------
 
 def _random_ipv4():

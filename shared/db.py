@@ -1,5 +1,6 @@
 """Database helpers: one engine per service, short transactions, Alembic migrations."""
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -172,6 +173,7 @@ class Database:
         self._watch = None  # the connection `data_version()` reads through, kept open
         self._unsynced = None  # async_commits()' engine, made on first use
         self._autocommits = None  # autocommits()' engine, made on first use
+        self._making = threading.Lock()  # a web worker's threads may ask at once
 
     def async_commits(self):
         """PostgreSQL: an engine of its own whose commits do not wait for the disk
@@ -180,7 +182,9 @@ class Database:
         reaches a connection used for anything else; setting it per transaction (SET LOCAL)
         costs a round trip each time. None on SQLite."""
         if self._unsynced is None and not self.url.startswith("sqlite"):
-            self._unsynced = make_engine(self.url, {"synchronous_commit": "off"})
+            with self._making:
+                if self._unsynced is None:
+                    self._unsynced = make_engine(self.url, {"synchronous_commit": "off"})
         return self._unsynced
 
     def autocommits(self):
@@ -190,7 +194,9 @@ class Database:
         too): the caller finds a dead one by the error (shared.outages.database_away) and
         does its work again the usual way. None on SQLite."""
         if self._autocommits is None and not self.url.startswith("sqlite"):
-            self._autocommits = make_engine(self.url, autocommit=True)
+            with self._making:
+                if self._autocommits is None:
+                    self._autocommits = make_engine(self.url, autocommit=True)
         return self._autocommits
 
     @contextmanager

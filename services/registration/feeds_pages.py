@@ -2,6 +2,7 @@
 caches and calendar apps keep them (ETag, five minutes); `?lang=en` for English titles."""
 import hashlib
 import json
+import threading
 
 from flask import Blueprint, Response, request
 
@@ -22,15 +23,17 @@ class FeedTags:
 
     def __init__(self):
         self._tags = {}
+        self._changing = threading.Lock()  # a worker's threads share it
 
     def get(self, source):
         return self._tags.get(source)
 
     def remember(self, source, tag):
-        self._tags.pop(source, None)
-        self._tags[source] = tag
-        while len(self._tags) > self.MAX_KEPT:
-            del self._tags[next(iter(self._tags))]
+        with self._changing:
+            self._tags.pop(source, None)
+            self._tags[source] = tag
+            while len(self._tags) > self.MAX_KEPT:
+                del self._tags[next(iter(self._tags))]
 
 
 @bp.app_context_processor

@@ -99,6 +99,14 @@ def keep(db, row):
     kept.events[row["id"]] = (row["version"], values)
 
 
+def _reserved_id(kept, connection):
+    while True:  # another thread of the worker may take the last one first
+        try:
+            return kept.ids.popleft()
+        except IndexError:
+            kept.ids.extend(connection.execute(_RESERVE_IDS).scalars())
+
+
 def register(db, registration, changes, make_fact, now, pending_hold):
     """Write a new registration, its seat and its fact (`make_fact(fact_type, event)`) in
     one statement; return its (id, created_at), or None when it wrote nothing (the caller
@@ -120,9 +128,7 @@ def register(db, registration, changes, make_fact, now, pending_hold):
         return None  # a place in the line is counted under the lock
     try:
         with db.autocommits().connect() as connection:
-            if not kept.ids:
-                kept.ids.extend(connection.execute(_RESERVE_IDS).scalars())
-            registration.id = kept.ids.popleft()
+            registration.id = _reserved_id(kept, connection)
             changes.update(status=registration.status, held_until=registration.held_until)
             fact = make_fact(fact_type, event)
             written_at = utcnow()  # what the columns' defaults would give

@@ -20,7 +20,7 @@ RUN ln -s /bin/bash /usr/local/bin/sh \
 WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
-COPY pyproject.toml ./
+COPY pyproject.toml gunicorn.conf.py ./
 COPY shared/ ./shared/
 COPY services/ ./services/
 RUN pip install --no-cache-dir --no-deps . && rm -rf build *.egg-info

@@ -49,6 +49,18 @@ WRK_THREADS = 2
 WRK_TIMEOUT = "10s"
 
 
+# How docker-compose.yml, the PostgreSQL deployment, runs each web service (gunicorn.conf.py);
+# the benchmarks run PostgreSQL so, and SQLite as `make run` does (one sync worker).
+# tests/unit/test_compose.py keeps the two in step.
+COMPOSE_WEB = {"WEB_CONCURRENCY": "2", "WEB_THREADS": "2"}
+
+
+def web_settings(backend):
+    """The web services' settings a run on `backend` uses; the environment's win."""
+    chosen = COMPOSE_WEB if backend == "postgresql" else {}
+    return {**chosen, **{name: os.environ[name] for name in COMPOSE_WEB if name in os.environ}}
+
+
 # The references each backend's API is measured against (floor_app speaks raw sqlite3 only).
 REFERENCES = {"sqlite": ("floor", "bare"), "postgresql": ("bare",)}
 
@@ -65,7 +77,7 @@ def measure(folder, redis_url, backends=("sqlite", "postgresql"), seconds=30, cl
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     results = {"seconds": seconds, "wrk_threads": WRK_THREADS,
-               "web_concurrency": os.environ.get("WEB_CONCURRENCY") or "gunicorn default (1)",
+               "web": {backend: web_settings(backend) or "one sync worker" for backend in backends},
                "rss_mb": {}}
     runners = {"floor": run_floor, "bare": run_bare}
     for backend in backends:
@@ -107,9 +119,11 @@ def fresh_database(backend, folder):
         admin.dispose()
 
 
-def base_env(folder, redis_url, port):
-    """The environment both apps get, so only the app differs between them."""
-    return {**os.environ, "DATA_DIR": str(folder), "REDIS_URL": redis_url,
+def base_env(folder, redis_url, port, database_url):
+    """The environment both apps get, so only the app differs between them: on PostgreSQL
+    compose's web settings, on SQLite `make run`'s (bench.harness.web_settings)."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    return {**os.environ, **web_settings(backend), "DATA_DIR": str(folder), "REDIS_URL": redis_url,
             "SECRET_KEY": "bench-secret", "ABIERTO_ENV": "development", "PYTHONUNBUFFERED": "1",
             "REGISTRATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             # every request comes from 127.0.0.1: the per-address limit must not refuse the load
@@ -118,7 +132,7 @@ def base_env(folder, redis_url, port):
 
 def run_api(folder, redis_url, database_url, seconds, clients):
     port = free_port()
-    env = {**base_env(folder, redis_url, port), "REGISTRATION_DATABASE_URL": database_url}
+    env = {**base_env(folder, redis_url, port, database_url), "REGISTRATION_DATABASE_URL": database_url}
     with Gunicorn("services.registration.app:create_app()", port, env, folder / "api.log") as server:
         server.parts = Parts(server, redis_url, database_url)
         token = subprocess.run(
@@ -155,7 +169,7 @@ def run_floor(folder, redis_url, database_url, seconds, clients, rate_limit=True
         timezone="America/Chihuahua", host_organization="Bench", capacity=None), utcnow())
     db.dispose()
     port = free_port()
-    env = {**base_env(folder, redis_url, port), "FLOOR_DATABASE_URL": database_url,
+    env = {**base_env(folder, redis_url, port, database_url), "FLOOR_DATABASE_URL": database_url,
            "FLOOR_RATE_LIMIT": "on" if rate_limit else "off"}
     with Gunicorn("bench.floor_app:create_app()", port, env, folder / "floor.log") as server:
         server.parts = Parts(server, redis_url, database_url)
@@ -166,7 +180,7 @@ def run_floor(folder, redis_url, database_url, seconds, clients, rate_limit=True
 def run_bare(folder, redis_url, database_url, seconds, clients):
     bare_app.prepare(database_url)
     port = free_port()
-    env = {**base_env(folder, redis_url, port), "BARE_DATABASE_URL": database_url}
+    env = {**base_env(folder, redis_url, port, database_url), "BARE_DATABASE_URL": database_url}
     with Gunicorn("bench.bare_app:create_app()", port, env, folder / "bare.log") as server:
         server.parts = Parts(server, redis_url, database_url)
         results = load(server, "/api/v1/events/1/registrations", seconds, clients)

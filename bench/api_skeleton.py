@@ -22,7 +22,7 @@ CLIENTS = (16, 64)
 
 def run_skeleton(folder, redis_url, database_url, seconds):
     port = free_port()
-    env = {**api_load.base_env(folder, redis_url, port), "SKELETON_DATABASE_URL": database_url}
+    env = {**api_load.base_env(folder, redis_url, port, database_url), "SKELETON_DATABASE_URL": database_url}
     with api_load.Gunicorn("bench.skeleton_app:create_app()", port, env,
                            folder / "skeleton.log") as server:
         return api_load.load(server, "/api/v1/events/1/registrations", seconds, CLIENTS)

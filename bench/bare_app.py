@@ -8,6 +8,7 @@ service (bench/api_load.py), so the gap between the two is what our code costs.
 """
 import os
 import sqlite3
+import threading
 
 import psycopg
 from flask import Flask, jsonify, request
@@ -36,17 +37,30 @@ def prepare(url):
     connection.close()
 
 
+def per_thread(url):
+    """(this thread's connection, made on its first call; the placeholder): gunicorn calls
+    create_app once per worker process, and a gthread worker (WEB_THREADS) runs requests
+    in several threads, each with a connection of its own, as our pools give them."""
+    kept = threading.local()
+
+    def connection():
+        if not hasattr(kept, "connection"):
+            kept.connection, _ = connect(url)
+        return kept.connection
+
+    return connection, "?" if url.startswith("sqlite") else "%s"
+
+
 def create_app():
     app = Flask(__name__)
-    # gunicorn (without --preload) calls this in each worker: one connection per worker process
-    connection, mark = connect(os.environ["BARE_DATABASE_URL"])
+    connection, mark = per_thread(os.environ["BARE_DATABASE_URL"])
     insert = INSERT.format(mark)
 
     @app.post("/api/v1/events/<int:event_id>/registrations")
     def register(event_id):
         body = request.get_json()
         # fetchall() runs the statement to its end, so SQLite commits before we answer
-        [(row_id,)] = connection.execute(
+        [(row_id,)] = connection().execute(
             insert, (event_id, body["name"], body["email"], body["sector"])).fetchall()
         return jsonify(id=row_id, event_id=event_id, status="confirmed"), 201
 

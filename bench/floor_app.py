@@ -55,9 +55,8 @@ def loaded_event(row):
 
 def create_app():
     app = Flask(__name__)
-    # bare Flask's own connection: autocommit, so BEGIN IMMEDIATE is ours, and our pragmas
-    connection, _ = bare_app.connect(os.environ["FLOOR_DATABASE_URL"])
-    connection.row_factory = sqlite3.Row
+    # bare Flask's own connections: autocommit, so BEGIN IMMEDIATE is ours, and our pragmas
+    thread_connection, _ = bare_app.per_thread(os.environ["FLOOR_DATABASE_URL"])
     limit = None
     if os.environ.get("FLOOR_RATE_LIMIT") != "off":
         limit = PublicRateLimit(os.environ["REDIS_URL"], os.environ["PUBLIC_RATE_LIMIT"], "register")
@@ -70,6 +69,8 @@ def create_app():
             return jsonify(title="Too many requests"), 429
         fields = body_schema.load(request.get_json())
         now = datetime.now(timezone.utc)
+        connection = thread_connection()
+        connection.row_factory = sqlite3.Row
         connection.execute("BEGIN IMMEDIATE")
         try:
             event = loaded_event(connection.execute(

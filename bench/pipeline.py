@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import report, scale_out, scenarios  # noqa: E402
+from bench.api_load import web_settings  # noqa: E402
 from bench.harness import (BACKENDS, BENCH_ENV, environment, fresh_databases,  # noqa: E402
                            redis_limits, smtp_limit, spent)
 from bench.processes import Watch  # noqa: E402
@@ -53,7 +54,7 @@ def run_stack(folder, backend, sizes, only=None):
     with environment(folder) as (redis_server, inbox, smtp_port), \
             fresh_databases(backend, folder) as urls:
         stack = Stack(folder, redis_server.url, smtp_port, urls, web_workers=None)
-        stack.env.update(BENCH_ENV)
+        stack.env.update({**BENCH_ENV, **web_settings(backend)})  # as compose runs PostgreSQL
         results = {}
         try:
             stack.start_all()

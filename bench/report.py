@@ -130,7 +130,10 @@ def _rss(results):
 
 
 def _api(api):
-    print(f"\n1. Registration API (wrk, {api['seconds']} s, {api['web_concurrency']})")
+    web = "; ".join(f"{backend}: " + (", ".join(f"{k}={v}" for k, v in chosen.items())
+                                        if isinstance(chosen, dict) else chosen)
+                    for backend, chosen in api.get("web", {}).items())
+    print(f"\n1. Registration API (wrk, {api['seconds']} s; {web})")
     print(f"{'backend':<12}{'clients':>8}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"
           f"{'floor req/s':>13}{'of floor':>10}{'bare req/s':>12}{'of bare':>9}")
     for backend in _backends(api):

@@ -26,6 +26,7 @@ import redis
 from sqlalchemy import create_engine, func, select
 
 from bench import scenarios
+from bench.api_load import web_settings
 from bench.harness import BENCH_ENV, environment, fresh_databases, smtp_limit, spent
 from bench.processes import Watch
 from services.notifications.models import Delivery
@@ -50,7 +51,7 @@ def run(folder, sizes):
             (folder / name).mkdir()
             sets.append(Stack(folder / name, redis_server.url, smtp_port, urls, web_workers=None,
                               name=f"bench-{name}"))
-            sets[-1].env.update(BENCH_ENV)
+            sets[-1].env.update({**BENCH_ENV, **web_settings("postgresql")})  # as compose runs
         results, cpu = {"sets": len(sets)}, {}
         watch = Watch(lambda: {f"{name} {process}": running.pid
                                for name, stack in zip(SETS, sets)

@@ -262,3 +262,14 @@ def _resolved_environment(service, **environment):
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)["services"][service]["environment"]
     return {key: str(value) for key, value in resolved.items()}
+
+
+def test_the_benchmarks_run_postgresql_as_compose_runs_its_web_services(app_environment):
+    """bench/ measures the PostgreSQL deployment under compose's web settings, which
+    gunicorn.conf.py reads, and the image carries that file."""
+    from bench.api_load import COMPOSE_WEB
+    assert {name: app_environment[name] for name in COMPOSE_WEB} == {
+        name: f"${{{name}:-{value}}}" for name, value in COMPOSE_WEB.items()}
+    config = (ROOT / "gunicorn.conf.py").read_text()
+    assert all(f'os.environ.get("{name}")' in config for name in COMPOSE_WEB)
+    assert "gunicorn.conf.py" in (ROOT / "Dockerfile").read_text()

@@ -69,14 +69,22 @@ _SEATED = update(_EVENTS).where(
     _EVENTS.c.id == bindparam("event_id"), exists(select(_ADDED.c.id))).values(
     confirmed_count=_EVENTS.c.confirmed_count + bindparam("seats_taken"),
     updated_at=bindparam("written_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
-_QUEUED = insert(_OUTBOX).from_select(
-    ["cloudevent_id", "cloudevent_type", "payload", "created_at"],
-    select(bindparam("cloudevent_id", type_=_OUTBOX.c.cloudevent_id.type),
-           bindparam("cloudevent_type", type_=_OUTBOX.c.cloudevent_type.type),
-           bindparam("payload", type_=_OUTBOX.c.payload.type),
-           bindparam("written_at", type_=_OUTBOX.c.created_at.type))
-    .where(exists(select(_ADDED.c.id)))).cte("queued")
-_WRITE = Prepared(select(_ADDED.c.id, _ADDED.c.created_at).add_cte(_SEATED).add_cte(_QUEUED))
+
+
+def queued_if(added):
+    """The `queued` part of a WITH: the fact's outbox row (outbox.row's values, and
+    `written_at`), written only if the `added` part inserted the registration."""
+    return insert(_OUTBOX).from_select(
+        ["cloudevent_id", "cloudevent_type", "payload", "created_at"],
+        select(bindparam("cloudevent_id", type_=_OUTBOX.c.cloudevent_id.type),
+               bindparam("cloudevent_type", type_=_OUTBOX.c.cloudevent_type.type),
+               bindparam("payload", type_=_OUTBOX.c.payload.type),
+               bindparam("written_at", type_=_OUTBOX.c.created_at.type))
+        .where(exists(select(added.c.id)))).cte("queued")
+
+
+_WRITE = Prepared(select(_ADDED.c.id, _ADDED.c.created_at).add_cte(_SEATED)
+                  .add_cte(queued_if(_ADDED)))
 
 
 class _Kept:

@@ -142,15 +142,8 @@ _SEATED = update(_EVENTS).where(
     exists(select(_ADDED.c.id))).values(
     confirmed_count=bindparam("confirmed_count"),
     updated_at=bindparam("written_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
-_QUEUED = insert(_OUTBOX).from_select(
-    ["cloudevent_id", "cloudevent_type", "payload", "created_at"],
-    select(bindparam("cloudevent_id", type_=_OUTBOX.c.cloudevent_id.type),
-           bindparam("cloudevent_type", type_=_OUTBOX.c.cloudevent_type.type),
-           bindparam("payload", type_=_OUTBOX.c.payload.type),
-           bindparam("written_at", type_=_OUTBOX.c.created_at.type))
-    .where(exists(select(_ADDED.c.id)))).cte("queued")
 _WRITE_NEW_REGISTRATION = (select(_ADDED.c.id, _ADDED.c.created_at)
-                           .add_cte(_SEATED).add_cte(_QUEUED))
+                           .add_cte(_SEATED).add_cte(registering_at_once.queued_if(_ADDED)))
 # SET takes the columns given at execution; updated_at follows its `onupdate` as with the ORM.
 _RENEW_REGISTRATION = update(_REGISTRATIONS).where(
     _REGISTRATIONS.c.id == bindparam("registration_id"))

@@ -1,7 +1,8 @@
 """A new registration on PostgreSQL in one statement and one round trip, when nothing
 about it is in doubt. Anything else (an event this process has not read yet, a full,
-closed or changed event, an email registered there already, a connection found dead)
-writes nothing here and goes the locked way (service.register), which decides as before.
+closed or changed event, an email registered there already, a pooled connection the server
+had ended) writes nothing here and goes the locked way (service.register), which decides as
+before; a database that does not answer is answered 503 at once, as the locked way would.
 
 Why it decides as the locked way would. The rules (domain.register) and the fact read the
 event's columns in READS; all of them but `confirmed_count` change only when someone edits
@@ -24,13 +25,13 @@ import collections
 import weakref
 from types import SimpleNamespace
 
-from sqlalchemy import Text, bindparam, cast, exists, func, select, tuple_, update
+from sqlalchemy import Text, bindparam, cast, exc, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.registration import domain
 from services.registration.facts import SNAPSHOT_READS
 from services.registration.models import Event, Outbox, Registration
-from shared import outages, outbox
+from shared import outbox
 from shared.db import utcnow
 from shared.prepared import Prepared
 
@@ -69,6 +70,16 @@ _SEATED = update(_EVENTS).where(
     _EVENTS.c.id == bindparam("event_id"), exists(select(_ADDED.c.id))).values(
     confirmed_count=_EVENTS.c.confirmed_count + bindparam("seats_taken"),
     updated_at=bindparam("written_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
+
+
+def new_row(registration, changes, written_at):
+    """The `added` part's parameters, `new_<column>`: the registration (its id, event_id,
+    email_key and `changes`) and what the columns' defaults would give at `written_at`."""
+    values = {"id": registration.id, "event_id": registration.event_id,
+              "email_key": registration.email_key, **changes,
+              "created_at": written_at, "updated_at": written_at, "invite_sequence": 0,
+              "checked_in_at": None, "anonymised_at": None, "walk_in": False, "change_xid": 0}
+    return {f"new_{name}": value for name, value in values.items()}
 
 
 def queued_if(added):
@@ -139,19 +150,13 @@ def register(db, registration, changes, make_fact, now, pending_hold):
             registration.id = _reserved_id(kept, connection)
             changes.update(status=registration.status, held_until=registration.held_until)
             fact = make_fact(fact_type, event)
-            written_at = utcnow()  # what the columns' defaults would give
-            values = {"id": registration.id, "event_id": event_id,
-                      "email_key": registration.email_key, **changes,
-                      "created_at": written_at, "updated_at": written_at, "invite_sequence": 0,
-                      "checked_in_at": None, "anonymised_at": None, "walk_in": False,
-                      "change_xid": 0}
+            written_at = utcnow()
             added = _WRITE.first(connection, {
-                **{f"new_{name}": value for name, value in values.items()},
-                **outbox.row(fact), "event_id": event_id, "version": version,
-                "seats_taken": event.confirmed_count - before,
-                "written_at": written_at})
-    except Exception as error:
-        if outages.database_away(error):
+                **new_row(registration, changes, written_at), **outbox.row(fact),
+                "event_id": event_id, "version": version,
+                "seats_taken": event.confirmed_count - before, "written_at": written_at})
+    except exc.DBAPIError as error:
+        if error.connection_invalidated:
             return None  # a pooled connection the server had ended: the locked way checks
-        raise
+        raise  # the database away (shared.outages): answered as before, not tried twice
     return None if added is None else (added["id"], added["created_at"])

@@ -105,9 +105,8 @@ _EVENTS, _REGISTRATIONS, _OUTBOX = Event.__table__, Registration.__table__, Outb
 # so that its fact, which carries the id and a cancel link signed with it, is made before
 # the insert and written with it, and reads the version registering_at_once compares.
 # SQLite gives the id at the insert, as before.
-_REGISTERING_READS = registering_at_once.READS
-_LOCK = select(*(column for column in _EVENTS.c if column.name in _REGISTERING_READS)).where(
-    _EVENTS.c.id == bindparam("event_id")).with_for_update()
+_LOCK = select(*(column for column in _EVENTS.c if column.name in registering_at_once.READS)) \
+    .where(_EVENTS.c.id == bindparam("event_id")).with_for_update()
 _LOCK_EVENT = {"sqlite": _LOCK, "postgresql": _LOCK.add_columns(func.nextval(
     func.pg_get_serial_sequence(_REGISTRATIONS.name, "id")).label("new_registration_id"),
     registering_at_once.VERSION)}
@@ -242,15 +241,13 @@ def _add_new_registration(connection, registration, changes, confirmed_count,
     """Insert the registration, and the event's new seat count and its fact (`make_fact()`)
     with it; return its (id, created_at), or None (and nothing written) when the email is
     registered there already."""
-    values = {"event_id": registration.event_id, "email_key": registration.email_key, **changes}
     if connection.dialect.name == "postgresql":
-        now = utcnow()  # what the columns' defaults would give
-        values.update(id=registration.id, created_at=now, updated_at=now, invite_sequence=0,
-                      checked_in_at=None, anonymised_at=None, walk_in=False, change_xid=0)
+        now = utcnow()
         return connection.execute(_WRITE_NEW_REGISTRATION, {
-            **{f"new_{name}": value for name, value in values.items()},
+            **registering_at_once.new_row(registration, changes, now),
             **outbox.row(make_fact()), "event_id": registration.event_id,
             "confirmed_count": confirmed_count, "written_at": now}).one_or_none()
+    values = {"event_id": registration.event_id, "email_key": registration.email_key, **changes}
     added = _SQLITE_ADD.first(connection, values)
     if added is None:
         return None

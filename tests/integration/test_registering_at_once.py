@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event as sqlalchemy_event, text
 
 from services.registration import service as use_cases
-from shared.db import Database, utcnow
+from shared.db import Database, make_engine, utcnow
+from shared.devstack import free_port
 
 pytestmark = pytest.mark.backends("postgresql")
 
@@ -167,3 +168,22 @@ def test_connections_the_server_ended_lose_no_registration(
     assert [a.get_json()["status"] for a in answers] == ["confirmed"] * 3
     count, rows = stored(db, event["id"])
     assert count == 5 and len(rows) == 5
+
+
+def test_a_database_that_is_away_is_a_503_at_once_not_a_second_try(
+        registration_app, make_event, register, person):
+    """The one-statement way falls back only for a pooled connection the server ended; a
+    server that does not answer is answered 503 as the locked way would, not tried twice."""
+    client, db, _ = registration_app
+    event = make_event(capacity=None)
+    register(event["id"], 1)  # the worker now keeps the event
+    # Its one-statement pool points at a port nobody listens on, for this one request.
+    kept, db._autocommits = db._autocommits, make_engine(
+        f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", autocommit=True)
+    try:
+        answer = client.post(f"/api/v1/events/{event['id']}/registrations", json=person(2))
+    finally:
+        db._autocommits.dispose()
+        db._autocommits = kept
+    assert answer.status_code == 503 and "database" in answer.get_json()["detail"]
+    assert stored(db, event["id"])[0] == 1

@@ -19,7 +19,7 @@ A connection lost after the server committed but before its answer arrived makes
 way find the registration there already: a repeat, as a second click would be.
 
 A locked registration costs four round trips (BEGIN, the lock, the write, COMMIT); on a
-rush this is one, in autocommit (shared.db.Database.autocommits).
+rush this is one, in autocommit (shared.db.Database.autocommitting).
 """
 import collections
 import weakref
@@ -48,8 +48,9 @@ VERSION = func.sha256(func.convert_to(cast(tuple_(*(
 KEPT_EVENTS = 1024  # per process: the events registered for lately (a few KB each)
 RESERVED_IDS = 50  # registration ids taken from the sequence at once, per process
 
-_RESERVE_IDS = select(func.nextval(func.pg_get_serial_sequence(_REGISTRATIONS.name, "id"))) \
-    .select_from(func.generate_series(1, RESERVED_IDS))
+_RESERVE_IDS = Prepared(select(func.array_agg(
+    func.nextval(func.pg_get_serial_sequence(_REGISTRATIONS.name, "id"))).label("ids"))
+    .select_from(func.generate_series(1, RESERVED_IDS)))
 # The row lock serialises seats per event as the locked way's FOR UPDATE does; under
 # PostgreSQL's READ COMMITTED a row updated while we waited for it is read again and must
 # still match: the same version, and a seat free (domain.seats_left above zero).
@@ -123,7 +124,7 @@ def _reserved_id(kept, connection):
         try:
             return kept.ids.popleft()
         except IndexError:
-            kept.ids.extend(connection.execute(_RESERVE_IDS).scalars())
+            kept.ids.extend(_RESERVE_IDS.first(connection, {})["ids"])
 
 
 def register(db, registration, changes, make_fact, now, pending_hold):
@@ -146,7 +147,7 @@ def register(db, registration, changes, make_fact, now, pending_hold):
     if fact_type == "registration.waitlisted":
         return None  # a place in the line is counted under the lock
     try:
-        with db.autocommits().connect() as connection:
+        with db.autocommitting() as connection:
             registration.id = _reserved_id(kept, connection)
             changes.update(status=registration.status, held_until=registration.held_until)
             fact = make_fact(fact_type, event)

@@ -2,7 +2,7 @@
 is found and replaced when it is taken from the pool, by the transaction's own BEGIN, so
 the next registration succeeds as if nothing happened (shared.db._begin_as_ping)."""
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, exc, func, select, text
 
 from services.registration.models import Registration
 from shared.db import Database
@@ -52,3 +52,44 @@ def _settings(engine):
     with engine.connect() as connection:
         return tuple(connection.exec_driver_sql(f"SHOW {name}").scalar_one()
                      for name in ("synchronous_commit", "statement_timeout"))
+
+
+@pytest.mark.backends("postgresql")
+def test_autocommitting_keeps_its_connections_between_uses_one_per_user_at_a_time(empty_database):
+    db = empty_database("registration")
+    with db.autocommitting() as first:
+        with db.autocommitting() as second:  # another thread's, meanwhile
+            pids = {_pid(first), _pid(second)}
+    assert len(pids) == 2
+    for _ in range(3):  # later uses get those again, none made anew
+        with db.autocommitting() as connection:
+            assert _pid(connection) in pids
+            assert connection.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+    size = db.autocommits().pool.size()
+    held = [db.autocommitting() for _ in range(size + 2)]
+    kept = {_pid(each.__enter__()) for each in held}
+    for each in held:
+        each.__exit__(None, None, None)
+    assert len(kept) == size + 2
+    assert db.autocommits().pool.checkedout() == size  # the ones over the pool's size went back
+
+
+@pytest.mark.backends("postgresql")
+def test_autocommitting_drops_every_kept_connection_when_the_server_ended_one(empty_database):
+    db = empty_database("registration")
+    with db.autocommitting() as first, db.autocommitting() as second:
+        pids = [_pid(first), _pid(second)]
+    admin = create_engine(f"{POSTGRES_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid"),
+                           {"pids": pids})
+    admin.dispose()
+    with pytest.raises(exc.OperationalError), db.autocommitting() as connection:
+        connection.exec_driver_sql("SELECT 1")
+    with db.autocommitting() as connection:  # not the other ended one: a new connection
+        assert _pid(connection) not in pids
+    assert db.autocommits().pool.checkedout() == 1
+
+
+def _pid(connection):
+    return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()

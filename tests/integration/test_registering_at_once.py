@@ -177,13 +177,14 @@ def test_a_database_that_is_away_is_a_503_at_once_not_a_second_try(
     client, db, _ = registration_app
     event = make_event(capacity=None)
     register(event["id"], 1)  # the worker now keeps the event
-    # Its one-statement pool points at a port nobody listens on, for this one request.
-    kept, db._autocommits = db._autocommits, make_engine(
+    # Its one-statement connections come from a port nobody listens on, for this one
+    # request (dispose: it lets go of the ones it keeps).
+    db.dispose()
+    db._autocommits = make_engine(
         f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", autocommit=True)
     try:
         answer = client.post(f"/api/v1/events/{event['id']}/registrations", json=person(2))
     finally:
-        db._autocommits.dispose()
-        db._autocommits = kept
+        db.dispose()
     assert answer.status_code == 503 and "database" in answer.get_json()["detail"]
     assert stored(db, event["id"])[0] == 1

@@ -4,10 +4,11 @@
 cache, evaluates defaults and wraps the cursor in a Result for every statement: on SQLite,
 where the statement itself takes a few µs, that is most of a registration's database CPU,
 and on PostgreSQL about as much as the round trip's own. A `Prepared` statement is compiled
-once per set of parameter names and runs with the same SQL, the same type conversions (bind
-and result processors, `UTCDateTime`'s included) and the same Python-side defaults and
-`onupdate`s, in the transaction of the Core connection given; an error is raised as
-execute() raises it, and a connection the server ended is invalidated as execute() does.
+once per set of parameter names and runs on a cursor kept with its connection, with the
+same SQL, the same type conversions (bind and result processors, `UTCDateTime`'s included)
+and the same Python-side defaults and `onupdate`s, in the transaction of the Core
+connection given; an error is raised as execute() raises it, and a connection the server
+ended is invalidated as execute() does.
 """
 from sqlalchemy import exc
 
@@ -56,8 +57,9 @@ class _Form:
         else:
             arguments = {name: values[name] if processor is None else processor(values[name])
                          for name, processor in self.binds}
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        proxied = connection.connection
+        dbapi_connection = proxied.dbapi_connection
+        cursor = _cursor(proxied.info, dbapi_connection)
         try:
             cursor.execute(self.sql, arguments)
             row = cursor.fetchone() if self.columns else None
@@ -73,12 +75,20 @@ class _Form:
             raise exc.DBAPIError.instance(
                 self.sql, None, error, self.dialect.loaded_dbapi.Error, hide_parameters=True,
                 dialect=self.dialect, connection_invalidated=ended) from error
-        finally:
-            cursor.close()
         if row is None:
             return None
         return {name: value if processor is None else processor(value)
                 for (name, processor), value in zip(self.columns, row)}
+
+
+def _cursor(info, dbapi_connection):
+    """The connection's cursor for Prepared statements, kept in its pool record's `info`:
+    making one and closing it costs as much as converting the statement's parameters. Kept
+    with the connection it belongs to, as a record outlives the connection it opened."""
+    kept = info.get("prepared_cursor")
+    if kept is None or kept[0] is not dbapi_connection:
+        kept = info["prepared_cursor"] = (dbapi_connection, dbapi_connection.cursor())
+    return kept[1]
 
 
 def _value_of(default):

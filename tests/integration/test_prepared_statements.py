@@ -56,6 +56,9 @@ def test_a_failed_statement_raises_sqlalchemys_error_and_the_transaction_keeps_n
             ADD.first(connection, {"name": "first", "at": utcnow()})
             ADD.first(connection, {"name": "first", "at": utcnow()})
     assert stored(db) == []
+    with db.writing() as connection:  # the same pooled connection, and its cursor, again
+        ADD.first(connection, {"name": "first", "at": utcnow()})
+    assert [name for name, *_ in stored(db)] == ["first"]
 
 
 @pytest.mark.backends("postgresql")

@@ -160,6 +160,8 @@ def _passes(schema, fields, names):
     try:
         for name in names:
             field, value = loading[name], fields[name]
+            if _loads_as_is(field, value):
+                continue
             if type(field) is Nested and type(value) is dict and _nests_plainly(field):
                 # Its fields, each alone too: loading it with its schema costs twice that.
                 if not (_required(field.schema) <= value.keys()
@@ -184,6 +186,44 @@ def _by_fields(schema):
            for field in schema.load_fields.values()):
         return None
     return dict(schema.load_fields)
+
+
+def _loads_as_is(field, value):
+    """Whether field.deserialize(value) would return without fault, told without calling
+    it (at a tenth of its cost): a null where the field allows one, or a value of the one
+    type the field's class takes as it is, that its validators let through. False when
+    that cannot tell: the field then deserializes it."""
+    takes = _TAKES_AS_IS.get(field)
+    if takes is None:
+        takes = _TAKES_AS_IS[field] = _taken_as_is(field)
+    none_passes, kind = takes
+    if value is None:
+        return none_passes
+    if type(value) is not kind:
+        return False
+    for validator in field.validators:  # each raises ValidationError when it refuses
+        validator(value)
+    return True
+
+
+# Fields by themselves: what each takes as it is (_taken_as_is). Fields live as long as
+# their schemas, the process's; a race only works one out twice.
+_TAKES_AS_IS = {}
+
+# The field classes whose load of a value of this exact type is that value, then the field's
+# validators on it: marshmallow's String (an isinstance check) and Integer (int(value), the
+# same number, as True and False are not of type int). Subclasses may load otherwise.
+_AS_IS = {fields.String: str, fields.Integer: int}
+
+
+def _taken_as_is(field):
+    """(whether a null passes, the type taken as it is or None), as Field.deserialize goes:
+    a null passes where allowed unless a pre_load function may change it first; a value is
+    taken as it is only without pre_load or post_load functions. Its validators run as
+    marshmallow runs them (validate.And): each refuses by raising ValidationError."""
+    none_passes = bool(field.allow_none) and not field.pre_load
+    kind = None if field.pre_load or field.post_load else _AS_IS.get(type(field))
+    return none_passes, kind
 
 
 @functools.lru_cache(maxsize=256)

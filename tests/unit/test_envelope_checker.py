@@ -41,6 +41,10 @@ CHANGES = {
     "an invalid language": lambda e: e["data"]["registration"].update(language="xx"),
     "a number for a name": lambda e: e["data"]["registration"].update(name=7),
     "a word for a sequence": lambda e: e["data"]["registration"].update(invite_sequence="x"),
+    "true for a sequence": lambda e: e["data"]["registration"].update(invite_sequence=True),
+    "a null name": lambda e: e["data"]["registration"].update(name=None),
+    "a null language": lambda e: e["data"]["registration"].update(language=None),
+    "a bad event status": lambda e: e["data"]["event"].update(status="maybe"),
     "a bad hold time": lambda e: e["data"]["registration"].update(held_until="soon"),
     "no attendee email": lambda e: e["data"]["registration"].pop("email"),
     "an unknown attendee field": lambda e: e["data"]["registration"].update(extra=1),
@@ -143,3 +147,48 @@ def test_a_nested_object_with_rules_across_its_fields_is_checked_whole(monkeypat
         checker.check(bad)
     assert batched.value.messages == alone.value.messages == {
         "data": {"window": {"_schema": ["It closes before it opens."]}}}
+
+
+class Shouted(fields.String):
+    """A String of its own: what it takes, its code says, not String's."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value != value.upper():
+            raise ValidationError("Not shouted.")
+        return value
+
+
+class Words(Schema):
+    shouted = Shouted(required=True)
+    plain = fields.String(required=True, validate=lambda value: _refuse_no(value))
+
+
+def _refuse_no(value):
+    if value == "no":
+        raise ValidationError("Not no.")
+
+
+class WordsFact(Schema):
+    words = fields.Nested(Words, required=True)
+
+
+@pytest.mark.parametrize("words", [{"shouted": "quiet", "plain": "x"},
+                                   {"shouted": "LOUD", "plain": "no"}])
+def test_a_string_is_refused_by_its_field_s_own_code(monkeypatch, words):
+    """A String subclass's value is loaded by its field; a String's is refused by its own
+    validators, a function of the schema's among them."""
+    monkeypatch.setattr(envelope, "_data_schemas", lambda schemas={"words.said": WordsFact()}: schemas)
+
+    def made(words):
+        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/test",
+                "type": "words.said", "time": NOW.isoformat(), "subject": "w",
+                "datacontenttype": "application/json", "data": {"words": words}}
+
+    bad = made(words)
+    with pytest.raises(ValidationError) as alone:
+        envelope.validate_envelope(bad)
+    checker = envelope.Checker()
+    checker.check(made({"shouted": "LOUD", "plain": "yes"}))
+    with pytest.raises(ValidationError) as batched:
+        checker.check(bad)
+    assert batched.value.messages == alone.value.messages

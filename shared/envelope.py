@@ -48,6 +48,38 @@ def make_all(type_, source, facts, *, now=None):
     }) for subject, data in facts]
 
 
+class Shared(dict):
+    """A part many envelopes carry as it is (an event's, in the facts of each of its
+    attendees): a dict of plain JSON that no one can change, its lists made tuples (the
+    same JSON), so that the Checker digests it once, not once per envelope. A copy of it,
+    or one read back, is a plain dict."""
+
+    def __init__(self, plain):
+        if not (type(plain) is dict and _plain_json(plain)):
+            raise TypeError("a Shared part is made of a dict of plain JSON")
+        super().__init__({key: _frozen(value) for key, value in plain.items()})
+        # Apart from any plain value's (_digest), as what is checked is this, tuples and all.
+        self.digest = hashlib.blake2b(pickle.dumps(plain, _PICKLE), digest_size=16,
+                                      person=b"envelope.Shared").digest()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a Shared part is never changed: make another")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return dict, (dict(self),)
+
+
+def _frozen(value):
+    if type(value) is dict:
+        return Shared(value)
+    if type(value) is list:
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 # Built once per process: making a schema instance (it deep-copies every field) costs
 # several times more than validating with it, and schemas keep no state between calls.
 _ENVELOPE_SCHEMA = EnvelopeSchema()
@@ -110,6 +142,7 @@ class Checker:
 _METADATA = frozenset(EnvelopeSchema().fields) - {"data"}
 _PLAIN = (str, int, float, bool, type(None))
 _PICKLE = 5  # fixed, not the default, which a newer Python may change
+_OBJECTS = (dict, Shared)
 
 
 def _attributes(envelope):
@@ -129,6 +162,8 @@ def _digest(value):
     another's, when it is not (a tuple, a datetime, a key not a string), as such an object's
     pickle is what its own code says of it. A plain value's pickle tells apart all a field
     may (True, 1 and 1.0 among them) and costs a quarter of its JSON."""
+    if type(value) is Shared:
+        return value.digest
     if not _plain_json(value):
         return None
     return hashlib.blake2b(pickle.dumps(value, _PICKLE), digest_size=16).digest()
@@ -162,7 +197,7 @@ def _passes(schema, fields, names):
             field, value = loading[name], fields[name]
             if _loads_as_is(field, value):
                 continue
-            if type(field) is Nested and type(value) is dict and _nests_plainly(field):
+            if type(field) is Nested and type(value) in _OBJECTS and _nests_plainly(field):
                 # Its fields, each alone too: loading it with its schema costs twice that.
                 if not (_required(field.schema) <= value.keys()
                         and _passes(field.schema, value, value)):

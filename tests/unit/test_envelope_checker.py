@@ -1,9 +1,11 @@
 """envelope.Checker, which checks a batch's envelopes only where they differ from the last
 valid one of their type, refuses exactly what validate_envelope refuses, one by one."""
 import copy
+import json
 import pickle
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from marshmallow import Schema, ValidationError, fields, validates_schema
@@ -192,3 +194,72 @@ def test_a_string_is_refused_by_its_field_s_own_code(monkeypatch, words):
     with pytest.raises(ValidationError) as batched:
         checker.check(bad)
     assert batched.value.messages == alone.value.messages
+
+
+# --- parts many facts share ------------------------------------------------------------------
+
+def test_a_shared_part_is_its_plain_json_that_no_one_can_change():
+    plain = {"id": 1, "related_commitments": [3, 4], "nested": {"a": [1, {"b": None}]}}
+    shared = envelope.Shared(plain)
+    assert envelope.dumps(shared) == envelope.dumps(plain)
+    for change in (lambda s: s.update(id=2), lambda s: s.__setitem__("id", 2),
+                   lambda s: s.pop("id"), lambda s: s.clear(), lambda s: s.setdefault("x", 1),
+                   lambda s: s.popitem(), lambda s: s.__delitem__("id"),
+                   lambda s: s["related_commitments"].append(5),
+                   lambda s: s["nested"].update(a=1)):
+        with pytest.raises((TypeError, AttributeError)):
+            change(shared)
+    assert shared == envelope.Shared(plain) and envelope.dumps(shared) == envelope.dumps(plain)
+    for copied in (copy.deepcopy(shared), copy.copy(shared), pickle.loads(pickle.dumps(shared))):
+        assert type(copied) is dict and envelope.dumps(copied) == envelope.dumps(plain)
+    with pytest.raises(TypeError):
+        envelope.Shared({"when": NOW})  # not plain JSON
+
+
+def test_a_shared_part_is_told_apart_from_any_plain_value():
+    plain = {"id": 1}
+    digest = envelope._digest(envelope.Shared(plain))
+    assert digest == envelope._digest(envelope.Shared(dict(plain)))
+    assert digest not in {envelope._digest(value) for value in (plain, ["Shared", plain], [plain])}
+
+
+def shared_event(made, **changes):
+    """`made` with an event part of its own, Shared, changed by `changes`."""
+    plain = json.loads(envelope.dumps(made["data"]["event"]))
+    return {**made, "data": {**made["data"], "event": envelope.Shared({**plain, **changes})}}
+
+
+@pytest.mark.parametrize("changes", [{"id": True}, {"title": None}, {"status": "maybe"},
+                                     {"starts_at": "soon"}, {"related_commitments": ["x"]},
+                                     {"extra": 1}])
+def test_a_bad_shared_part_is_refused_as_alone(changes):
+    first, second = reminders(2)
+    bad = shared_event(second, **changes)
+    with pytest.raises(ValidationError) as alone:
+        envelope.validate_envelope(bad)
+    checker = envelope.Checker()
+    checker.check(shared_event(first))  # a valid one, Shared too
+    with pytest.raises(ValidationError) as batched:
+        checker.check(bad)
+    assert batched.value.messages == alone.value.messages
+    assert checker.check(second) is second
+
+
+def test_facts_about_one_state_of_an_event_share_its_snapshot():
+    def snapshot(links=LINKS, **changes):
+        event = Event(**{**{name: getattr(EVENT, name) for name in facts.SNAPSHOT_READS},
+                         **changes})
+        return facts.event_snapshot(event, links)
+
+    kept = snapshot()
+    assert type(kept) is envelope.Shared and snapshot() is kept
+    assert snapshot(related_commitments=None) is snapshot(related_commitments=[]) is kept
+    # What makes another snapshot: any value, its type, the offset a time is written with.
+    in_chihuahua = STARTS.astimezone(ZoneInfo("America/Chihuahua"))
+    others = [snapshot(title="Otra"), snapshot(id=1.0), snapshot(starts_at=in_chihuahua),
+              snapshot(related_commitments=[1]), snapshot(related_commitments=[1.0]),
+              snapshot(links=facts.Links("http://other.test", LINKS.keys))]
+    assert all(other is not kept for other in others)
+    assert others[2]["starts_at"] == in_chihuahua.isoformat() != kept["starts_at"]
+    assert others[1]["id"] == 1.0 and type(others[1]["id"]) is float
+    assert snapshot(title="Otra") is others[0]

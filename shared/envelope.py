@@ -61,6 +61,7 @@ class Shared(dict):
         # Apart from any plain value's (_digest), as what is checked is this, tuples and all.
         self.digest = hashlib.blake2b(pickle.dumps(plain, _PICKLE), digest_size=16,
                                       person=b"envelope.Shared").digest()
+        self.json = _DUMPER.encode(plain)  # as dumps writes it
 
     def _refuse(self, *args, **kwargs):
         raise TypeError("a Shared part is never changed: make another")
@@ -276,11 +277,23 @@ _MADE = Checker()
 
 
 def dumps(envelope):
+    """The envelope's JSON, compact; a Shared part of its data written once, not each time."""
+    data = envelope.get("data") if type(envelope) is dict else None
+    for key, part in data.items() if type(data) is dict else ():
+        if type(part) is Shared:
+            text = _DUMPER.encode({**envelope, "data": {**data, key: _IN_ITS_PLACE}})
+            # Its JSON is where the part goes, and wherever a string holds it: then (a
+            # name made to look like it) the envelope is written whole, as always.
+            if text.count(_IN_ITS_PLACE_JSON) == 1:
+                return text.replace(_IN_ITS_PLACE_JSON, part.json)
+            break
     return _DUMPER.encode(envelope)
 
 
 # One encoder, not one per call (json.dumps makes a new one for any argument of its own).
 _DUMPER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_IN_ITS_PLACE = "envelope.Shared: in its place"
+_IN_ITS_PLACE_JSON = _DUMPER.encode(_IN_ITS_PLACE)
 
 
 def loads(text, checker=None):

@@ -263,3 +263,14 @@ def test_facts_about_one_state_of_an_event_share_its_snapshot():
     assert others[2]["starts_at"] == in_chihuahua.isoformat() != kept["starts_at"]
     assert others[1]["id"] == 1.0 and type(others[1]["id"]) is float
     assert snapshot(title="Otra") is others[0]
+
+
+@pytest.mark.parametrize("name", ["Ana", envelope._IN_ITS_PLACE, f'x"{envelope._IN_ITS_PLACE}',
+                                  f'{envelope._IN_ITS_PLACE}"', '"'])
+def test_an_envelope_with_a_shared_part_is_written_as_a_plain_one(name):
+    (made,) = reminders(1)
+    made["data"]["registration"]["name"] = name
+    plain = json.loads(json.dumps(made))
+    assert type(made["data"]["event"]) is envelope.Shared
+    assert envelope.dumps(made) == envelope.dumps(plain) == json.dumps(
+        plain, separators=(",", ":"), ensure_ascii=False)

@@ -3,6 +3,7 @@ import functools
 import hashlib
 import json
 import pickle
+import re
 import uuid
 from datetime import datetime, timezone
 
@@ -195,10 +196,16 @@ def _passes(schema, fields, names):
         return False  # a hook, a missing or an unknown field: validate_envelope tells
     try:
         for name in names:
-            field, value = loading[name], fields[name]
-            if _loads_as_is(field, value):
+            field, none_passes, kind, form = loading[name]
+            value = fields[name]
+            if value is None and none_passes:
                 continue
-            if type(field) is Nested and type(value) in _OBJECTS and _nests_plainly(field):
+            if type(value) is kind and (form is None or form.fullmatch(value)):
+                # Taken as it is (_taken_as_is): its validators alone, at a tenth of the
+                # cost of the field's deserialize.
+                for validator in field.validators:
+                    validator(value)  # each refuses by raising ValidationError
+            elif type(field) is Nested and type(value) in _OBJECTS and _nests_plainly(field):
                 # Its fields, each alone too: loading it with its schema costs twice that.
                 if not (_required(field.schema) <= value.keys()
                         and _passes(field.schema, value, value)):
@@ -212,54 +219,41 @@ def _passes(schema, fields, names):
 
 @functools.lru_cache(maxsize=256)
 def _by_fields(schema):
-    """The schema's fields by name when loading with it is no more than loading each field
-    with its own value (as Schema._deserialize does), unknown fields refused; else None: a
-    hook (rules across fields, or changing the data), partial or many loads, fields read
-    from or written to other keys."""
+    """The schema's fields by name, each with what it takes as it is (_taken_as_is), when
+    loading with it is no more than loading each field with its own value (as
+    Schema._deserialize does), unknown fields refused; else None: a hook (rules across
+    fields, or changing the data), partial or many loads, fields read from or written to
+    other keys."""
     if any(schema._hooks.values()) or schema.partial or schema.many:
         return None
     if any(field.data_key is not None or field.attribute is not None
            for field in schema.load_fields.values()):
         return None
-    return dict(schema.load_fields)
-
-
-def _loads_as_is(field, value):
-    """Whether field.deserialize(value) would return without fault, told without calling
-    it (at a tenth of its cost): a null where the field allows one, or a value of the one
-    type the field's class takes as it is, that its validators let through. False when
-    that cannot tell: the field then deserializes it."""
-    takes = _TAKES_AS_IS.get(field)
-    if takes is None:
-        takes = _TAKES_AS_IS[field] = _taken_as_is(field)
-    none_passes, kind = takes
-    if value is None:
-        return none_passes
-    if type(value) is not kind:
-        return False
-    for validator in field.validators:  # each raises ValidationError when it refuses
-        validator(value)
-    return True
-
-
-# Fields by themselves: what each takes as it is (_taken_as_is). Fields live as long as
-# their schemas, the process's; a race only works one out twice.
-_TAKES_AS_IS = {}
-
-# The field classes whose load of a value of this exact type is that value, then the field's
-# validators on it: marshmallow's String (an isinstance check) and Integer (int(value), the
-# same number, as True and False are not of type int). Subclasses may load otherwise.
-_AS_IS = {fields.String: str, fields.Integer: int}
+    return {name: (field, *_taken_as_is(field)) for name, field in schema.load_fields.items()}
 
 
 def _taken_as_is(field):
-    """(whether a null passes, the type taken as it is or None), as Field.deserialize goes:
-    a null passes where allowed unless a pre_load function may change it first; a value is
-    taken as it is only without pre_load or post_load functions. Its validators run as
-    marshmallow runs them (validate.And): each refuses by raising ValidationError."""
+    """(whether a null passes, the type of the values it takes as they are, their form or
+    None), as Field.deserialize goes: a null passes where allowed unless a pre_load function
+    may change it first; the field's class loads a value of that type (and form) without
+    fault, to that value (_AS_IS) or, for a UUID, to an object no validator sees here.
+    None: without pre_load or post_load functions only, a subclass being its own code."""
     none_passes = bool(field.allow_none) and not field.pre_load
-    kind = None if field.pre_load or field.post_load else _AS_IS.get(type(field))
-    return none_passes, kind
+    kind, form = _AS_IS.get(type(field), (None, None))
+    if field.pre_load or field.post_load or (type(field) is fields.UUID and field.validators):
+        kind = form = None
+    return none_passes, kind, form
+
+
+# The field classes that load a value of one exact type (and form) without fault: a String
+# a str (an isinstance check: the value itself), an Integer an int (int(value), the same
+# number; True and False are not of type int), a UUID the canonical form uuid4 writes
+# (uuid.UUID reads any 32 hex digits).
+_AS_IS = {
+    fields.String: (str, None),
+    fields.Integer: (int, None),
+    fields.UUID: (str, re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")),
+}
 
 
 @functools.lru_cache(maxsize=256)

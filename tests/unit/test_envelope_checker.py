@@ -62,6 +62,9 @@ CHANGES = {
     "a naive time": lambda e: e.update(time="2031-05-20T12:00:00"),
     "no subject": lambda e: e.pop("subject"),
     "a bad id": lambda e: e.update(id="not-a-uuid"),
+    "an id a digit too long": lambda e: e.update(id=e["id"] + "0"),
+    "an id with a letter not hex": lambda e: e.update(id=e["id"][:-1] + "g"),
+    "a number for an id": lambda e: e.update(id=7),
     "an unknown type": lambda e: e.update(type="registration.nonsense"),
     "a list for a type": lambda e: e.update(type=["registration.reminder"]),
     "an unknown attribute": lambda e: e.update(extra=1),
@@ -274,3 +277,13 @@ def test_an_envelope_with_a_shared_part_is_written_as_a_plain_one(name):
     assert type(made["data"]["event"]) is envelope.Shared
     assert envelope.dumps(made) == envelope.dumps(plain) == json.dumps(
         plain, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("write", [str.upper, lambda id_: "{" + id_ + "}",
+                                   lambda id_: id_.replace("-", ""), lambda id_: "urn:uuid:" + id_])
+def test_an_id_in_another_form_uuid_reads_passes_as_alone(write):
+    first, second = reminders(2)
+    other = {**second, "id": write(second["id"])}
+    checker = envelope.Checker()
+    checker.check(first)
+    assert envelope.validate_envelope(other) is other and checker.check(other) is other

@@ -60,6 +60,10 @@ CHANGES = {
     "an unknown event field": lambda e: e["data"]["event"].update(extra=1),
     "data not an object": lambda e: e.update(data=[1]),
     "a naive time": lambda e: e.update(time="2031-05-20T12:00:00"),
+    "a time in no month": lambda e: e.update(time="2031-13-20T12:00:00+00:00"),
+    "a number for a time": lambda e: e.update(time=1700000000),
+    "a naive hold time": lambda e: e["data"]["registration"].update(
+        held_until="2031-05-20T12:00:00"),
     "no subject": lambda e: e.pop("subject"),
     "a bad id": lambda e: e.update(id="not-a-uuid"),
     "an id a digit too long": lambda e: e.update(id=e["id"] + "0"),
@@ -287,3 +291,38 @@ def test_an_id_in_another_form_uuid_reads_passes_as_alone(write):
     checker = envelope.Checker()
     checker.check(first)
     assert envelope.validate_envelope(other) is other and checker.check(other) is other
+
+
+class Times(Schema):
+    spoken = fields.AwareDateTime(format="rfc", required=True)
+    local = fields.AwareDateTime(default_timezone=timezone.utc, required=True)
+
+
+class TimesFact(Schema):
+    times = fields.Nested(Times, required=True)
+
+
+@pytest.mark.parametrize("times", [{"spoken": NOW.isoformat(), "local": NOW.isoformat()},
+                                   {"spoken": "Tue, 20 May 2031 12:00:00 +0000",
+                                    "local": "2031-05-20T12:00:00"}])
+def test_a_time_in_another_format_or_where_naive_is_allowed_is_read_by_its_field(
+        monkeypatch, times):
+    monkeypatch.setattr(envelope, "_data_schemas", lambda schemas={"times.set": TimesFact()}: schemas)
+
+    def made(times):
+        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/test",
+                "type": "times.set", "time": NOW.isoformat(), "subject": "t",
+                "datacontenttype": "application/json", "data": {"times": times}}
+
+    checker = envelope.Checker()
+    checker.check(made({"spoken": "Tue, 20 May 2031 11:00:00 +0000",
+                        "local": "2031-05-20T11:00:00+00:00"}))
+    given = made(times)
+    try:
+        alone = envelope.validate_envelope(given)
+    except ValidationError as refused:
+        with pytest.raises(ValidationError) as batched:
+            checker.check(given)
+        assert batched.value.messages == refused.messages
+    else:
+        assert checker.check(given) is alone

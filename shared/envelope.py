@@ -274,15 +274,17 @@ def _taken_as_is(field):
     form or None), as Field.deserialize goes: a null passes where allowed unless a pre_load
     function may change it first; the field's class loads a value of that type (and form)
     without fault (_AS_IS). Only without pre_load or post_load functions, a subclass being
-    its own code; where what the validators see is not the value, without validators."""
+    its own code; where what the validators see is not the value itself, without them."""
     none_passes = bool(field.allow_none) and not field.pre_load
-    kind, form = _AS_IS.get(type(field), (None, None))
-    if field.pre_load or field.post_load or (form is not None and field.validators):
+    kind, form, validators_see_it = _AS_IS.get(type(field), (None, None, False))
+    if field.pre_load or field.post_load or (field.validators and not validators_see_it):
         kind = form = None
     if type(field) is fields.AwareDateTime and not (
             field.DESERIALIZATION_FUNCS.get(field.format) == datetime.fromisoformat
             and field.default_timezone is None):
         kind = form = None  # another format than ISO 8601's, or naive times allowed
+    if type(field) is fields.Dict and (field.key_field or field.value_field):
+        kind = form = None  # its keys or values are loaded too
     return none_passes, kind, form
 
 
@@ -296,16 +298,18 @@ def _read_aware(value):
     return moment.tzinfo is not None and moment.tzinfo.utcoffset(moment) is not None
 
 
-# The field classes that load a value of one exact type (and form) without fault: a String
-# a str (an isinstance check: the value itself), an Integer an int (int(value), the same
-# number; True and False are not of type int), a UUID the canonical form uuid4 writes
-# (uuid.UUID reads any 32 hex digits), an AwareDateTime (in ISO 8601) an aware time.
+# The field classes that load a value of one exact type (and form) without fault, and
+# whether their validators then see that value itself: a String a str (an isinstance check:
+# the value), an Integer an int (int(value), the same number; True and False are not of
+# type int), a UUID the canonical form uuid4 writes (uuid.UUID reads any 32 hex digits), an
+# AwareDateTime (in ISO 8601) an aware time, a Dict (of anything) a dict (copied).
 _AS_IS = {
-    fields.String: (str, None),
-    fields.Integer: (int, None),
+    fields.String: (str, None, True),
+    fields.Integer: (int, None, True),
     fields.UUID: (str, re.compile(
-        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch),
-    fields.AwareDateTime: (str, _read_aware),
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch, False),
+    fields.AwareDateTime: (str, _read_aware, False),
+    fields.Dict: (dict, None, False),
 }
 
 

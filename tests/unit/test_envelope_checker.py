@@ -345,3 +345,23 @@ def test_a_made_envelope_s_id_is_a_random_uuid_as_uuid4_writes_it():
         seen_set |= number
         seen_clear |= ~number
     assert seen_set & random_bits == random_bits == seen_clear & random_bits
+
+
+@pytest.mark.parametrize("changes", [{"title": {"old": "a", "new": "b"}},
+                                     {"venue": {"old": "a"}}, {"venue": "Sala"}])
+def test_a_bad_change_is_refused_as_alone(changes):
+    """`changes` is a Dict of its own keys and values: read by its field, never as it is."""
+    attendees = [Registration(id=i, event_id=1, name=f"Persona {i}", email=f"p{i}@example.org",
+                              language="es", status="confirmed", invite_sequence=0)
+                 for i in (1, 2)]
+    first, second = facts.registration_facts(
+        "registration.event_changed", attendees, EVENT, LINKS, NOW,
+        changes={"venue": {"old": "Sala", "new": "Patio"}})
+    bad = changed(second, lambda e: e["data"].update(changes=changes))
+    with pytest.raises(ValidationError) as alone:
+        envelope.validate_envelope(bad)
+    checker = envelope.Checker()
+    checker.check(first)
+    with pytest.raises(ValidationError) as batched:
+        checker.check(bad)
+    assert batched.value.messages == alone.value.messages

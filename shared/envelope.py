@@ -52,8 +52,8 @@ def make_all(type_, source, facts, *, now=None):
 class Shared(dict):
     """A part many envelopes carry as it is (an event's, in the facts of each of its
     attendees): a dict of plain JSON that no one can change, its lists made tuples (the
-    same JSON), so that the Checker digests it once, not once per envelope. A copy of it,
-    or one read back, is a plain dict."""
+    same JSON), so that the Checker digests it, and dumps writes it, once, not once per
+    envelope. A copy of it, or one read back, is a plain dict."""
 
     def __init__(self, plain):
         if not (type(plain) is dict and _plain_json(plain)):
@@ -122,15 +122,18 @@ class Checker:
     parts, as a fan-out's facts share their event and moment: it keeps the fields of the
     last valid envelope of each type and, of the next one of that type, checks only the
     fields (of the envelope and of its data) whose value differs from that one's, each by its
-    schema's own field (_passes). A field's check depends on its value alone, and what the
-    fields cannot vouch for alone (a schema with rules across fields, an unknown or missing
-    field, one that fails) is checked by validate_envelope whole, so each envelope is checked
-    as fully, and refused with the same messages, as alone.
+    schema's own field (_passes; a value of the type a field's class takes as it is, by
+    the field's validators alone, _taken_as_is). A field's check depends on its value
+    alone, and what the fields cannot vouch for alone (a schema with rules across fields, an
+    unknown or missing field, one that fails) is checked by validate_envelope whole, so each
+    envelope is checked as fully, and refused with the same messages, as alone.
 
-    Of the data it keeps a digest of each field's value, never the values: a long-lived one
-    (the process's, for the facts it makes) holds no one's personal data, and no caller
-    can change what it compares with by changing an envelope it was given. One may be
-    shared by threads: what it keeps of a type is replaced whole, never changed."""
+    Of the data it keeps a digest of each field's value (none of one that costs no more to
+    check again, _checked_again), never the values: a long-lived one (the process's, for
+    the facts it makes) holds no one's personal data, and no caller can change what it
+    compares with by changing an envelope it was given (nor a Shared part, which no one
+    changes). One may be shared by threads: what it keeps of a type is replaced whole,
+    never changed."""
 
     def __init__(self):
         self._valid = {}  # type -> (_attributes of the last valid envelope, _digests of its data)

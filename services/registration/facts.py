@@ -1,4 +1,6 @@
 """Turns a change into the envelope the outbox carries: the event-carried state of `registration.*`."""
+import operator
+
 from services.registration import checkin_codes
 from shared import envelope, signing, wording
 
@@ -50,13 +52,43 @@ def my_data_fact(link, url, valid_hours, now):
 
 # What event_snapshot reads of an event: the registering use case loads no more than these
 # and what the rules need (services.registration.service).
-SNAPSHOT_READS = ("id", "title", "title_en", "description", "description_en", "status",
-                  "starts_at", "ends_at", "timezone", "venue", "address", "online_url", "city",
-                  "country", "host_organization", "related_commitments")
+SNAPSHOT_SCALARS = ("id", "title", "title_en", "description", "description_en", "status",
+                    "starts_at", "ends_at", "timezone", "venue", "address", "online_url",
+                    "city", "country", "host_organization")
+SNAPSHOT_READS = (*SNAPSHOT_SCALARS, "related_commitments")
 
 
 def event_snapshot(event, links):
-    """The event as a fact carries it (published.EventSnapshot); it reads SNAPSHOT_READS."""
+    """The event as a fact carries it (published.EventSnapshot); it reads SNAPSHOT_READS.
+    One for each state of an event, kept: its facts share it (an envelope.Shared), so the
+    outbox's check digests it once, not once per registration."""
+    key = _snapshot_key(event, links)
+    snapshot = _SNAPSHOTS.get(key)
+    if snapshot is None:
+        snapshot = envelope.Shared(_new_snapshot(event, links))
+        if len(_SNAPSHOTS) >= SNAPSHOTS_KEPT:
+            _SNAPSHOTS.clear()  # the events being registered for come back at once
+        _SNAPSHOTS[key] = snapshot
+    return snapshot
+
+
+SNAPSHOTS_KEPT = 64
+# Snapshots by _snapshot_key: shared by threads, each step of it whole under the GIL; a
+# race only makes one twice.
+_SNAPSHOTS = {}
+_READ_SCALARS = operator.attrgetter(*SNAPSHOT_SCALARS)
+
+
+def _snapshot_key(event, links):
+    """What a snapshot is made of, such that equal keys make the same snapshot: the values
+    and their types (1 == 1.0 == True), and the times' UTC offsets (equal instants are
+    written apart)."""
+    scalars, related = _READ_SCALARS(event), tuple(event.related_commitments or ())
+    return (links.base_url, scalars, tuple(map(type, scalars)), related,
+            tuple(map(type, related)), event.starts_at.utcoffset(), event.ends_at.utcoffset())
+
+
+def _new_snapshot(event, links):
     return {
         "id": event.id, "title": event.title, "title_en": event.title_en,
         # Shortened: the invite shows them, and a fact goes to every attendee; the whole

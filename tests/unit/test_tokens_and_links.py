@@ -1,5 +1,6 @@
 """Tokens kept only as hashes, signed links, the event envelope, and delivery keys."""
 import hashlib
+import hmac
 import json
 import uuid
 from datetime import datetime, timezone
@@ -91,8 +92,17 @@ def test_a_link_is_the_token_itsdangerous_makes_in_the_same_second(monkeypatch):
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_900_000_000)
     stock = URLSafeTimedSerializer(signing.derive(SECRET, "cancel-registration"),
                                    salt="cancel-registration")
-    for value in (42, 2147483647):
+    for value in (42, 2147483647, 0, -7, "an id", [1, "ñ"]):
         assert signing.sign(KEYS, "cancel-registration", value) == stock.dumps(value)
+
+
+@pytest.mark.parametrize("digest", ["sha1", "sha256"])
+@pytest.mark.parametrize("key", [b"", b"k", b"k" * 64, b"k" * 65, bytes(range(200))])
+def test_a_kept_mac_is_hmac(key, digest):
+    """Its pads hashed once, the same digest as hmac's, message after message."""
+    mac = signing.Mac(key, digest)
+    for message in (b"", b"42.axPx8A", bytes(range(256)) * 3):
+        assert mac.digest(message) == hmac.digest(key, message, digest)
 
 
 def _tamper(token):

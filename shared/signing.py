@@ -1,14 +1,13 @@
 """Signed, expiring links (cancel a registration, confirm or leave a subscription), and the
 keys every purpose signs with."""
-import binascii
 import functools
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import int_to_bytes
+from itsdangerous import (BadSignature, SignatureExpired, TimestampSigner,
+                          URLSafeTimedSerializer, base64_encode)
 from itsdangerous.signer import HMACAlgorithm
 
 from shared.schemas import MAX_INT
@@ -72,62 +71,44 @@ def unsign(keys, purpose, token, max_age):
 
 
 class Mac:
-    """HMAC (RFC 2104) under one key, whose padded forms are hashed once: hmac.new hashes
-    them again for every message, most of the cost of a short message's MAC."""
+    """HMAC under one key, keyed once and copied for each message: a copy keeps the key's
+    padded forms hashed, which hmac.new hashes again every time, most of the cost of a
+    short message's MAC."""
 
     def __init__(self, key, digest):
-        """`key` bytes; `digest` a hashlib name ("sha256")."""
-        block = hashlib.new(digest).block_size
-        if len(key) > block:
-            key = hashlib.new(digest, key).digest()
-        key = key.ljust(block, b"\0")
-        self._inner = hashlib.new(digest, key.translate(_INNER_PAD))
-        self._outer = hashlib.new(digest, key.translate(_OUTER_PAD))
+        """`key` bytes; `digest` what hmac.new takes as digestmod ("sha256")."""
+        self._keyed = hmac.new(key, digestmod=digest)
 
     def digest(self, message):
-        # Copies: the kept hashes are never updated, so threads may share one Mac.
-        inner, outer = self._inner.copy(), self._outer.copy()
-        inner.update(message)
-        outer.update(inner.digest())
-        return outer.digest()
+        mac = self._keyed.copy()  # the kept one is never updated: threads may share it
+        mac.update(message)
+        return mac.digest()
 
 
-_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
-_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
+class _KeptHMAC(HMACAlgorithm):
+    """itsdangerous' HMAC, by a Mac kept for each key."""
+
+    def get_signature(self, key, value):
+        macs = self.__dict__.setdefault("_macs", {})
+        if key not in macs:
+            macs[key] = Mac(key, self.digest_method)
+        return macs[key].digest(value)
 
 
 class _KeptKeySigner(TimestampSigner):
     """itsdangerous' timed signer, deriving each of its keys once, not once per token, and
-    signing in one step by a kept Mac: the same bytes as TimestampSigner.sign."""
+    signing by a kept Mac (_KeptHMAC)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if type(self.algorithm) is HMACAlgorithm:
+            self.algorithm = _KeptHMAC(self.algorithm.digest_method)
 
     def derive_key(self, secret_key=None):
         keys = self.__dict__.setdefault("_derived", {})
         if secret_key not in keys:
             keys[secret_key] = super().derive_key(secret_key)
         return keys[secret_key]
-
-    def sign(self, value):
-        """`value`.timestamp.signature, as TimestampSigner.sign writes it (its own
-        get_timestamp, and an HMAC-SHA1 of the rest under the derived key)."""
-        signed = value + b"." + _url_safe(int_to_bytes(self.get_timestamp()))
-        return signed + b"." + _url_safe(self._mac().digest(signed))
-
-    def _mac(self):
-        if "_kept_mac" not in self.__dict__:
-            # _IdSerializer's signer has itsdangerous' defaults, which sign writes out.
-            if not (self.sep == b"." and type(self.algorithm) is HMACAlgorithm
-                    and self.digest_method is TimestampSigner.default_digest_method):
-                raise ValueError("_KeptKeySigner signs only with itsdangerous' defaults")
-            self._kept_mac = Mac(self.derive_key(), "sha1")
-        return self._kept_mac
-
-
-def _url_safe(data):
-    """itsdangerous' base64_encode: URL-safe base64 without its padding."""
-    return binascii.b2a_base64(data, newline=False).translate(_URL_SAFE).rstrip(b"=")
-
-
-_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class _IdSerializer(URLSafeTimedSerializer):
@@ -143,7 +124,7 @@ class _IdSerializer(URLSafeTimedSerializer):
         # else's by a kept encoder (json.dumps builds a new one for every call with arguments
         # of its own).
         text = str(obj) if type(obj) is int else _COMPACT_JSON.encode(obj)
-        return _url_safe(text.encode())
+        return base64_encode(text.encode())
 
     def make_signer(self, salt=None):
         if salt is not None and salt != self.salt:

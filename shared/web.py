@@ -7,12 +7,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, g, jsonify, request
+from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_content_length
 
@@ -64,6 +65,10 @@ class ServiceFlask(Flask):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._sync_functions = set()
+        self.routes_found = {}  # see RoutesRemembered
+
+    def request_context(self, environ):
+        return RoutesRemembered(self, environ)
 
     def ensure_sync(self, func):
         # A view method is bound to a new MethodView each request: its function is the key.
@@ -76,6 +81,35 @@ class ServiceFlask(Flask):
         if synced is func:
             self._sync_functions.add(plain)
         return synced
+
+
+class RoutesRemembered(RequestContext):
+    """A request context that matches each address and method once: werkzeug's matcher
+    walks the rules part by part, converts the values and looks for a rule with defaults
+    that would redirect, on every request, and the answer only depends on the address,
+    the method and the rules (fixed once the app serves). A refusal (404, 405, a
+    redirect) is never kept: it is worked out again each time, as before."""
+
+    REMEMBERED = 4096  # addresses per process; then all are forgotten and found again
+
+    def match_request(self):
+        adapter, found = self.url_adapter, self.app.routes_found
+        # What werkzeug's MapAdapter.match matches on: its domain part, path, method.
+        domain = (adapter.subdomain if not adapter.map.host_matching and adapter.subdomain
+                  is not None else adapter.server_name)
+        key = (domain, adapter.path_info, adapter.default_method, adapter.websocket)
+        match = found.get(key)
+        if match is None:
+            try:
+                match = adapter.match(return_rule=True)
+            except HTTPException as error:
+                self.request.routing_exception = error
+                return
+            if len(found) >= self.REMEMBERED:
+                found.clear()
+            found[key] = match
+        rule, values = match
+        self.request.url_rule, self.request.view_args = rule, dict(values)  # the view's own
 
 
 class KeptSignerSessions(SecureCookieSessionInterface):

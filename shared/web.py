@@ -2,6 +2,7 @@
 the stylesheet, and the security headers and cookie flags of every answer."""
 import json
 from dataclasses import dataclass
+from itertools import product
 from types import FunctionType, MethodType
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_content_length
@@ -314,27 +316,34 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     app.register_blueprint(assets)
     page_policy = PAGE_POLICY.format(forms=" ".join(("'self'", *form_targets)))
 
+    def security_headers(html, token_url, no_store):
+        pairs = [("X-Content-Type-Options", "nosniff"),
+                 ("Content-Security-Policy", page_policy if html else DATA_POLICY),
+                 ("Referrer-Policy", "no-referrer" if token_url else "strict-origin-when-cross-origin")]
+        if no_store:
+            pairs.append(("Cache-Control", "no-store"))
+        if https:
+            pairs.append(("Strict-Transport-Security", HSTS))
+        Headers(pairs)  # werkzeug's check of each value (no newline), made here once
+        return tuple(pairs), frozenset(name.lower() for name, _ in pairs)
+
+    # The headers of each kind of answer, made once: every answer only picks its kind's.
+    headers_of = {kind: security_headers(*kind) for kind in product((False, True), repeat=3)}
+
     @app.after_request
     def _security_headers(response):
         # Registered first, so it runs after every other app-wide after_request hook and
         # sees their cookies (shared.i18n's language cookie).
         headers, asked = response.headers, request._get_current_object()  # see service()
         view = app.view_functions.get(asked.endpoint)
-        token_url = getattr(view, "abierto_secret_url", False)
-        ours = [("X-Content-Type-Options", "nosniff"),
-                ("Content-Security-Policy",
-                 page_policy if response.mimetype == "text/html" else DATA_POLICY),
-                ("Referrer-Policy", "no-referrer" if token_url else "strict-origin-when-cross-origin")]
+        token_url = bool(getattr(view, "abierto_secret_url", False))
+        present = {name.lower() for name, _ in headers}  # read once, see _put
         # No cache keeps: a token link's page, what a bearer token reads (attendee lists,
         # deliveries), a page marked personal_answer(), or anything that sets a cookie.
-        # getlist, not `in`: a header missing from a Headers raises (and builds) a
-        # BadRequestKeyError inside `in`, the commonest case here.
-        if (token_url or sends_token(asked) or g._get_current_object().get("abierto_personal")
-                or headers.getlist("Set-Cookie")):
-            ours.append(("Cache-Control", "no-store"))
-        if https:
-            ours.append(("Strict-Transport-Security", HSTS))
-        _put(headers, ours)
+        no_store = bool(token_url or sends_token(asked)
+                        or g._get_current_object().get("abierto_personal")
+                        or "set-cookie" in present)
+        _put(headers, *headers_of[response.mimetype == "text/html", token_url, no_store], present)
         return response
 
     @app.get("/healthz")
@@ -358,10 +367,15 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     return app
 
 
-def _put(headers, pairs):
-    """`headers[name] = value` for each pair, the headers already there read once: each
-    such assignment reads them all, and an answer seldom holds one of these names."""
-    present = {name.lower() for name, _ in headers}
+def _put(headers, pairs, names, present):
+    """`headers[name] = value` for each pair (whose lower-cased `names` are given), given
+    the lower-cased names of the headers already there: each such assignment reads them
+    all, and an answer seldom holds one of these names."""
+    if present.isdisjoint(names):
+        # Appended as they are: Headers.add would check each value for a newline again,
+        # a regex search per header, and these were checked when made (security_headers).
+        headers._list.extend(pairs)
+        return
     for name, value in pairs:
         if name.lower() in present:
             headers[name] = value  # replaces it where it is, as the assignment does

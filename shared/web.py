@@ -7,7 +7,7 @@ from types import FunctionType, MethodType
 from urllib.parse import urlsplit
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api, Blueprint
@@ -59,10 +59,32 @@ def personal_answer():
     g.abierto_personal = True
 
 
+class ServiceResponse(Response):
+    """Flask's answers, whose headers are handed to the server without being checked again
+    when nothing in them is to change."""
+
+    def get_wsgi_headers(self, environ):
+        # werkzeug's copies every header through Headers.add, which checks each value for
+        # a newline again (every value was checked when it was put there: add, set and
+        # assignment check, as shared.web's security headers were when made); its copy
+        # changes nothing when no Location or Content-Location is to be made absolute and
+        # the Content-Length is there to stay (not 1xx, 204, 304). Any other answer goes
+        # werkzeug's way.
+        status, names = self.status_code, [name.lower() for name, _ in self.headers]
+        if (status < 200 or status in (204, 304) or "content-length" not in names
+                or "location" in names or "content-location" in names):
+            return super().get_wsgi_headers(environ)
+        copy = Headers()
+        copy._list = list(self.headers._list)
+        return copy
+
+
 class ServiceFlask(Flask):
     """Flask asks of every hook and view, on every request, whether it is a coroutine
     function (inspect's checks, about twenty a request); none of ours is, and a function's
     answer never changes, so each function is asked once."""
+
+    response_class = ServiceResponse
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,7 +16,7 @@ from shared.auth import optional, require, sends_token
 from shared.errors import ProblemSchema
 from shared.ratelimit import FEED_TOO_MANY, client_key, limited, refusal
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ServiceResponse, service
 
 blp = ApiBlueprint("events", __name__, url_prefix="/api/v1",
                 description="Public events and registrations / Eventos públicos y registros")
@@ -36,7 +36,7 @@ _RECEIPT = RegistrationReceiptSchema()
 def accepted(event_id):
     """The 202 every anonymous registration of `event_id` gets: a new email, a repeat, or
     one whose email is not sent; byte for byte the same, so it tells nobody who registered."""
-    return Response(_accepted_body(event_id), 202, mimetype="application/json")
+    return ServiceResponse(_accepted_body(event_id), 202, mimetype="application/json")
 
 
 @functools.lru_cache(maxsize=1024)

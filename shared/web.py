@@ -17,7 +17,6 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.wsgi import get_content_length
 
 from shared import (asyncapi, errors, etags, idempotent_posts, openapi_answers, openapi_rules,
                     signing)
@@ -179,6 +178,11 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": None, "querystring": None}
 
+    def get_default_request(self):
+        # The request behind Flask's proxy, not the proxy: the loaders read several of its
+        # attributes, and each read through the proxy costs a failed lookup (see service()).
+        return request._get_current_object()
+
     def _raw_load_json(self, req):
         try:
             if req.environ.get("CONTENT_TYPE") != "application/json":  # see _json_body
@@ -196,16 +200,22 @@ def _json_body(req):
     """`req.get_data()` of a body sent as exactly `application/json` (what FlaskParser
     would take as JSON, its mimetype not parsed again), read in one call when its
     Content-Length is within MAX_CONTENT_LENGTH: werkzeug's LimitedStream reads the same
-    bytes through a dozen Python calls, a sixth of the API's parsing of a registration. A
-    server that sets wsgi.input_terminated (gunicorn) ends the stream at Content-Length;
-    without it, a short body is a disconnected client, as in werkzeug. No length (chunked),
-    a longer one (its 413), or a body already read: werkzeug's own way."""
-    environ = req.environ
-    length = get_content_length(environ)
-    limit = req.max_content_length
-    if (length is None or (limit is not None and length > limit)
-            or getattr(req, "_cached_data", None) is not None or "stream" in req.__dict__):
+    bytes through a dozen Python calls. A server that sets wsgi.input_terminated
+    (gunicorn) ends the stream at Content-Length; without it, a short body is a
+    disconnected client, as in werkzeug. No length or not plain digits (werkzeug's
+    reading of it decides), chunked, a longer one (its 413), or a body already read:
+    werkzeug's own way."""
+    environ, held = req.environ, vars(req)
+    length = environ.get("CONTENT_LENGTH", "")
+    if (not (length.isascii() and length.isdigit()) or "HTTP_TRANSFER_ENCODING" in environ
+            or held.get("_cached_data") is not None or "stream" in held):
         return req.get_data()
+    length, limit = int(length), req._max_content_length  # this request's own limit, if set
+    if limit is None:
+        # The app's, as req.max_content_length reads it, without its two proxy lookups.
+        limit = current_app._get_current_object().config["MAX_CONTENT_LENGTH"]
+    if limit is not None and length > limit:
+        return req.get_data()  # its 413
     stream, data = environ["wsgi.input"], b""
     try:
         while len(data) < length:

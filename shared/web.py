@@ -263,11 +263,28 @@ class ApiBlueprint(Blueprint):
         # webargs builds a new instance of a schema class on every request, which costs
         # more than the load itself; schemas keep no state, so one per view is enough.
         schema = resolve_schema_instance(schema)
-        loads = super().arguments(schema, *args, **kwargs)
+        loads = self._loads_directly(super().arguments(schema, *args, **kwargs), schema, **kwargs)
         rules = openapi_rules.stated(schema)
         if not rules:
             return loads
         return lambda view: self._state_rules(loads(view), rules)
+
+    def _loads_directly(self, documents, schema, *, location="json", content_type=None,
+                        required=True, description=None, example=None, examples=None,
+                        **use_args):
+        """flask-smorest's `arguments` (`documents`) writes the view's OpenAPI, then has
+        webargs wrap a layer of its own that only calls the view through
+        `current_app.ensure_sync`, a proxy lookup on every request. Keep what it writes;
+        webargs wraps the view itself, with what flask-smorest passes it (the other
+        keywords only document)."""
+
+        def decorator(view):
+            documented = documents(view)
+            loading = self.ARGUMENTS_PARSER.use_args(schema, location=location, **use_args)(view)
+            loading._apidoc = documented._apidoc
+            return loading
+
+        return decorator
 
     def _state_rules(self, view, rules):
         """The operation's `x-abierto-rules`: these and those of its other arguments."""

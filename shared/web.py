@@ -10,6 +10,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSessionInterface
+from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from webargs import core as webargs_core
@@ -245,6 +246,20 @@ def _doc_only(decorate):
         return view
 
     return decorator
+
+
+class ApiView(MethodView):
+    """The class of every API resource: Flask's MethodView, which runs the method named as
+    the request's, as GET for a HEAD without its own; it reads the method and the app
+    through Flask's proxies, each read a failed lookup first (see service())."""
+
+    def dispatch_request(self, **kwargs):
+        method = request._get_current_object().method
+        run = getattr(self, method.lower(), None)
+        if run is None and method == "HEAD":
+            run = getattr(self, "get", None)
+        assert run is not None, f"Unimplemented method {method!r}"
+        return current_app._get_current_object().ensure_sync(run)(**kwargs)
 
 
 class ApiBlueprint(Blueprint):

@@ -86,13 +86,41 @@ class ServiceFlask(Flask):
 
     response_class = ServiceResponse
 
+    # What werkzeug binds a request's URL adapter to: the host (the Host header, else the
+    # server's name and port; the scheme drops its default port), a WebSocket upgrade, and
+    # the request's script, path, method and query string.
+    ADAPTER_BOUND_BY = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
+                        "HTTP_CONNECTION", "HTTP_UPGRADE", "SCRIPT_NAME", "PATH_INFO",
+                        "REQUEST_METHOD", "QUERY_STRING")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._sync_functions = set()
         self.routes_found = {}  # see RoutesRemembered
+        self.adapters_made = {}  # see create_url_adapter
 
     def request_context(self, environ):
         return RoutesRemembered(self, environ)
+
+    def create_url_adapter(self, request):
+        # Flask binds the URL map to every request (the host read twice, the server name
+        # IDNA-encoded, a new MapAdapter): the adapter, which matching and building only
+        # read, and the host depend only on ADAPTER_BOUND_BY and the config, so requests
+        # bound alike share one. Not with TRUSTED_HOSTS, which Flask checks per request;
+        # a refusal (a bad host) is never kept.
+        if request is None or self.config["TRUSTED_HOSTS"] is not None:
+            return super().create_url_adapter(request)
+        made = self.adapters_made
+        key = (self.config["SERVER_NAME"], *map(request.environ.get, self.ADAPTER_BOUND_BY))
+        kept = made.get(key)
+        if kept is None:
+            adapter = super().create_url_adapter(request)  # sets request.host
+            if len(made) >= RoutesRemembered.REMEMBERED:
+                made.clear()
+            made[key] = request.host, adapter
+            return adapter
+        request.host, adapter = kept  # as Flask sets it
+        return adapter
 
     def ensure_sync(self, func):
         # A view method is bound to a new MethodView each request: its function is the key.

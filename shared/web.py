@@ -80,9 +80,11 @@ class ServiceResponse(Response):
 
 
 class ServiceFlask(Flask):
-    """Flask asks of every hook and view, on every request, whether it is a coroutine
-    function (inspect's checks, about twenty a request); none of ours is, and a function's
-    answer never changes, so each function is asked once."""
+    """Flask, keeping what it would work out again on every request. It asks of every hook
+    and view whether it is a coroutine function (inspect's checks, about twenty a request);
+    none of ours is, and a function's answer never changes, so each function is asked
+    once. It binds the URL map to the request, and matches the path to a rule: see
+    create_url_adapter and RoutesRemembered."""
 
     response_class = ServiceResponse
 

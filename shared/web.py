@@ -2,15 +2,21 @@
 the stylesheet, and the security headers and cookie flags of every answer."""
 import json
 from dataclasses import dataclass
+from itertools import product
 from types import FunctionType, MethodType
 from urllib.parse import urlsplit
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSessionInterface
+from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
+from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import (asyncapi, errors, etags, idempotent_posts, openapi_answers, openapi_rules,
@@ -53,14 +59,70 @@ def personal_answer():
     g.abierto_personal = True
 
 
+class ServiceResponse(Response):
+    """Flask's answers, whose headers are handed to the server without being checked again
+    when nothing in them is to change."""
+
+    def get_wsgi_headers(self, environ):
+        # werkzeug's copies every header through Headers.add, which checks each value for
+        # a newline again (every value was checked when it was put there: add, set and
+        # assignment check, as shared.web's security headers were when made); its copy
+        # changes nothing when no Location or Content-Location is to be made absolute and
+        # the Content-Length is there to stay (not 1xx, 204, 304). Any other answer goes
+        # werkzeug's way.
+        status, names = self.status_code, [name.lower() for name, _ in self.headers]
+        if (status < 200 or status in (204, 304) or "content-length" not in names
+                or "location" in names or "content-location" in names):
+            return super().get_wsgi_headers(environ)
+        copy = Headers()
+        copy._list = list(self.headers._list)
+        return copy
+
+
 class ServiceFlask(Flask):
-    """Flask asks of every hook and view, on every request, whether it is a coroutine
-    function (inspect's checks, about twenty a request); none of ours is, and a function's
-    answer never changes, so each function is asked once."""
+    """Flask, keeping what it would work out again on every request. It asks of every hook
+    and view whether it is a coroutine function (inspect's checks, about twenty a request);
+    none of ours is, and a function's answer never changes, so each function is asked
+    once. It binds the URL map to the request, and matches the path to a rule: see
+    create_url_adapter and RoutesRemembered."""
+
+    response_class = ServiceResponse
+
+    # What werkzeug binds a request's URL adapter to: the host (the Host header, else the
+    # server's name and port; the scheme drops its default port), a WebSocket upgrade, and
+    # the request's script, path, method and query string.
+    ADAPTER_BOUND_BY = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
+                        "HTTP_CONNECTION", "HTTP_UPGRADE", "SCRIPT_NAME", "PATH_INFO",
+                        "REQUEST_METHOD", "QUERY_STRING")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._sync_functions = set()
+        self.routes_found = {}  # see RoutesRemembered
+        self.adapters_made = {}  # see create_url_adapter
+
+    def request_context(self, environ):
+        return RoutesRemembered(self, environ)
+
+    def create_url_adapter(self, request):
+        # Flask binds the URL map to every request (the host read twice, the server name
+        # IDNA-encoded, a new MapAdapter): the adapter, which matching and building only
+        # read, and the host depend only on ADAPTER_BOUND_BY and the config, so requests
+        # bound alike share one. Not with TRUSTED_HOSTS, which Flask checks per request;
+        # a refusal (a bad host) is never kept.
+        if request is None or self.config["TRUSTED_HOSTS"] is not None:
+            return super().create_url_adapter(request)
+        made = self.adapters_made
+        key = (self.config["SERVER_NAME"], *map(request.environ.get, self.ADAPTER_BOUND_BY))
+        kept = made.get(key)
+        if kept is None:
+            adapter = super().create_url_adapter(request)  # sets request.host
+            if len(made) >= RoutesRemembered.REMEMBERED:
+                made.clear()
+            made[key] = request.host, adapter
+            return adapter
+        request.host, adapter = kept  # as Flask sets it
+        return adapter
 
     def ensure_sync(self, func):
         # A view method is bound to a new MethodView each request: its function is the key.
@@ -73,6 +135,35 @@ class ServiceFlask(Flask):
         if synced is func:
             self._sync_functions.add(plain)
         return synced
+
+
+class RoutesRemembered(RequestContext):
+    """A request context that matches each address and method once: werkzeug's matcher
+    walks the rules part by part, converts the values and looks for a rule with defaults
+    that would redirect, on every request, and the answer only depends on the address,
+    the method and the rules (fixed once the app serves). A refusal (404, 405, a
+    redirect) is never kept: it is worked out again each time, as before."""
+
+    REMEMBERED = 4096  # addresses per process; then all are forgotten and found again
+
+    def match_request(self):
+        adapter, found = self.url_adapter, self.app.routes_found
+        # What werkzeug's MapAdapter.match matches on: its domain part, path, method.
+        domain = (adapter.subdomain if not adapter.map.host_matching and adapter.subdomain
+                  is not None else adapter.server_name)
+        key = (domain, adapter.path_info, adapter.default_method, adapter.websocket)
+        match = found.get(key)
+        if match is None:
+            try:
+                match = adapter.match(return_rule=True)
+            except HTTPException as error:
+                self.request.routing_exception = error
+                return
+            if len(found) >= self.REMEMBERED:
+                found.clear()
+            found[key] = match
+        rule, values = match
+        self.request.url_rule, self.request.view_args = rule, dict(values)  # the view's own
 
 
 class KeptSignerSessions(SecureCookieSessionInterface):
@@ -118,15 +209,57 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": None, "querystring": None}
 
+    def get_default_request(self):
+        # The request behind Flask's proxy, not the proxy: the loaders read several of its
+        # attributes, and each read through the proxy costs a failed lookup (see service()).
+        return request._get_current_object()
+
     def _raw_load_json(self, req):
         try:
-            return super()._raw_load_json(req)
+            if req.environ.get("CONTENT_TYPE") != "application/json":  # see _json_body
+                return super()._raw_load_json(req)
+            return webargs_core.parse_json(_json_body(req))
         except json.JSONDecodeError:
             raise
         except (RecursionError, ValueError) as error:
             # Arrays nested thousands deep, or a number of thousands of digits: JSON we do
             # not take, answered like any other invalid body rather than as a crash.
             raise json.JSONDecodeError(str(error), "(body)", 0) from error
+
+
+def _json_body(req):
+    """`req.get_data()` of a body sent as exactly `application/json` (what FlaskParser
+    would take as JSON, its mimetype not parsed again), read in one call when its
+    Content-Length is within MAX_CONTENT_LENGTH: werkzeug's LimitedStream reads the same
+    bytes through a dozen Python calls. A server that sets wsgi.input_terminated
+    (gunicorn) ends the stream at Content-Length; without it, a short body is a
+    disconnected client, as in werkzeug. No length or not plain digits (werkzeug's
+    reading of it decides), chunked, a longer one (its 413), or a body already read:
+    werkzeug's own way."""
+    environ, held = req.environ, vars(req)
+    length = environ.get("CONTENT_LENGTH", "")
+    if (not (length.isascii() and length.isdigit()) or "HTTP_TRANSFER_ENCODING" in environ
+            or held.get("_cached_data") is not None or "stream" in held):
+        return req.get_data()
+    length, limit = int(length), req._max_content_length  # this request's own limit, if set
+    if limit is None:
+        # The app's, as req.max_content_length reads it, without its two proxy lookups.
+        limit = current_app._get_current_object().config["MAX_CONTENT_LENGTH"]
+    if limit is not None and length > limit:
+        return req.get_data()  # its 413
+    stream, data = environ["wsgi.input"], b""
+    try:
+        while len(data) < length:
+            more = stream.read(length - len(data))
+            if not more:
+                break
+            data += more
+    except (OSError, ValueError) as error:
+        raise ClientDisconnected() from error
+    if len(data) < length and "wsgi.input_terminated" not in environ:
+        raise ClientDisconnected()
+    req._cached_data = data  # as get_data(cache=True) keeps it, for anyone reading it again
+    return data
 
 
 def _doc_only(decorate):
@@ -145,6 +278,20 @@ def _doc_only(decorate):
     return decorator
 
 
+class ApiView(MethodView):
+    """The class of every API resource: Flask's MethodView, which runs the method named as
+    the request's, as GET for a HEAD without its own; it reads the method and the app
+    through Flask's proxies, each read a failed lookup first (see service())."""
+
+    def dispatch_request(self, **kwargs):
+        method = request._get_current_object().method
+        run = getattr(self, method.lower(), None)
+        if run is None and method == "HEAD":
+            run = getattr(self, "get", None)
+        assert run is not None, f"Unimplemented method {method!r}"
+        return current_app._get_current_object().ensure_sync(run)(**kwargs)
+
+
 class ApiBlueprint(Blueprint):
     """The blueprint every service's API uses."""
 
@@ -161,11 +308,28 @@ class ApiBlueprint(Blueprint):
         # webargs builds a new instance of a schema class on every request, which costs
         # more than the load itself; schemas keep no state, so one per view is enough.
         schema = resolve_schema_instance(schema)
-        loads = super().arguments(schema, *args, **kwargs)
+        loads = self._loads_directly(super().arguments(schema, *args, **kwargs), schema, **kwargs)
         rules = openapi_rules.stated(schema)
         if not rules:
             return loads
         return lambda view: self._state_rules(loads(view), rules)
+
+    def _loads_directly(self, documents, schema, *, location="json", content_type=None,
+                        required=True, description=None, example=None, examples=None,
+                        **use_args):
+        """flask-smorest's `arguments` (`documents`) writes the view's OpenAPI, then has
+        webargs wrap a layer of its own that only calls the view through
+        `current_app.ensure_sync`, a proxy lookup on every request. Keep what it writes;
+        webargs wraps the view itself, with what flask-smorest passes it (the other
+        keywords only document)."""
+
+        def decorator(view):
+            documented = documents(view)
+            loading = self.ARGUMENTS_PARSER.use_args(schema, location=location, **use_args)(view)
+            loading._apidoc = documented._apidoc
+            return loading
+
+        return decorator
 
     def _state_rules(self, view, rules):
         """The operation's `x-abierto-rules`: these and those of its other arguments."""
@@ -246,27 +410,34 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     app.register_blueprint(assets)
     page_policy = PAGE_POLICY.format(forms=" ".join(("'self'", *form_targets)))
 
+    def security_headers(html, token_url, no_store):
+        pairs = [("X-Content-Type-Options", "nosniff"),
+                 ("Content-Security-Policy", page_policy if html else DATA_POLICY),
+                 ("Referrer-Policy", "no-referrer" if token_url else "strict-origin-when-cross-origin")]
+        if no_store:
+            pairs.append(("Cache-Control", "no-store"))
+        if https:
+            pairs.append(("Strict-Transport-Security", HSTS))
+        Headers(pairs)  # werkzeug's check of each value (no newline), made here once
+        return tuple(pairs), frozenset(name.lower() for name, _ in pairs)
+
+    # The headers of each kind of answer, made once: every answer only picks its kind's.
+    headers_of = {kind: security_headers(*kind) for kind in product((False, True), repeat=3)}
+
     @app.after_request
     def _security_headers(response):
         # Registered first, so it runs after every other app-wide after_request hook and
         # sees their cookies (shared.i18n's language cookie).
         headers, asked = response.headers, request._get_current_object()  # see service()
         view = app.view_functions.get(asked.endpoint)
-        token_url = getattr(view, "abierto_secret_url", False)
-        ours = [("X-Content-Type-Options", "nosniff"),
-                ("Content-Security-Policy",
-                 page_policy if response.mimetype == "text/html" else DATA_POLICY),
-                ("Referrer-Policy", "no-referrer" if token_url else "strict-origin-when-cross-origin")]
+        token_url = bool(getattr(view, "abierto_secret_url", False))
+        present = {name.lower() for name, _ in headers}  # read once, see _put
         # No cache keeps: a token link's page, what a bearer token reads (attendee lists,
         # deliveries), a page marked personal_answer(), or anything that sets a cookie.
-        # getlist, not `in`: a header missing from a Headers raises (and builds) a
-        # BadRequestKeyError inside `in`, the commonest case here.
-        if (token_url or sends_token(asked) or g._get_current_object().get("abierto_personal")
-                or headers.getlist("Set-Cookie")):
-            ours.append(("Cache-Control", "no-store"))
-        if https:
-            ours.append(("Strict-Transport-Security", HSTS))
-        _put(headers, ours)
+        no_store = bool(token_url or sends_token(asked)
+                        or g._get_current_object().get("abierto_personal")
+                        or "set-cookie" in present)
+        _put(headers, *headers_of[response.mimetype == "text/html", token_url, no_store], present)
         return response
 
     @app.get("/healthz")
@@ -290,10 +461,15 @@ def create_service_app(service, title, blueprints=(), *, form_targets=()):
     return app
 
 
-def _put(headers, pairs):
-    """`headers[name] = value` for each pair, the headers already there read once: each
-    such assignment reads them all, and an answer seldom holds one of these names."""
-    present = {name.lower() for name, _ in headers}
+def _put(headers, pairs, names, present):
+    """`headers[name] = value` for each pair (whose lower-cased `names` are given), given
+    the lower-cased names of the headers already there: each such assignment reads them
+    all, and an answer seldom holds one of these names."""
+    if present.isdisjoint(names):
+        # Appended as they are: Headers.add would check each value for a newline again,
+        # a regex search per header, and these were checked when made (security_headers).
+        headers._list.extend(pairs)
+        return
     for name, value in pairs:
         if name.lower() in present:
             headers[name] = value  # replaces it where it is, as the assignment does

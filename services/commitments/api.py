@@ -1,6 +1,5 @@
 """The HTTP API of plans and commitments: thin views — load a schema, call one use case, dump."""
 from flask import Response, g, request
-from flask.views import MethodView
 
 from services.commitments import plans, transfer
 from services.commitments.schemas import (ActionPlanChangesSchema, ActionPlanDetailSchema,
@@ -12,7 +11,7 @@ from shared.auth import require
 from shared.errors import ProblemSchema
 from shared.ratelimit import FEED_TOO_MANY, refusal
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("commitments", __name__, url_prefix="/api/v1",
                    description="Action plans and commitments / Planes de acción y compromisos")
@@ -30,7 +29,7 @@ def _base_url():
 
 
 @blp.route("/action-plans")
-class ActionPlans(MethodView):
+class ActionPlans(ApiView):
     @blp.arguments(ChangesQuery, location="query")
     @blp.response(200, page_schema(ActionPlanSchema))
     @blp.alt_response(429, schema=ProblemSchema, description=FEED_TOO_MANY)
@@ -54,7 +53,7 @@ class ActionPlans(MethodView):
 
 
 @blp.route(f"/action-plans/{PLAN_ID}")
-class ActionPlanById(MethodView):
+class ActionPlanById(ApiView):
     @blp.response(200, ActionPlanDetailSchema)
     def get(self, plan_id):
         """One action plan (public), its commitments summarised and its progress."""
@@ -70,7 +69,7 @@ class ActionPlanById(MethodView):
 
 
 @blp.route(f"/action-plans/{PLAN_ID}/export")
-class ActionPlanExport(MethodView):
+class ActionPlanExport(ApiView):
     @blp.response(200, transfer.ExportPlanSchema, description=CSV_NOTE)
     def get(self, plan_id):
         """The plan, its commitments, milestones and assessments in OGP's terms (public)."""
@@ -82,7 +81,7 @@ class ActionPlanExport(MethodView):
 
 
 @blp.route("/action-plans/import")
-class ActionPlanImport(MethodView):
+class ActionPlanImport(ApiView):
     @require("commitments:write")
     @blp.doc(security=BEARER)
     @blp.arguments(transfer.ExportPlanSchema)
@@ -93,7 +92,7 @@ class ActionPlanImport(MethodView):
 
 
 @blp.route("/commitments")
-class Commitments(MethodView):
+class Commitments(ApiView):
     @blp.arguments(CommitmentQuery, location="query")
     @blp.response(200, page_schema(CommitmentSchema))
     @blp.alt_response(429, schema=ProblemSchema, description=FEED_TOO_MANY)
@@ -117,7 +116,7 @@ class Commitments(MethodView):
 
 
 @blp.route("/commitments/<string(maxlength=40):ref>")
-class CommitmentByRef(MethodView):
+class CommitmentByRef(ApiView):
     @blp.response(200, CommitmentDetailSchema)
     def get(self, ref):
         """One commitment by id or OGP id (public), with milestones, assessments and progress."""
@@ -133,7 +132,7 @@ class CommitmentByRef(MethodView):
 
 
 @blp.route("/vocabularies")
-class Vocabularies(MethodView):
+class Vocabularies(ApiView):
     @blp.response(200)
     def get(self):
         """Every vocabulary: code -> {"en": OGP's label, "es": its translation} (public)."""

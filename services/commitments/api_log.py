@@ -1,6 +1,5 @@
 """The HTTP API of the history as a transparency log: signed heads, the key, proofs, checks.
 All public and read-only."""
-from flask.views import MethodView
 
 from services.commitments import tracking, transparency
 from services.commitments.log_schemas import (ConsistencyQuery, ConsistencySchema,
@@ -8,7 +7,7 @@ from services.commitments.log_schemas import (ConsistencyQuery, ConsistencySchem
                                               SignedHeadSchema, VerifyQuery, VerifySchema)
 from shared.errors import ProblemSchema
 from shared.ratelimit import limited
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("log", __name__, url_prefix="/api/v1/history",
                    description="The public history's signed heads and proofs (RFC 9162) / "
@@ -16,7 +15,7 @@ blp = ApiBlueprint("log", __name__, url_prefix="/api/v1/history",
 
 
 @blp.route("/head")
-class Head(MethodView):
+class Head(ApiView):
     @blp.response(200, SignedHeadSchema)
     def get(self):
         """The newest signed tree head: size, root hash, time and Ed25519 signature.
@@ -27,7 +26,7 @@ class Head(MethodView):
 
 
 @blp.route("/key")
-class Key(MethodView):
+class Key(ApiView):
     @blp.response(200, PublicKeySchema)
     def get(self):
         """The public key that signs the heads, and the text each signature covers."""
@@ -35,7 +34,7 @@ class Key(MethodView):
 
 
 @blp.route("/entries/<int(max=2147483647):entry_id>/inclusion")
-class Inclusion(MethodView):
+class Inclusion(ApiView):
     @blp.arguments(InclusionQuery, location="query")
     @blp.response(200, InclusionSchema)
     @blp.alt_response(404, schema=ProblemSchema, description=(
@@ -49,7 +48,7 @@ class Inclusion(MethodView):
 
 
 @blp.route("/consistency")
-class Consistency(MethodView):
+class Consistency(ApiView):
     @blp.arguments(ConsistencyQuery, location="query")
     @blp.response(200, ConsistencySchema)
     @blp.alt_response(404, schema=ProblemSchema, description=(
@@ -63,7 +62,7 @@ class Consistency(MethodView):
 
 
 @blp.route("/verify")
-class HistoryVerify(MethodView):
+class HistoryVerify(ApiView):
     @blp.arguments(VerifyQuery, location="query")
     @blp.response(200, VerifySchema)
     @limited  # with size and root, the answer hashes the whole history now

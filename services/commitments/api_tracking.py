@@ -1,14 +1,13 @@
 """The HTTP API of milestones, assessments and the public history (which has no write method;
 its log's heads, proofs and checks are in api_log.py)."""
 from flask import g
-from flask.views import MethodView
 
 from services.commitments import tracking
 from services.commitments.schemas import (AssessmentSchema, HistoryEntrySchema,
                                           MilestoneChangesSchema, MilestoneSchema)
 from shared.auth import require
 from shared.schemas import PageQuery, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("tracking", __name__, url_prefix="/api/v1",
                    description="Milestones, assessments and the public history / "
@@ -27,7 +26,7 @@ def _base_url():
 
 
 @blp.route(f"/commitments/{REF}/milestones")
-class Milestones(MethodView):
+class Milestones(ApiView):
     @require("commitments:write")
     @blp.doc(security=BEARER)
     @blp.arguments(MilestoneSchema)
@@ -38,7 +37,7 @@ class Milestones(MethodView):
 
 
 @blp.route("/milestones/<int(max=2147483647):milestone_id>")
-class MilestoneById(MethodView):
+class MilestoneById(ApiView):
     @blp.response(200, MilestoneSchema)
     def get(self, milestone_id):
         """One milestone (public), with `delayed`."""
@@ -58,7 +57,7 @@ class MilestoneById(MethodView):
 
 
 @blp.route(f"/commitments/{REF}/assessments")
-class Assessments(MethodView):
+class Assessments(ApiView):
     @require("commitments:write")
     @blp.doc(security=BEARER)
     @blp.arguments(AssessmentSchema)
@@ -69,7 +68,7 @@ class Assessments(MethodView):
 
 
 @blp.route(f"/commitments/{REF}/history")
-class CommitmentHistory(MethodView):
+class CommitmentHistory(ApiView):
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, HistoryPage)
     def get(self, query, ref):
@@ -78,7 +77,7 @@ class CommitmentHistory(MethodView):
 
 
 @blp.route("/action-plans/<int(max=2147483647):plan_id>/history")
-class PlanHistory(MethodView):
+class PlanHistory(ApiView):
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, HistoryPage)
     def get(self, query, plan_id):

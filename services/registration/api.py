@@ -5,7 +5,6 @@ import io
 from datetime import timedelta
 
 from flask import Response, g, jsonify, request
-from flask.views import MethodView
 
 from services.registration import service as use_cases
 from services.registration.schemas import (EventChangesSchema, EventQuery, EventRequestSchema,
@@ -16,7 +15,7 @@ from shared.auth import optional, require, sends_token
 from shared.errors import ProblemSchema
 from shared.ratelimit import FEED_TOO_MANY, client_key, limited, refusal
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, ServiceResponse, service
 
 blp = ApiBlueprint("events", __name__, url_prefix="/api/v1",
                 description="Public events and registrations / Eventos públicos y registros")
@@ -36,7 +35,7 @@ _RECEIPT = RegistrationReceiptSchema()
 def accepted(event_id):
     """The 202 every anonymous registration of `event_id` gets: a new email, a repeat, or
     one whose email is not sent; byte for byte the same, so it tells nobody who registered."""
-    return Response(_accepted_body(event_id), 202, mimetype="application/json")
+    return ServiceResponse(_accepted_body(event_id), 202, mimetype="application/json")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -70,7 +69,7 @@ def register(event_id, fields, anonymous):
 
 
 @blp.route("/events")
-class Events(MethodView):
+class Events(ApiView):
     @blp.arguments(EventQuery, location="query")
     @blp.response(200, page_schema(EventSchema))
     @blp.alt_response(429, schema=ProblemSchema, description=FEED_TOO_MANY)
@@ -95,7 +94,7 @@ class Events(MethodView):
 
 
 @blp.route("/events/<int(max=2147483647):event_id>")
-class EventById(MethodView):
+class EventById(ApiView):
     @blp.response(200, EventSchema)
     def get(self, event_id):
         """One event (public)."""
@@ -119,7 +118,7 @@ class EventById(MethodView):
 
 
 @blp.route("/events/<int(max=2147483647):event_id>/registrations")
-class Registrations(MethodView):
+class Registrations(ApiView):
     @limited(also=_anonymous_attempt)
     @optional("registrations:write")
     @blp.doc(security=[{}, *BEARER])

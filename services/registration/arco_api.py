@@ -1,12 +1,11 @@
 """The ARCO requests on record, for the transparency office (token scope `arco:read`)."""
-from flask.views import MethodView
 from marshmallow import fields
 
 from services.registration import arco_log
 from shared.auth import require
 from shared.changes import Tombstone
 from shared.schemas import ChangesQuery, StrictSchema, feed_body, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("arco", __name__, url_prefix="/api/v1",
                    description="ARCO requests on record / Solicitudes ARCO registradas")
@@ -26,7 +25,7 @@ class ArcoRequestSchema(StrictSchema):
 
 
 @blp.route("/arco/requests")
-class ArcoRequests(MethodView):
+class ArcoRequests(ApiView):
     @require("arco:read")
     @blp.doc(security=[{"bearer": []}])
     @blp.arguments(ChangesQuery, location="query")

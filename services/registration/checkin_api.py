@@ -5,7 +5,6 @@ import functools
 import io
 
 from flask import Response, g, jsonify, request
-from flask.views import MethodView
 
 from services.registration import attendance, checkin, checkin_access
 from services.registration import checkin_rules as rules
@@ -15,7 +14,7 @@ from services.registration.checkin_schemas import (AttendanceSchema, CheckInAnsw
 from shared.auth import require
 from shared.errors import ProblemSchema, problem, status_of
 from shared.schemas import ChangesQuery, feed_body, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("door", __name__, url_prefix="/api/v1", description=(
     "Check-in at the door, staff links and attendance / Registro de asistencia en la puerta, "
@@ -67,7 +66,7 @@ def refusal(refused):
 
 
 @blp.route(EVENT + "/check-ins")
-class CheckIns(MethodView):
+class CheckIns(ApiView):
     @door_staff
     @blp.doc(security=BEARER)
     @blp.arguments(CheckInSchema)
@@ -96,7 +95,7 @@ class CheckIns(MethodView):
 
 
 @blp.route(EVENT + "/staff-links")
-class StaffLinks(MethodView):
+class StaffLinks(ApiView):
     @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
     @blp.arguments(StaffLinkSchema)
@@ -127,7 +126,7 @@ class StaffLinks(MethodView):
 
 
 @blp.route(EVENT + "/staff-links/<int(max=2147483647):link_id>")
-class StaffLinkById(MethodView):
+class StaffLinkById(ApiView):
     @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
     @blp.response(204)
@@ -138,7 +137,7 @@ class StaffLinkById(MethodView):
 
 
 @blp.route(EVENT + "/attendance")
-class Attendance(MethodView):
+class Attendance(ApiView):
     @require("registrations:read")
     @blp.doc(security=BEARER)
     @blp.response(200, AttendanceSchema)

@@ -1,12 +1,11 @@
 """Calling an event off: POST /api/v1/events/{id}/cancel and .../postpone (thin views)."""
 from flask import g
-from flask.views import MethodView
 
 from services.registration import announcements, lifecycle
 from services.registration.schemas import CallOffSchema, EventSchema
 from shared.auth import require
 from shared.errors import ProblemSchema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("event-lifecycle", __name__, url_prefix="/api/v1",
                    description="Cancelling and postponing events / Cancelar y posponer eventos")
@@ -20,7 +19,7 @@ def _call_off(event_id, status, reason):
 
 
 @blp.route("/events/<int(max=2147483647):event_id>/cancel")
-class CancelEvent(MethodView):
+class CancelEvent(ApiView):
     @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
     @blp.arguments(CallOffSchema)
@@ -34,7 +33,7 @@ class CancelEvent(MethodView):
 
 
 @blp.route("/events/<int(max=2147483647):event_id>/postpone")
-class PostponeEvent(MethodView):
+class PostponeEvent(ApiView):
     @require("events:write", "events:admin")
     @blp.doc(security=BEARER)
     @blp.arguments(CallOffSchema)

@@ -1,14 +1,13 @@
 """A person's data, by address, for the service that hosts the "Mis datos" pages (ARCO:
 access, rectification, cancellation, opposition). The address travels in the body, never in
 a URL that logs would keep; every call needs a token with an `arco:` scope."""
-from flask.views import MethodView
 from marshmallow import fields, validate
 
 from services.notifications import person as held
 from services.notifications.pipeline import oppositions, subscriptions
 from shared.auth import require
 from shared.schemas import StrictSchema, email_field
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 from shared.wording import LANGUAGES
 
 blp = ApiBlueprint("arco", __name__, url_prefix="/api/v1/arco",
@@ -41,7 +40,7 @@ class HeldSchema(StrictSchema):
 
 
 @blp.route("/export")
-class Export(MethodView):
+class Export(ApiView):
     @require("arco:read")
     @blp.doc(security=BEARER)
     @blp.arguments(PersonSchema)
@@ -53,7 +52,7 @@ class Export(MethodView):
 
 
 @blp.route("/preferences")
-class Preferences(MethodView):
+class Preferences(ApiView):
     @require("arco:write")
     @blp.doc(security=BEARER)
     @blp.arguments(PreferencesSchema)
@@ -70,7 +69,7 @@ class Preferences(MethodView):
 
 
 @blp.route("/erase")
-class Erase(MethodView):
+class Erase(ApiView):
     @require("arco:write")
     @blp.doc(security=BEARER)
     @blp.arguments(PersonSchema)

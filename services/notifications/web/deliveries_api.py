@@ -1,6 +1,5 @@
 """Notifications' HTTP API: the deliveries, for operators and organisers with a token."""
 from flask import g
-from flask.views import MethodView
 from marshmallow import ValidationError, fields, post_load, validate
 
 from services.notifications.pipeline import deliveries
@@ -8,7 +7,7 @@ from shared.auth import require
 from shared.errors import ProblemSchema
 from shared.openapi_rules import Alias
 from shared.schemas import ChangesQuery, StrictSchema, UTCDateTime, feed_body, page_body, page_schema
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 
 blp = ApiBlueprint("deliveries", __name__, url_prefix="/api/v1",
                 description="Emails sent and to send / Correos enviados y por enviar")
@@ -63,7 +62,7 @@ class DeliveryQuery(ChangesQuery):
 
 
 @blp.route("/deliveries")
-class Deliveries(MethodView):
+class Deliveries(ApiView):
     @require("deliveries:read")
     @blp.doc(security=[{"bearer": []}])
     @blp.arguments(DeliveryQuery, location="query")
@@ -84,7 +83,7 @@ ONE_DELIVERY = "/deliveries/<int(max=2147483647):delivery_id>"
 
 
 @blp.route(ONE_DELIVERY)
-class DeliveryById(MethodView):
+class DeliveryById(ApiView):
     @require("deliveries:read")
     @blp.doc(security=BEARER)
     @blp.response(200, DeliverySchema)
@@ -95,7 +94,7 @@ class DeliveryById(MethodView):
 
 
 @blp.route(ONE_DELIVERY + "/retry")
-class RetryDelivery(MethodView):
+class RetryDelivery(ApiView):
     @require("deliveries:write")
     @blp.doc(security=BEARER)
     @blp.response(200, DeliverySchema, description="Queued again; sent within SWEEP_EVERY.")

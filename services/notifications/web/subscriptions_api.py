@@ -1,7 +1,6 @@
 """Subscriptions over HTTP: anyone asks to follow a commitment; organisers list them (token)."""
 import logging
 
-from flask.views import MethodView
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from services.notifications.pipeline import subscriptions
@@ -12,7 +11,7 @@ from shared.openapi_rules import Stored
 from shared.ratelimit import limited
 from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field,
                             feed_body, page_body, page_schema)
-from shared.web import ApiBlueprint, service
+from shared.web import ApiBlueprint, ApiView, service
 from shared.wording import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ class SubscriptionQuery(ChangesQuery):
 
 
 @blp.route("/subscriptions")
-class Subscriptions(MethodView):
+class Subscriptions(ApiView):
     @limited
     @blp.arguments(SubscriptionRequestSchema)
     @blp.response(202, SubscriptionReceiptSchema)

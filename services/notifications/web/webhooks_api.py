@@ -1,7 +1,6 @@
 """Webhooks over HTTP: an integrator's endpoints (token scope `webhooks:write`), their delivery
 log and replays. The secret is shown twice in its life: when made, and when rotated."""
 from flask import g
-from flask.views import MethodView
 from marshmallow import fields, validate
 
 from services.notifications.webhooks import endpoints
@@ -10,7 +9,7 @@ from shared.errors import ProblemSchema
 from shared.openapi_rules import Stored
 from shared.schemas import (MAX_INT, ChangesQuery, StrictSchema, UTCDateTime, email_field, feed_body,
                             page_body, page_schema)
-from shared.web import ApiBlueprint, personal_answer, service
+from shared.web import ApiBlueprint, ApiView, personal_answer, service
 
 blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
                    description="Signed webhooks (Standard Webhooks) / Webhooks firmados")
@@ -122,7 +121,7 @@ def _secret(endpoint, secret):
 
 
 @blp.route("/event-types")
-class EventTypes(MethodView):
+class EventTypes(ApiView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
     @blp.response(200, EventTypeSchema(many=True))
@@ -133,7 +132,7 @@ class EventTypes(MethodView):
 
 
 @blp.route("/endpoints")
-class Endpoints(MethodView):
+class Endpoints(ApiView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
     @blp.arguments(EndpointRequestSchema)
@@ -161,7 +160,7 @@ class Endpoints(MethodView):
 
 
 @blp.route(ONE)
-class Endpoint(MethodView):
+class Endpoint(ApiView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
     @blp.response(200, EndpointSchema)
@@ -189,7 +188,7 @@ class Endpoint(MethodView):
 
 
 @blp.route(ONE + "/rotate-secret")
-class RotateSecret(MethodView):
+class RotateSecret(ApiView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
     @blp.response(200, EndpointWithSecretSchema)
@@ -202,7 +201,7 @@ class RotateSecret(MethodView):
 
 
 @blp.route(ONE + "/deliveries")
-class EndpointDeliveries(MethodView):
+class EndpointDeliveries(ApiView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
     @blp.arguments(ChangesQuery, location="query")
@@ -220,7 +219,7 @@ class EndpointDeliveries(MethodView):
 
 
 @blp.route(ONE + "/deliveries/<int(max=2147483647):delivery_id>/replay")
-class Replay(MethodView):
+class Replay(ApiView):
     @require(SCOPE)
     @blp.doc(security=BEARER)
     @blp.response(202, WebhookDeliverySchema, description="Queued; sent at once.")

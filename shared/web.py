@@ -114,6 +114,8 @@ class ServiceFlask(Flask):
             return super().create_url_adapter(request)
         made = self.adapters_made
         key = (self.config["SERVER_NAME"], *map(request.environ.get, self.ADAPTER_BOUND_BY))
+        if _too_long_to_keep(key):
+            return super().create_url_adapter(request)
         kept = made.get(key)
         if kept is None:
             adapter = super().create_url_adapter(request)  # sets request.host
@@ -152,6 +154,8 @@ class RoutesRemembered(RequestContext):
         domain = (adapter.subdomain if not adapter.map.host_matching and adapter.subdomain
                   is not None else adapter.server_name)
         key = (domain, adapter.path_info, adapter.default_method, adapter.websocket)
+        if _too_long_to_keep(key):
+            return super().match_request()
         match = found.get(key)
         if match is None:
             try:
@@ -164,6 +168,16 @@ class RoutesRemembered(RequestContext):
             found[key] = match
         rule, values = match
         self.request.url_rule, self.request.view_args = rule, dict(values)  # the view's own
+
+
+# What one kept address may be made of (its host, path, query string...), in characters:
+# anyone may send long ones to any path, and each kept one stays until the next clearing,
+# so what a process keeps stays within a few MB however it is asked.
+KEPT_KEY_MAX = 512
+
+
+def _too_long_to_keep(key):
+    return sum(len(part) for part in key if type(part) is str) > KEPT_KEY_MAX
 
 
 class KeptSignerSessions(SecureCookieSessionInterface):

@@ -41,4 +41,5 @@ def _refuse_if_taken(host, port):
         try:
             probe.bind(where)
         except OSError as error:
-            raise SystemExit(f"gunicorn: {host}:{port} is in use already ({error.strerror})")
+            raise SystemExit(f"Error: {host}:{port} is in use already ({error.strerror}): "
+                             "stop what listens there, or bind another port") from None

@@ -20,6 +20,10 @@ import socket
 workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
 threads = int(os.environ.get("WEB_THREADS") or 1)
 reuse_port = workers > 1
+# gunicorn 25+ opens a management socket (gunicornc: add or kill workers, show the config)
+# at one path per user, which every gunicorn of ours would take over from the one before;
+# operators manage the services through their process manager, so nothing listens there.
+control_socket_disable = True
 
 
 def on_starting(server):

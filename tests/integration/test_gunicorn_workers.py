@@ -24,15 +24,15 @@ def which_worker(environ, start_response):
 
 @pytest.fixture
 def start():
-    """start(port) -> a gunicorn of two gthread workers serving which_worker on 127.0.0.1:port
+    """start(port, **env) -> a gunicorn of two gthread workers serving which_worker on 127.0.0.1:port
     (still starting, or already exited: the caller waits for what it expects)."""
     started = []
 
-    def run(port):
+    def run(port, **env):
         process = subprocess.Popen(
             [str(GUNICORN), "--bind", f"127.0.0.1:{port}",
              "tests.integration.test_gunicorn_workers:which_worker"],
-            cwd=ROOT, env={**os.environ, "WEB_CONCURRENCY": "2", "WEB_THREADS": "2"},
+            cwd=ROOT, env={**os.environ, "WEB_CONCURRENCY": "2", "WEB_THREADS": "2", **env},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         started.append(process)
         return process
@@ -105,3 +105,12 @@ def test_an_address_already_in_use_stops_gunicorn_instead_of_being_shared(start)
     assert second.returncode != 0
     assert f"Error: 127.0.0.1:{port} is in use already" in errors, errors
     assert first.poll() is None and served_by(port), "the first one stopped serving"
+
+
+def test_no_management_socket_is_opened(start, tmp_path):
+    """gunicorn's control socket (gunicornc) would sit at one path for every gunicorn of the
+    user, each taking it over from the last: none of ours opens it."""
+    port = free_port()
+    start(port, HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    wait_until(lambda: served_by(port), 30, what="gunicorn")
+    assert not [path.name for path in tmp_path.rglob("*")]

@@ -51,6 +51,13 @@ def _registrations(runs):
                 print(f"{label:<16}{name:<12}{r['registrations']:>6}{r['p50_s']:>8}{r['p95_s']:>8}"
                       f"{r['p99_s']:>8}{r['last_email_after_s']:>8}{r['emails_per_second']:>10}"
                       f"{r['smtp_limit_per_s']:>8}{_of_smtp(r):>9.0%}{_dups(r):>6}")
+    print("p50 ms from the POST to its registration's row / to its delivery's row (the consumer)"
+          " / to the send (the worker) / to the arrival")
+    for label, results in runs:
+        for name in ("burst", "steady_50"):
+            if "stages_p50_ms" in results.get(name, {}):
+                print(f"{label:<16}{name:<12}" + " / ".join(
+                    f"{ms:>5}" for ms in results[name]["stages_p50_ms"].values()))
 
 
 def _fan_out(runs):

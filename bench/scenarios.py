@@ -10,6 +10,7 @@ import itertools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 import requests
@@ -74,8 +75,41 @@ def registrations_to_emails(stacks, inbox, event_id, n, per_second, tag):
         "registrations": n, "clients": 16, "target_per_second": per_second,
         "p50_s": round(percentile(latencies, 50), 3), "p95_s": round(percentile(latencies, 95), 3),
         "p99_s": round(percentile(latencies, 99), 3), "last_email_after_s": round(span, 2),
-        "emails_per_second": round(n / span, 1), **once_each(stacks[0], inbox, addresses),
+        "emails_per_second": round(n / span, 1), "stages_p50_ms": stages(stacks[0], posted, found),
+        **once_each(stacks[0], inbox, addresses),
     }
+
+
+def stages(stack, posted, found):
+    """Where the emails waited, p50 ms of each step: the POST to its registration's row
+    (`created_at`, the API), to its delivery's row (the consumer), to the send (`sent_at`,
+    the worker; on PostgreSQL stamped just before the SMTP conversation, on SQLite just
+    after), to its arrival at the SMTP server. The rows' times are the writers' clocks, on
+    this machine as the benchmark's own."""
+    offset = time.time() - time.monotonic()  # the POSTs and arrivals are monotonic times
+    with _engine(stack, "REGISTRATION") as registrations, _engine(stack, "NOTIFICATIONS") as deliveries:
+        registered = dict(registrations.execute(select(Registration.email, Registration.created_at)
+                                                .where(Registration.email.in_(list(posted)))).all())
+        delivered = {row.recipient: row for row in deliveries.execute(
+            select(Delivery.recipient, Delivery.created_at, Delivery.sent_at)
+            .where(Delivery.recipient.in_(list(posted)), Delivery.kind != "webhook"))}
+    steps = {"post_to_row": [], "row_to_delivery": [], "delivery_to_send": [], "send_to_arrival": []}
+    for address, at in posted.items():
+        times = [at + offset, registered[address].timestamp(), delivered[address].created_at.timestamp(),
+                 delivered[address].sent_at.timestamp(), found[address][0] + offset]
+        for step, (start, end) in zip(steps, itertools.pairwise(times)):
+            steps[step].append(end - start)
+    return {step: round(percentile(waits, 50) * 1000) for step, waits in steps.items()}
+
+
+@contextmanager
+def _engine(stack, service):
+    engine = create_engine(stack.env[f"{service}_DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def add_followers(stack, commitment_id, addresses):

@@ -127,3 +127,64 @@ def _wait_for(condition, seconds=5.0):
     while not condition():
         assert time.monotonic() < deadline, "the relay did not publish in time"
         time.sleep(0.02)
+
+
+
+def _relaying(db, bus, stream, **settings):
+    """run_relay in a thread, stopped when the block ends."""
+    stop = threading.Event()
+    relay = threading.Thread(target=outbox.run_relay, args=(db, Outbox, bus, stream),
+                             kwargs={"stop": stop.is_set, **settings})
+    relay.start()
+    return relay, stop
+
+
+def test_a_backlog_goes_out_batch_after_batch_without_pausing(queued, bus):
+    """Full batches mean more wait: the relay looks again at once, not after its idle pause."""
+    db, payloads = queued
+    bus, stream = bus
+    started = time.monotonic()
+    relay, stop = _relaying(db, bus, stream, idle_sleep=3.0, batch=2)
+    try:
+        _wait_for(lambda: published(bus, stream) == payloads)  # 2, 2, then 1
+        assert time.monotonic() - started < 2.0
+    finally:
+        stop.set()
+        relay.join(5)
+
+
+class SlowBus(Bus):
+    """The real bus, each publish 30 ms slower, as on a machine busy with a burst: facts
+    keep arriving while the relay publishes."""
+
+    def publish(self, stream, payloads):
+        time.sleep(0.03)
+        return super().publish(stream, payloads)
+
+
+def test_a_steady_trickle_goes_out_in_batches(queued, bus, caplog):
+    """Facts committed one after another while the relay is busy go out a batch per idle
+    pause, not in one transaction each: on PostgreSQL, where writers go on while the relay
+    publishes, a relay that looked again at once after each publish found a few new ones
+    every time, and spent a burst's CPU on transactions."""
+    db, payloads = queued
+    bus, stream = bus
+    caplog.set_level("INFO", logger="shared.outbox")
+    relay, stop = _relaying(db, SlowBus(bus.redis), stream, idle_sleep=0.2)
+    trickle = [envelope.make("registration.confirmed", "/abierto/registration",
+                             f"events/1/registrations/{n}", fact_data()) for n in range(200)]
+    try:
+        _wait_for(lambda: published(bus, stream) == payloads)
+        caplog.clear()
+        writing = time.monotonic()
+        for fact in trickle:
+            with db.writing() as connection:
+                outbox.add(connection, Outbox, fact)
+            time.sleep(0.002)
+        written_in = time.monotonic() - writing
+        _wait_for(lambda: published(bus, stream) == payloads + [envelope.dumps(f) for f in trickle])
+    finally:
+        stop.set()
+        relay.join(5)
+    batches = [r.getMessage() for r in caplog.records if r.getMessage().startswith("published")]
+    assert len(batches) <= written_in / 0.2 + 3, (written_in, batches)

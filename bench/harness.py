@@ -6,8 +6,9 @@ import time
 from contextlib import ExitStack, contextmanager
 
 import redis
+from sqlalchemy import create_engine, text
 
-from bench import api_load, sink
+from bench import api_load, processes, sink
 from bench.sink import Arrivals
 from shared.db import upgrade
 from shared.devstack import RedisServer, Stack, free_port
@@ -63,6 +64,22 @@ def environment(folder):
     finally:
         controller.stop()
         redis_server.stop()
+
+
+def servers(redis_server, urls):
+    """{name: root pid} of the servers the stack's processes use, for the CPU table: this
+    run's redis-server and, on PostgreSQL, the postmaster (its backends, WAL writer and
+    checkpointer are its children). The PostgreSQL server is the machine's, so what else
+    it serves meanwhile counts too; nothing else runs during a benchmark."""
+    found = {"redis-server": redis_server.process.pid}
+    url = next(iter(urls.values()))
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        engine.dispose()
+        found["postgresql"] = processes.parent(backend)
+    return found
 
 
 def spent(watch, before, own_before):

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench import report, scale_out, scenarios  # noqa: E402
 from bench.api_load import web_settings  # noqa: E402
 from bench.harness import (BACKENDS, BENCH_ENV, environment, fresh_databases,  # noqa: E402
-                           redis_limits, smtp_limit, spent)
+                           redis_limits, servers, smtp_limit, spent)
 from bench.processes import Watch  # noqa: E402
 from shared.devstack import RedisServer, Stack  # noqa: E402
 
@@ -59,7 +59,8 @@ def run_stack(folder, backend, sizes, only=None):
         try:
             stack.start_all()
             stack.wait_for_worker()
-            watch = Watch(lambda: {name: p.pid for name, p in stack.processes.items()}).start()
+            watch = Watch(lambda: {name: p.pid for name, p in stack.processes.items()},
+                          servers=servers(redis_server, urls)).start()
             results["limits"] = redis_limits(redis_server, sizes)
             organiser = scenarios.bearer(stack, "registration", "events:write")
             event = scenarios.new_event(stack, organiser)

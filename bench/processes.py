@@ -23,6 +23,11 @@ def _stat(pid):
     return ppid, (utime + stime) / TICKS, rss_pages * PAGE_KB / 1024
 
 
+def parent(pid):
+    """The parent of a running process (the postmaster of a PostgreSQL backend, say)."""
+    return _stat(pid)[0]
+
+
 def _snapshot():
     found = {}
     for entry in os.scandir("/proc"):
@@ -58,8 +63,11 @@ class Watch:
     still counts in its tree's CPU (as of the last sample before it died).
     """
 
-    def __init__(self, roots, every=0.5):
+    def __init__(self, roots, every=0.5, servers=None):
+        """`servers` ({name: pid}): trees counted in `cpu()` only, as their memory is their
+        configuration's (PostgreSQL's shared buffers), not the stack's."""
         self.roots = roots if callable(roots) else (lambda: dict(roots))
+        self.servers = dict(servers or {})
         self.every = every
         self._peak, self._cpu, self._stop = {}, {}, threading.Event()
         self._lock = threading.Lock()
@@ -79,12 +87,13 @@ class Watch:
             self.sample()
 
     def sample(self):
-        families = _families(self.roots(), _snapshot())
+        families = _families({**self.roots(), **self.servers}, _snapshot())
         with self._lock:
             for name, members in families.items():
                 for index, (pid, cpu, rss) in enumerate(members):
                     label = name if index == 0 else f"{name}/child"
-                    self._peak[label] = max(self._peak.get(label, 0.0), rss)
+                    if name not in self.servers:
+                        self._peak[label] = max(self._peak.get(label, 0.0), rss)
                     self._cpu.setdefault(name, {})[pid] = cpu
 
     def peak_rss(self):

@@ -27,7 +27,8 @@ def show(results):
     print("\nCPU seconds")
     for label, r in runs:
         for scenario, by in r["cpu_s"].items():
-            print(f"  {label} {scenario}: " + ", ".join(f"{k} {v}" for k, v in by.items() if v >= 0.1))
+            print(f"  {label} {scenario}: " + ", ".join(f"{k} {v}" for k, v in by.items() if v >= 0.1)
+                  + f"; in all {sum(by.values()):.1f}")
     print("\nTargets")
     for line in targets(results):
         print("  " + line)

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, func, select
 
 from bench import scenarios
 from bench.api_load import web_settings
-from bench.harness import BENCH_ENV, environment, fresh_databases, smtp_limit, spent
+from bench.harness import BENCH_ENV, environment, fresh_databases, servers, smtp_limit, spent
 from bench.processes import Watch
 from services.notifications.models import Delivery
 from services.notifications.pipeline.consumer import GROUP, STREAMS
@@ -55,7 +55,8 @@ def run(folder, sizes):
         results, cpu = {"sets": len(sets)}, {}
         watch = Watch(lambda: {f"{name} {process}": running.pid
                                for name, stack in zip(SETS, sets)
-                               for process, running in stack.processes.items()})
+                               for process, running in stack.processes.items()},
+                      servers=servers(redis_server, urls))
         try:
             start(sets)
             watch.start()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared import envelope as envelopes, outages
 from shared.db import UTCDateTime, utcnow
+from shared.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,8 @@ def _insert(table):
 def relay_once(db, model, bus, stream, batch=200):
     """Publish up to `batch` committed events in order; return how many were published."""
     outbox = model.__table__
-    with db.reading() as connection:  # idle polls must not take SQLite's write lock
-        if connection.execute(select(outbox.c.id).limit(1)).first() is None:
-            return 0
+    if not _has_rows(db, outbox):
+        return 0
     with db.writing() as connection:
         # Rows another relay has locked are skipped. What is published is deleted in this
         # transaction once Redis accepted it: a publish error rolls back and deletes nothing.
@@ -71,6 +71,22 @@ def relay_once(db, model, bus, stream, batch=200):
             bus.publish(stream, [row.payload for row in rows])
             connection.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
     return len(rows)
+
+
+def _has_rows(db, outbox):
+    """Whether the outbox holds a committed row, looked at before taking any lock: on SQLite
+    through a reading connection, which never waits for the writer; on PostgreSQL in one
+    autocommitted statement on a kept connection (Database.autocommitting; one connection
+    more per relay): an idle relay looks twenty times a second, and a pool checkout, BEGIN,
+    SELECT and ROLLBACK made a look cost 240 µs of CPU, the relay's and the server's,
+    against 40 now. A connection the server ended fails its look as an outage."""
+    with db.autocommitting() if db.autocommits() is not None else db.reading() as connection:
+        return _look(outbox).first(connection, {}) is not None
+
+
+@functools.cache
+def _look(table):
+    return Prepared(select(table.c.id).limit(1))
 
 
 UPKEEP_EVERY = 3600.0  # seconds between two runs of the relay's `upkeep`

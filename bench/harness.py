@@ -75,10 +75,10 @@ def servers(redis_server, urls):
     url = next(iter(urls.values()))
     if url.startswith("postgresql"):
         engine = create_engine(url)
-        with engine.connect() as connection:
+        with engine.connect() as connection:  # read while the backend lives: it ends with it
             backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            found["postgresql"] = processes.parent(backend)
         engine.dispose()
-        found["postgresql"] = processes.parent(backend)
     return found
 
 

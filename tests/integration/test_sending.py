@@ -126,6 +126,19 @@ def test_a_task_after_the_server_ended_the_records_connection_sends_and_records_
     assert set(states(worker).values()) == {("sent", 1)}
 
 
+def test_a_task_whose_first_email_is_refused_records_it_failed_and_sends_the_next(worker, smtp):
+    # The refusal comes before anything else was done on the task's records connection:
+    # its `sent`, written before the send, is still rolled back, not left for the next
+    # email's commit.
+    inbox, _ = smtp
+    inbox.refused["refused"] = "550 5.1.1 Mailbox unavailable"
+    ids = queue(worker, "registration_confirmed",
+                [confirmation(address) for address in ("refused@example.org", "next@example.org")])
+    assert tasks.send_deliveries(ids) == ["failed", "sent"]
+    assert [to for to, _ in inbox.parsed()] == [{"next@example.org"}]
+    assert states(worker) == {"refused@example.org": ("failed", 1), "next@example.org": ("sent", 1)}
+
+
 def test_a_refused_email_is_not_recorded_sent_and_the_next_ones_are(worker, smtp):
     # On PostgreSQL its `sent` was written before the send, in the transaction the refusal
     # rolls back; the next email's record goes on the same connection.

@@ -22,8 +22,8 @@ from services.notifications.models import Delivery, FeedTombstone
 from services.notifications.pipeline import mailcap, oppositions, tombstones
 from shared import changes
 from shared.db import page_of, utcnow
-from shared.prepared import Prepared
 from shared.domain_errors import Conflict, NotFound
+from shared.prepared import Prepared
 
 QUEUED, INFLIGHT, SENT, AWAITING_RETRY, FAILED, WITHDRAWN, SUPPRESSED = (
     "queued", "inflight", "sent", "awaiting_retry", "failed", "withdrawn", "suppressed")

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from bench import scenarios
 from bench.api_load import web_settings
@@ -158,10 +158,6 @@ def _arrived(inbox, addresses):
 
 def _worker_lost(stack):
     """Deliveries the sweepers found stuck in flight (their worker killed) and sent again."""
-    engine = create_engine(stack.env["NOTIFICATIONS_DATABASE_URL"])
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(Delivery).where(
-                Delivery.last_error.like("worker lost%")))
-    finally:
-        engine.dispose()
+    with scenarios.database(stack, "NOTIFICATIONS") as connection:
+        return connection.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.last_error.like("worker lost%")))

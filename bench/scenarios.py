@@ -109,7 +109,7 @@ def stages(stack, posted, found):
     after), to its arrival at the SMTP server. The rows' times are the writers' clocks, on
     this machine as the benchmark's own."""
     offset = time.time() - time.monotonic()  # the POSTs and arrivals are monotonic times
-    with _engine(stack, "REGISTRATION") as registrations, _engine(stack, "NOTIFICATIONS") as deliveries:
+    with database(stack, "REGISTRATION") as registrations, database(stack, "NOTIFICATIONS") as deliveries:
         registered = dict(registrations.execute(select(Registration.email, Registration.created_at)
                                                 .where(Registration.email.in_(list(posted)))).all())
         delivered = {row.recipient: row for row in deliveries.execute(
@@ -125,10 +125,12 @@ def stages(stack, posted, found):
 
 
 @contextmanager
-def _engine(stack, service):
+def database(stack, service):
+    """A connection to `service`'s database in one transaction, committed at the end: the
+    benchmark's own setup and read-backs, outside the stack's processes."""
     engine = create_engine(stack.env[f"{service}_DATABASE_URL"])
     try:
-        with engine.connect() as connection:
+        with engine.begin() as connection:
             yield connection
     finally:
         engine.dispose()
@@ -136,13 +138,11 @@ def _engine(stack, service):
 
 def add_followers(stack, commitment_id, addresses):
     """Confirmed followers of a commitment, written to the database: setup, not measured."""
-    engine = create_engine(stack.env["NOTIFICATIONS_DATABASE_URL"])
-    with engine.begin() as connection:
+    with database(stack, "NOTIFICATIONS") as connection:
         connection.execute(insert(Subscription), [
             {"email": a, "email_key": a, "topic": f"commitment:{commitment_id}", "language": "es",
              "status": "confirmed", "created_at": utcnow(), "confirmed_at": utcnow()}
             for a in addresses])
-    engine.dispose()
 
 
 def milestone_to_alerts(stack, inbox, writer, n, tag="follower"):
@@ -168,8 +168,7 @@ def event_to_reminders(stack, inbox, organiser, n):
     time to the last reminder's arrival."""
     event = new_event(stack, organiser, "Recordatorios")
     attendees = [f"reminded-{i}@bench.example" for i in range(n)]
-    engine = create_engine(stack.env["REGISTRATION_DATABASE_URL"])
-    with engine.begin() as connection:  # setup, not measured: the seats were taken long ago
+    with database(stack, "REGISTRATION") as connection:  # setup, not measured: the seats were taken long ago
         now = utcnow()
         connection.execute(insert(Registration), [
             {"event_id": event["id"], "name": "Bench", "email": a, "email_key": a,
@@ -177,7 +176,6 @@ def event_to_reminders(stack, inbox, organiser, n):
              "privacy_consent_at": now, "queued_at": now, "created_at": now, "updated_at": now}
             for a in attendees])
         connection.execute(update(Event).where(Event.id == event["id"]).values(confirmed_count=n))
-    engine.dispose()
     # The event moves to an hour and a few seconds from now, reminded an hour before: not a
     # change anyone is told of, and a reminder due in REMINDER_LEAD seconds.
     due = utcnow().replace(microsecond=0) + timedelta(seconds=REMINDER_LEAD)

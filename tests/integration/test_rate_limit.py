@@ -3,9 +3,11 @@ import uuid
 from dataclasses import replace
 
 import redis
+from sqlalchemy import select
 
 from services.commitments.app import create_app as commitments_app_of
 from services.registration.app import create_app
+from services.registration.models import Registration
 from shared.devstack import RedisServer
 from shared.ratelimit import PublicRateLimit
 from tests.integration.commitments_helpers import commitments_app  # noqa: F401 (a fixture)
@@ -214,3 +216,28 @@ def test_with_redis_away_a_refused_request_counts_in_no_further_limit():
     assert 1 <= per_address.retry_after("10.0.0.1", (per_event, "7:10.0.0.1")) <= 60
     [rate] = per_event.rates
     assert per_event.local.get_window_stats(rate, "registration-event", "7:10.0.0.1").remaining == 4
+
+
+# --- the limit answers first -----------------------------------------------------------------
+
+def test_an_attempt_over_the_limit_gets_the_429_whatever_its_body_or_event(
+        registration_app, make_event, person):
+    """The limit answers before anything else is judged: once over it, an invalid body and
+    an unknown event get the 429, not their 422 or 404, and a valid registration gets it too
+    and is not written."""
+    _, db, settings = registration_app
+    app = create_app(replace(settings, public_rate_limit="1/minute"), db=db)
+    client, environ = app.test_client(), {"REMOTE_ADDR": _random_ipv4()}
+    event_id = make_event(capacity=None)["id"]
+    path = f"/api/v1/events/{event_id}/registrations"
+    assert client.post(path, json=person(1), environ_base=environ).status_code == 202
+    answers = [client.post(path, json=person(2, email="no-es-un-correo"), environ_base=environ),
+               client.post("/api/v1/events/2000000000/registrations", json=person(3),
+                           environ_base=environ),
+               client.post(path, json=person(4), environ_base=environ)]
+    assert [answer.status_code for answer in answers] == [429, 429, 429]
+    assert all(answer.mimetype == "application/problem+json" for answer in answers)
+    with db.transaction() as session:
+        emails = session.scalars(select(Registration.email).where(
+            Registration.event_id == event_id)).all()
+    assert emails == ["persona1@example.org"]

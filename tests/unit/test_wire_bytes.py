@@ -73,3 +73,19 @@ def test_text_outside_ascii_is_refused_as_the_stdlib_refuses_it():
         stdlib_bytes(message)
     with pytest.raises(UnicodeEncodeError):
         _wire_bytes(message)
+
+
+@pytest.mark.parametrize("content_type", [
+    'text/plain; charset="utf-8"', 'multipart/mixed; boundary="b1"',
+    'multipart/related; boundary="=_abierto_0f"; type="text/html"', "multipart/mixed; boundary=x",
+    'multipart/mixed;boundary="y"', 'multipart/mixed; charset=x; boundary="z"',
+    'multipart/mixed; boundary="a b"', "multipart/alternative", "Text/HTML", "image/svg+xml",
+    'application/vnd.ms-excel; name="a.xls"', "text/plain ; charset=utf-8", "nonsense", ""])
+def test_a_parts_type_and_boundary_are_read_as_the_email_package_reads_them(content_type):
+    from email.message import Message
+
+    from services.notifications.mail.mailer import _content_type
+    part = Message()
+    part["Content-Type"] = content_type
+    assert _content_type(part) == (part.get_content_maintype(), part.get_content_subtype(),
+                                   part.get_boundary())

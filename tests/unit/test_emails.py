@@ -420,3 +420,18 @@ def test_an_event_with_no_place_has_no_empty_place_lines(kind):
     text, html = bodies(received(kind, data))
     assert "Dirección: Chihuahua, México" in text and "Address: Chihuahua, Mexico" in text
     assert "<td style=\"padding:4px 0;\">Chihuahua, México</td>" in html
+
+
+def test_warm_up_computes_chihuahuas_zone_rules_for_this_years_and_next_years_invites():
+    from shared import calendar
+
+    calendar._vtimezone.cache_clear()
+    compose.warm_up()
+    computed = calendar._vtimezone.cache_info().misses
+    for year in (datetime.now(timezone.utc).year, datetime.now(timezone.utc).year + 1):
+        data = fact()
+        data["event"].update(starts_at=f"{year}-05-31T22:00:00+00:00",
+                             ends_at=f"{year}-06-01T00:00:00+00:00", timezone="America/Chihuahua")
+        assert b"TZID:America/Chihuahua" in calendar_invite.invite(
+            data, organizer_email="abierto@example.org", method="REQUEST")
+    assert calendar._vtimezone.cache_info().misses == computed  # none computed again

@@ -3,6 +3,7 @@ inline images go with it if the kind says so (pure: data in, message out)."""
 import functools
 import json
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
@@ -10,6 +11,7 @@ from markupsafe import Markup, escape
 
 from services.notifications.mail import calendar_invite, checkin_qr, kinds, labels, mime
 from services.notifications.mail.registration_email import ICS_FILENAME, country, when
+from shared import calendar
 
 LOCALES = labels.LOCALES
 LAYOUTS = jinja2.FileSystemLoader(Path(__file__).parent / "templates")  # what kinds share
@@ -29,8 +31,9 @@ def environment(templates):
 def warm_up():
     """Load what every email needs and each process would otherwise load on its first one:
     compiled templates and the CLDR data of both languages, read by making each kind of
-    wording once, and what the QR code learns from segno. Called by the worker before it
-    forks its pool, whose processes then share it."""
+    wording once, what the QR code learns from segno, and the invites' time zone rules for
+    Chihuahua this year and next. Called by the worker before it forks its pool, whose
+    processes then share it."""
     for kind in kinds.REGISTRY.values():
         env = environment(kind.templates)
         for name in env.list_templates():
@@ -42,6 +45,7 @@ def warm_up():
         labels.day("2000-01-01", language)
         labels.percent(50, language)
     checkin_qr.warm_up()
+    calendar.warm_up("America/Chihuahua", datetime.now(timezone.utc))
 
 
 def build(kind_name: str, data: dict, *, mail_from: str, message_id: str, commitments=(),

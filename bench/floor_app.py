@@ -76,14 +76,16 @@ def create_app():
             event = loaded_event(connection.execute(
                 "SELECT * FROM events WHERE id = ?", (event_id,)).fetchone())
             registration = SimpleNamespace(id=None, invite_sequence=0, **fields)
+            seats_before = event.confirmed_count
             fact_type = domain.register(event, registration, now)
             (registration.id,) = connection.execute(ADD_REGISTRATION, (
                 event_id, fields["name"], fields["email"], normalize_email(fields["email"]),
                 fields["organization"], fields["sector"], fields["accessibility_needs"],
                 fields["language"], registration.status, stored(now), stored(now), stored(now),
                 stored(now))).fetchone()
-            connection.execute("UPDATE events SET confirmed_count = ? WHERE id = ?",
-                               (event.confirmed_count, event_id))
+            if event.confirmed_count != seats_before:  # none counted without a capacity
+                connection.execute("UPDATE events SET confirmed_count = ? WHERE id = ?",
+                                   (event.confirmed_count, event_id))
             fact = registration_fact(fact_type, registration, event, links, now)
             connection.execute(ADD_FACT, (fact["id"], fact["type"], envelope.dumps(fact), stored(now)))
             connection.execute("COMMIT")

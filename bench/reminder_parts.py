@@ -41,7 +41,7 @@ def new_event(db, n, now):
                       ends_at=starts + timedelta(hours=2), timezone="America/Chihuahua",
                       venue="Sala de Cabildo", address="Calle Victoria No.4", city="Chihuahua",
                       country="MX", host_organization="Municipio de Chihuahua",
-                      reminders=["PT1H"], confirmed_count=n)
+                      reminders=["PT1H"])
         session.add(event)
         session.flush()
         past = now - timedelta(days=1)

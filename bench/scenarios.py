@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import requests
-from sqlalchemy import create_engine, func, insert, select, update
+from sqlalchemy import create_engine, func, insert, select
 
 from services.notifications.models import Delivery, Subscription
 from services.notifications.pipeline.deliveries import INFLIGHT, SENDABLE
-from services.registration.models import Event, Registration
+from services.registration.models import Registration
 from shared.db import utcnow
 from shared.devstack import wait_until
 
@@ -175,7 +175,6 @@ def event_to_reminders(stack, inbox, organiser, n):
              "sector": "citizen", "language": "es", "status": "confirmed",
              "privacy_consent_at": now, "queued_at": now, "created_at": now, "updated_at": now}
             for a in attendees])
-        connection.execute(update(Event).where(Event.id == event["id"]).values(confirmed_count=n))
     # The event moves to an hour and a few seconds from now, reminded an hour before: not a
     # change anyone is told of, and a reminder due in REMINDER_LEAD seconds.
     due = utcnow().replace(microsecond=0) + timedelta(seconds=REMINDER_LEAD)

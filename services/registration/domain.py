@@ -64,6 +64,15 @@ def seats_left(event):
     return None if event.capacity is None else max(event.capacity - event.confirmed_count, 0)
 
 
+def take_seats(event, seats):
+    """Count `seats` taken (given back if negative) on an event with a capacity. One without
+    counts none: there is no limit to keep, and its registrations then leave the event's row
+    alone (registering_at_once). Its seats are counted when it is given a capacity
+    (service.update_event)."""
+    if event.capacity is not None:
+        event.confirmed_count += seats
+
+
 def check_schedule(event):
     """Raise unless the event's times and zone make sense together."""
     if event.ends_at <= event.starts_at:
@@ -89,7 +98,7 @@ def register(event, registration, now, pending_hold=None):
     if seats_left(event) == 0:
         registration.status = WAITLISTED
         return "registration.waitlisted"
-    event.confirmed_count += 1
+    take_seats(event, 1)
     if event.confirm_by_email:
         if pending_hold is None:
             raise ValueError("a confirm_by_email event needs the pending_hold")
@@ -128,7 +137,7 @@ def expire(event, registration, now):
     """End a hold whose time is up and free its seat; return the fact (None if not due)."""
     if not hold_lapsed(registration, now):
         return None
-    event.confirmed_count -= 1
+    take_seats(event, -1)
     registration.status = EXPIRED
     return "registration.expired"
 
@@ -138,7 +147,7 @@ def cancel(event, registration, now):
     if registration.status in ENDED:
         return None
     if registration.status in HOLDING_A_SEAT and not getattr(registration, "walk_in", False):
-        event.confirmed_count -= 1  # a walk-in took no seat (see checkin_rules)
+        take_seats(event, -1)  # a walk-in took no seat (see checkin_rules)
     registration.status = CANCELLED
     registration.held_until = None
     registration.cancelled_at = now
@@ -157,5 +166,5 @@ def promote(event, waitlist):
     promoted = list(waitlist[:free])
     for registration in promoted:
         registration.status = CONFIRMED
-        event.confirmed_count += 1
+        take_seats(event, 1)
     return promoted

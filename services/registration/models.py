@@ -49,7 +49,10 @@ class Event(Tracked, Base):
     # On: a new registration that gets a seat only holds it (`pending`) until its person
     # confirms through the emailed link; a hold not confirmed in PENDING_HOLD expires.
     confirm_by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)  # seats taken: confirmed + pending
+    # Seats taken (confirmed + pending) of an event with a capacity. Without one no
+    # registration moves it and nothing reads it (domain.take_seats); given one, the seats
+    # already held are counted (service.update_event).
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
     # scheduled, rescheduled (moved after publishing), postponed (no date yet) or cancelled;
     # `status_reason` is the organiser's {"es", "en"} word to attendees on the last two.
     status: Mapped[str] = mapped_column(String(12), default="scheduled", server_default="scheduled")

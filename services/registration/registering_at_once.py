@@ -67,8 +67,12 @@ _ADDED = insert(_REGISTRATIONS).from_select(
     .where(exists(select(_OPEN.c.id)))) \
     .on_conflict_do_nothing(index_elements=["event_id", "email_key"]) \
     .returning(_REGISTRATIONS.c.id, _REGISTRATIONS.c.created_at).cte("added")
+# An event without a capacity counts no seats (domain.take_seats): its row is left alone, so
+# a rush on it takes the row's lock in turn but writes no new version of it for the next one
+# to re-check, no index entries and no change-feed stamp.
 _SEATED = update(_EVENTS).where(
-    _EVENTS.c.id == bindparam("event_id"), exists(select(_ADDED.c.id))).values(
+    _EVENTS.c.id == bindparam("event_id"), bindparam("seats_taken") != 0,
+    exists(select(_ADDED.c.id))).values(
     confirmed_count=_EVENTS.c.confirmed_count + bindparam("seats_taken"),
     updated_at=bindparam("written_at", type_=_EVENTS.c.updated_at.type)).cte("seated")
 

@@ -48,15 +48,25 @@ def update_event(db, event_id, changes, links, now, token_id, scopes, notify=Tru
     with db.transaction() as session:
         event = _event_for_update(session, event_id)
         domain.check_may_change(event, token_id, scopes)
-        before = lifecycle.notified_state(event)
+        before, capacity_before = lifecycle.notified_state(event), event.capacity
         for name, value in changes.items():
             setattr(event, name, value)
+        if event.capacity is None:
+            event.confirmed_count = 0  # not counted without a capacity (domain.take_seats)
+        elif capacity_before is None:  # counted from now on: the seats held under the lock
+            event.confirmed_count = session.scalar(_SEATS_HELD, {"event_id": event.id})
         domain.check_schedule(event)
         if lifecycle.after_edit(event, before, notify, now):
             follow_the_start(session, event, now)
         for registration in domain.promote(event, _waitlist(session, event.id)):
             _record(session, "registration.promoted", registration, event, links, now)
     return event
+
+
+# A walk-in holds no registered seat (checkin_rules).
+_SEATS_HELD = select(func.count()).select_from(Registration).where(
+    Registration.event_id == bindparam("event_id"),
+    Registration.status.in_(domain.HOLDING_A_SEAT), Registration.walk_in.is_(False))
 
 
 def follow_the_start(session, event, now):

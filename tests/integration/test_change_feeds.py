@@ -162,3 +162,18 @@ def test_the_openapi_document_declares_cursors_tombstones_and_etags(registration
     page = document["components"]["schemas"]["EventPage"]["properties"]
     assert "next_cursor" in page
     assert {"$ref": "#/components/schemas/Tombstone"} in page["items"]["items"]["oneOf"]
+
+
+def test_registrations_move_an_event_in_the_feed_only_when_its_seats_left_change(
+        registration_app, make_event, register):
+    """A mirror hears of an event again when what it shows changes: the seats left of an
+    event with a capacity, as it fills. An event without a capacity shows none, and its
+    registrations leave it as it was."""
+    client = registration_app[0]
+    limited, unlimited = make_event(capacity=10), make_event(capacity=None)
+    _, cursor = feed(client, "/api/v1/events", "0")
+    for n in (1, 2, 3):
+        assert register(limited["id"], n).status_code == 201
+        assert register(unlimited["id"], n).status_code == 201
+    items, _ = feed(client, "/api/v1/events", cursor)
+    assert [(item["id"], item["seats_left"]) for item in items] == [(limited["id"], 7)]

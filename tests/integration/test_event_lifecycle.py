@@ -188,6 +188,28 @@ def test_a_field_that_is_not_notified_tells_nobody(attended, patch, news, send_c
     assert send_changes(COALESCE * 10) == 0 and news() == []
 
 
+
+# --- giving an event without a capacity one ------------------------------------------------
+
+def test_an_event_given_a_capacity_counts_the_seats_its_registrations_hold(
+        registration_app, make_event, register, patch):
+    """Without a capacity no seats are counted; given one, the registrations that hold a
+    seat are (not a cancelled one): a capacity below them is a 422, the seats left are what
+    remains of it, and a registration past it waits. Taken away and given again, they are
+    counted again."""
+    client = registration_app[0]
+    event = make_event(capacity=None)
+    ids = {n: register(event["id"], n).get_json()["id"] for n in range(1, 6)}
+    assert client.post(_cancel_path(registration_app, ids[5])).status_code == 200
+    too_few = patch(event["id"], capacity=3)
+    assert too_few.status_code == 422 and "below the 4 confirmed" in too_few.get_json()["detail"]
+    assert patch(event["id"], capacity=5).get_json()["seats_left"] == 1
+    assert [register(event["id"], n).get_json()["status"] for n in (6, 7)] == [
+        "confirmed", "waitlisted"]
+    assert patch(event["id"], capacity=None).get_json()["seats_left"] is None  # 7 moves up
+    assert register(event["id"], 8).get_json()["status"] == "confirmed"
+    assert patch(event["id"], capacity=10).get_json()["seats_left"] == 3  # 1-4, 6, 7, 8
+
 # --- cancelling and postponing -----------------------------------------------------------
 
 def test_cancelling_tells_everyone_at_once_and_closes_registration(

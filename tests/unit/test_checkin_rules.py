@@ -46,7 +46,7 @@ def test_at_the_door_a_lapsed_registration_becomes_a_walk_in_and_a_hold_a_seat()
 
 
 def test_cancelling_a_walk_in_frees_no_seat_it_never_took():
-    event = SimpleNamespace(confirmed_count=3)
+    event = SimpleNamespace(capacity=10, confirmed_count=3)
     domain.cancel(event, person(walk_in=True), NOW)
     assert event.confirmed_count == 3
     domain.cancel(event, person(), NOW)

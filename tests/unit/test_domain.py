@@ -45,11 +45,14 @@ def test_registrations_are_confirmed_until_the_event_is_full_then_waitlisted():
 
 
 def test_unlimited_capacity_confirms_everyone():
-    """An event without a capacity never has a waiting list."""
+    """An event without a capacity never has a waiting list, and counts no seats (there is
+    no limit to keep them under: they are counted when it is given a capacity)."""
     ev = event(capacity=None)
     people, facts = register_all(ev, 50)
     assert set(facts) == {"registration.confirmed"}
-    assert ev.confirmed_count == 50 and domain.seats_left(ev) is None
+    assert ev.confirmed_count == 0 and domain.seats_left(ev) is None
+    assert domain.cancel(ev, people[0], BEFORE) == "registration.cancelled"
+    assert ev.confirmed_count == 0
 
 
 def test_seats_left_never_goes_negative():
@@ -76,11 +79,11 @@ def test_promote_with_no_free_seat_moves_nobody():
 
 
 def test_promote_on_unlimited_capacity_moves_everyone_up():
-    """Removing the capacity confirms the whole waiting list."""
-    ev = event(capacity=None, confirmed_count=2)
+    """Removing the capacity confirms the whole waiting list (and counts no seats)."""
+    ev = event(capacity=None)
     waitlist = [person(n, "waitlisted") for n in (3, 4)]
     assert [p.id for p in domain.promote(ev, waitlist)] == [3, 4]
-    assert ev.confirmed_count == 4
+    assert ev.confirmed_count == 0
 
 
 def test_cancelling_a_confirmed_registration_frees_a_seat():
